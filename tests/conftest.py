@@ -1,0 +1,58 @@
+"""Fixtures: a fresh real IPython shell per test, with wfnb loaded and its own store."""
+
+from __future__ import annotations
+
+import builtins
+from collections import Counter
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+
+
+@pytest.fixture(autouse=True)
+def _fast_store(monkeypatch):
+    """Skip the durability sync in tests: it is tested on its own, and slow on shared disks."""
+    monkeypatch.setenv("WFNB_FSYNC", "0")
+    monkeypatch.delenv("WFNB_STORE", raising=False)
+
+
+@pytest.fixture
+def ip(tmp_path, monkeypatch):
+    """A real InteractiveShell in tmp_path, with `%load_ext wfnb` done."""
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    monkeypatch.chdir(tmp_path)
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "wfnb")
+    yield shell
+    InteractiveShell.clear_instance()
+
+
+@pytest.fixture
+def new_kernel(ip, monkeypatch):
+    """Start another fresh shell on the same directory and store: what a kernel restart gives."""
+
+    def restart():
+        InteractiveShell.clear_instance()
+        shell = InteractiveShell.instance()
+        shell.run_line_magic("load_ext", "wfnb")
+        return shell
+
+    yield restart
+    InteractiveShell.clear_instance()
+
+
+@pytest.fixture
+def probe():
+    """`probe.hit(name)` in a step counts real executions; lives in builtins so it is no step input."""
+    counter = Counter()
+
+    class Probe:
+        def hit(self, name="step"):
+            counter[name] += 1
+
+        def count(self, name="step"):
+            return counter[name]
+
+    builtins.probe = Probe()
+    yield builtins.probe
+    del builtins.probe

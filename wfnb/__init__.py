@@ -1,0 +1,51 @@
+"""wfnb: a Jupyter notebook as a cached, versioned, replayable workflow.
+
+``%load_ext wfnb``, then start a cell with ``%%step NAME``. Importing wfnb is
+cheap: the heavy parts (pandas, the store) load on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    # the notebook extension
+    "load_ipython_extension",
+    # looking at the store
+    "runs",
+    "verify",
+    # errors
+    "WfnbError",
+]
+
+if TYPE_CHECKING:
+    from wfnb.errors import WfnbError
+    from wfnb.runlog import runs
+    from wfnb.verification import verify
+
+_LAZY = {
+    "runs": "wfnb.runlog",
+    "verify": "wfnb.verification",
+    "WfnbError": "wfnb.errors",
+}
+
+
+def load_ipython_extension(shell: Any) -> None:
+    """Register ``%%step`` and ``%wfnb`` in an IPython shell (``%load_ext wfnb``)."""
+    from wfnb.magics import WorkflowMagics, await_transformer
+    from wfnb.session import start_session
+
+    shell.register_magics(WorkflowMagics(shell, start_session(shell)))
+    cleanup = shell.input_transformers_cleanup
+    cleanup[:] = [t for t in cleanup if not getattr(t, "wfnb", False)]  # %reload_ext adds it once
+    cleanup.append(await_transformer(shell))
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'wfnb' has no attribute {name!r}")

@@ -1,0 +1,366 @@
+"""What a cell reads, binds, imports and names as files, from its syntax tree.
+
+The cache is only as good as its picture of a cell's inputs, so the rules lean
+to the safe side: a name counts as read unless the cell has *certainly* bound
+it first on every path; names a nested function or class body reads count as
+read where the function is defined (it might be called right away). Reading a
+name too many costs, at worst, an extra run; reading one too few would give a
+stale hit.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from dataclasses import dataclass
+from typing import Iterable
+
+# Line magics whose argument is Python code run in the user's namespace.
+_CODE_MAGICS = frozenset({"time", "timeit", "prun"})
+# Calls that read names the syntax tree cannot see; the second set only without arguments.
+_DYNAMIC_CALLS = frozenset({"eval", "exec"})
+_DYNAMIC_BARE_CALLS = frozenset({"globals", "locals", "vars", "dir"})
+_MAX_PATH_LITERAL = 1024
+
+
+@dataclass(frozen=True)
+class CellAnalysis:
+    """The names and literals one cell touches; see the module docstring for the rules."""
+
+    code: str  # normalized syntax tree: comments, blank lines and layout removed
+    reads: frozenset[str]  # read before the cell surely bound them: the inputs
+    binds: frozenset[str]  # bound at top level on some path
+    deletes: frozenset[str]  # removed with `del` at top level
+    imports: frozenset[str]  # top-level packages the cell imports
+    literals: tuple[str, ...]  # string constants that could name a file
+    dynamic: tuple[str, ...]  # calls such as eval() or globals() that hide what is read
+
+
+def analyze_cell(source: str) -> CellAnalysis:
+    """Analyse Python source (already transformed by IPython). Raises SyntaxError."""
+    tree = ast.parse(source)
+    walker = _Walker()
+    walker.run_block(tree.body, set())
+    return CellAnalysis(
+        code=ast.dump(tree, annotate_fields=False, include_attributes=False),
+        reads=frozenset(walker.reads - _BUILTIN_NAMES_READ_SAFE),
+        binds=frozenset(walker.binds),
+        deletes=frozenset(walker.deletes),
+        imports=frozenset(walker.imports),
+        literals=tuple(dict.fromkeys(walker.literals)),
+        dynamic=tuple(dict.fromkeys(walker.dynamic)),
+    )
+
+
+def needs_await(source: str) -> bool:
+    """Whether the source uses ``await`` (or ``async for``/``async with``) at top level."""
+    try:
+        code = compile(source, "<cell>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return False
+    return bool(code.co_flags & inspect.CO_COROUTINE)
+
+
+# Builtins are still read from the namespace when the user shadowed them; only
+# names that can never be user data are dropped here.
+_BUILTIN_NAMES_READ_SAFE = frozenset({"__builtins__"})
+
+
+class _Walker:
+    """Walks top-level statements in order, tracking which names are surely bound."""
+
+    def __init__(self, in_class: bool = False) -> None:
+        self.in_class = in_class  # methods do not see class-level names
+        self.reads: set[str] = set()
+        self.binds: set[str] = set()
+        self.deletes: set[str] = set()
+        self.imports: set[str] = set()
+        self.literals: list[str] = []
+        self.dynamic: list[str] = []
+
+    # -- statements -------------------------------------------------------
+
+    def run_block(self, body: Iterable[ast.stmt], bound: set[str]) -> set[str]:
+        for stmt in body:
+            bound = self.run_stmt(stmt, bound)
+        return bound
+
+    def run_stmt(self, stmt: ast.stmt, bound: set[str]) -> set[str]:
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            return self._assign(stmt, bound)
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            return self._import(stmt, bound)
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            self._definition(stmt, bound)
+            return self._bind(bound, [stmt.name])
+        if isinstance(stmt, ast.Delete):
+            for target in stmt.targets:
+                self.expr(target, bound)
+            gone = [t.id for t in stmt.targets if isinstance(t, ast.Name)]
+            self.deletes.update(gone)
+            return bound - set(gone)
+        if isinstance(stmt, ast.If):
+            self.expr(stmt.test, bound)
+            then = self.run_block(stmt.body, set(bound))
+            other = self.run_block(stmt.orelse, set(bound))
+            return then & other
+        if isinstance(stmt, (ast.For, ast.AsyncFor)):
+            self.expr(stmt.iter, bound)
+            inner = self._bind(set(bound), _target_names(stmt.target))
+            self._target_reads(stmt.target, inner)
+            self.run_block(stmt.body, inner)
+            self.run_block(stmt.orelse, set(bound))
+            return bound
+        if isinstance(stmt, ast.While):
+            self.expr(stmt.test, bound)
+            self.run_block(stmt.body, set(bound))
+            self.run_block(stmt.orelse, set(bound))
+            return bound
+        if isinstance(stmt, (ast.With, ast.AsyncWith)):
+            for item in stmt.items:
+                self.expr(item.context_expr, bound)
+                if item.optional_vars is not None:
+                    self._target_reads(item.optional_vars, bound)
+                    bound = self._bind(bound, _target_names(item.optional_vars))
+            return self.run_block(stmt.body, bound)
+        if isinstance(stmt, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+            return self._try(stmt, bound)
+        if isinstance(stmt, ast.Match):
+            self.expr(stmt.subject, bound)
+            for case in stmt.cases:
+                inner = self._bind(set(bound), _pattern_names(case.pattern))
+                self._pattern_reads(case.pattern, inner)
+                if case.guard is not None:
+                    self.expr(case.guard, inner)
+                self.run_block(case.body, inner)
+            return bound
+        # Expr, Return, Raise, Assert, Global, Nonlocal, Pass, Break, Continue
+        for child in ast.iter_child_nodes(stmt):
+            if isinstance(child, ast.expr):
+                self.expr(child, bound)
+        return bound
+
+    def _assign(self, stmt: ast.stmt, bound: set[str]) -> set[str]:
+        if isinstance(stmt, ast.AugAssign):
+            self.expr(stmt.value, bound)
+            self.expr(_as_load(stmt.target), bound)  # `x += 1` reads x first
+            self._target_reads(stmt.target, bound)
+            return self._bind(bound, _target_names(stmt.target))
+        if isinstance(stmt, ast.AnnAssign):
+            if stmt.value is None:  # a bare annotation binds nothing
+                self._target_reads(stmt.target, bound)
+                return bound
+            self.expr(stmt.value, bound)
+            targets = [stmt.target]
+        else:
+            self.expr(stmt.value, bound)
+            targets = stmt.targets
+        for target in targets:
+            self._target_reads(target, bound)
+        names = [name for target in targets for name in _target_names(target)]
+        return self._bind(bound, names)
+
+    def _import(self, stmt: ast.Import | ast.ImportFrom, bound: set[str]) -> set[str]:
+        names = []
+        if isinstance(stmt, ast.ImportFrom):
+            if stmt.module and stmt.level == 0:
+                self.imports.add(stmt.module.split(".")[0])
+            for alias in stmt.names:
+                if alias.name != "*":  # what `*` binds is found when the cell has run
+                    names.append(alias.asname or alias.name)
+        else:
+            for alias in stmt.names:
+                self.imports.add(alias.name.split(".")[0])
+                names.append(alias.asname or alias.name.split(".")[0])
+        return self._bind(bound, names)
+
+    def _try(self, stmt: ast.Try, bound: set[str]) -> set[str]:
+        after_body = self.run_block(stmt.body, set(bound))
+        after_else = self.run_block(stmt.orelse, after_body)
+        outcomes = [after_else]
+        for handler in stmt.handlers:
+            if handler.type is not None:
+                self.expr(handler.type, bound)
+            inner = self._bind(set(bound), [handler.name] if handler.name else [])
+            outcomes.append(self.run_block(handler.body, inner))
+        # `finally` may run after an early exception, when nothing else was bound.
+        after_finally = self.run_block(stmt.finalbody, set(bound))
+        return set.intersection(*outcomes) | after_finally
+
+    def _definition(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, bound: set[str]) -> None:
+        for decorator in node.decorator_list:
+            self.expr(decorator, bound)
+        if isinstance(node, ast.ClassDef):
+            for base in [*node.bases, *(k.value for k in node.keywords)]:
+                self.expr(base, bound)
+            class_walker = _Walker(in_class=True)
+            class_walker.run_block(node.body, set())
+            self._absorb_scope(class_walker, visible=bound, local=set())  # its reads are in order
+            return
+        self._arguments(node.args, bound)
+        if node.returns is not None:
+            self.expr(node.returns, bound)
+        self._function_scope(node.args, node.body, bound)
+
+    def _arguments(self, args: ast.arguments, bound: set[str]) -> None:
+        for default in [*args.defaults, *(d for d in args.kw_defaults if d is not None)]:
+            self.expr(default, bound)
+        for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
+            if arg is not None and arg.annotation is not None:
+                self.expr(arg.annotation, bound)
+
+    def _function_scope(self, args: ast.arguments, body: list[ast.stmt] | ast.expr, bound: set[str]) -> None:
+        """A function's free names are read at its definition, to be safe."""
+        params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg] if a}
+        inner = _Walker()
+        if isinstance(body, list):
+            inner.run_block(body, set(params))
+            declared_global = _declared(body, ast.Global)
+            local = (inner.binds | params) - declared_global
+            self.binds.update(inner.binds & declared_global)  # `global x; x = …` binds x when called
+        else:
+            inner.expr(body, set(params))
+            local = params | inner.binds
+        # A method does not see class-level names: its free names are globals.
+        self._absorb_scope(inner, visible=set() if self.in_class else bound, local=local)
+
+    def _absorb_scope(self, inner: _Walker, visible: set[str], local: set[str]) -> None:
+        self.reads.update(name for name in inner.reads if name not in local and name not in visible)
+        self.imports.update(inner.imports)
+        self.literals.extend(inner.literals)
+        self.dynamic.extend(inner.dynamic)
+
+    # -- expressions ------------------------------------------------------
+
+    def expr(self, node: ast.AST, bound: set[str]) -> None:
+        """Record reads in an expression; walrus targets bind in this scope."""
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load) and node.id not in bound:
+                self.reads.add(node.id)
+            return
+        if isinstance(node, ast.NamedExpr):
+            self.expr(node.value, bound)
+            bound.add(node.target.id)
+            self.binds.add(node.target.id)
+            return
+        if isinstance(node, ast.Lambda):
+            self._arguments(node.args, bound)
+            self._function_scope(node.args, node.body, bound)
+            return
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            self._comprehension(node, bound)
+            return
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if 0 < len(node.value) <= _MAX_PATH_LITERAL and "\n" not in node.value and "\x00" not in node.value:
+                self.literals.append(node.value)
+            return
+        if isinstance(node, ast.Call):
+            self._call(node)
+        for child in ast.iter_child_nodes(node):
+            self.expr(child, bound)
+
+    def _comprehension(self, node: ast.expr, bound: set[str]) -> None:
+        scope = set(bound)
+        for index, generator in enumerate(node.generators):
+            # The first iterable is evaluated outside the comprehension's scope.
+            self.expr(generator.iter, bound if index == 0 else scope)
+            scope |= set(_target_names(generator.target))
+            for condition in generator.ifs:
+                self.expr(condition, scope)
+        parts = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+        for part in parts:
+            self.expr(part, scope)
+        bound |= scope - bound - set(n for g in node.generators for n in _target_names(g.target))
+
+    def _call(self, node: ast.Call) -> None:
+        func = node.func
+        if isinstance(func, ast.Name) and (
+            func.id in _DYNAMIC_CALLS or (func.id in _DYNAMIC_BARE_CALLS and not node.args and not node.keywords)
+        ):
+            self.dynamic.append(f"{func.id}()")
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr == "run_line_magic"
+            and len(node.args) >= 2
+            and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args[:2])
+        ):
+            self._line_magic(node.args[0].value, node.args[1].value)
+
+    def _line_magic(self, magic: str, argument: str) -> None:
+        """`%time y = f(x)` reads x and binds y inside a string: look inside."""
+        if magic not in _CODE_MAGICS:
+            return
+        code = argument.split(" ", 1)[-1] if argument.startswith("-") else argument
+        try:
+            inner = analyze_cell(code)
+        except SyntaxError:
+            self.dynamic.append(f"%{magic}")
+            return
+        self.reads.update(inner.reads)
+        self.binds.update(inner.binds)
+        self.imports.update(inner.imports)
+        self.literals.extend(inner.literals)
+
+    # -- targets ----------------------------------------------------------
+
+    def _bind(self, bound: set[str], names: Iterable[str]) -> set[str]:
+        names = list(names)
+        self.binds.update(names)
+        return bound | set(names)
+
+    def _target_reads(self, target: ast.expr, bound: set[str]) -> None:
+        """`df["a"] = …` and `obj.x = …` read df and obj."""
+        if isinstance(target, (ast.Attribute, ast.Subscript)):
+            self.expr(target.value, bound)
+            if isinstance(target, ast.Subscript):
+                self.expr(target.slice, bound)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self._target_reads(element, bound)
+        elif isinstance(target, ast.Starred):
+            self._target_reads(target.value, bound)
+
+    def _pattern_reads(self, pattern: ast.pattern, bound: set[str]) -> None:
+        for node in ast.walk(pattern):
+            if isinstance(node, ast.expr):
+                self.expr(node, bound)
+
+
+def _target_names(target: ast.expr) -> list[str]:
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [name for element in target.elts for name in _target_names(element)]
+    if isinstance(target, ast.Starred):
+        return _target_names(target.value)
+    return []
+
+
+def _pattern_names(pattern: ast.pattern) -> list[str]:
+    names = []
+    for node in ast.walk(pattern):
+        for field in ("name", "rest"):
+            value = getattr(node, field, None)
+            if isinstance(value, str):
+                names.append(value)
+    return names
+
+
+def _as_load(target: ast.expr) -> ast.expr:
+    if isinstance(target, ast.Name):
+        return ast.Name(id=target.id, ctx=ast.Load())
+    return target
+
+
+def _declared(body: list[ast.stmt], kind: type) -> set[str]:
+    """Names declared `global` anywhere in a function body (not in nested functions)."""
+    names: set[str] = set()
+    stack: list[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, kind):
+            names.update(node.names)
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(node))
+    return names
+

@@ -1,0 +1,171 @@
+"""Record what a step shows while it runs, and show it again on a cache hit.
+
+The user sees a running step exactly as a plain cell (everything is passed
+through as it happens); the same events are kept in order as plain JSON so a
+hit can replay them: printed text, rich display data, the value of the last
+expression and the figures of the inline matplotlib backend.
+"""
+
+from __future__ import annotations
+
+import base64
+import sys
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterator
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
+Event = dict[str, Any]  # {"kind": "stream" | "display" | "result" | "clear", ...}
+
+# A widget's view points at a model that does not outlive its kernel.
+_WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+class _Tee:
+    """A text stream that writes through to the real one and records what passed."""
+
+    def __init__(self, original: Any, name: str, events: list[Event], muted: list[bool]) -> None:
+        self._original = original
+        self._name = name
+        self._events = events
+        self._muted = muted  # while the displayhook prints a result, which is recorded as such
+
+    def write(self, text: str) -> int:
+        if text and not self._muted[0]:
+            last = self._events[-1] if self._events else None
+            if last is not None and last["kind"] == "stream" and last["name"] == self._name:
+                last["text"] += text
+            else:
+                self._events.append({"kind": "stream", "name": self._name, "text": text})
+        return self._original.write(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._original, attribute)
+
+
+@contextmanager
+def capture(shell: InteractiveShell) -> Iterator[list[Event]]:
+    """Record the cell's output events while letting them through to the user."""
+    events: list[Event] = []
+    muted = [False]
+    publisher = shell.display_pub
+    hook = shell.displayhook
+    real_publish = publisher.publish
+    real_clear = publisher.clear_output
+    real_write_format = hook.write_format_data
+    real_start, real_finish = hook.start_displayhook, hook.finish_displayhook
+
+    def publish(data: dict, metadata: dict | None = None, *args: Any, **kwargs: Any) -> Any:
+        events.append({"kind": "display", "data": _jsonable(data), "metadata": _jsonable(metadata or {})})
+        return real_publish(data, metadata, *args, **kwargs)
+
+    def clear_output(wait: bool = False) -> Any:
+        events.append({"kind": "clear", "wait": bool(wait)})
+        return real_clear(wait)
+
+    def write_format_data(format_dict: dict, md_dict: dict | None = None) -> Any:
+        events.append({"kind": "result", "data": _jsonable(format_dict), "metadata": _jsonable(md_dict or {})})
+        return real_write_format(format_dict, md_dict)
+
+    def start_displayhook() -> None:
+        muted[0] = True
+        real_start()
+
+    def finish_displayhook() -> None:
+        real_finish()
+        muted[0] = False
+
+    saved_streams = sys.stdout, sys.stderr
+    sys.stdout = _Tee(sys.stdout, "stdout", events, muted)
+    sys.stderr = _Tee(sys.stderr, "stderr", events, muted)
+    try:
+        with _patched(publisher, "publish", publish), _patched(publisher, "clear_output", clear_output), _patched(
+            hook, "write_format_data", write_format_data
+        ), _patched(hook, "start_displayhook", start_displayhook), _patched(hook, "finish_displayhook", finish_displayhook):
+            yield events
+            _flush_inline_figures()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        sys.stdout, sys.stderr = saved_streams
+
+
+@contextmanager
+def _patched(obj: Any, attribute: str, replacement: Any) -> Iterator[None]:
+    """Shadow one method on one instance, and put back exactly what was there."""
+    had_own = attribute in vars(obj)
+    own = vars(obj).get(attribute)
+    setattr(obj, attribute, replacement)
+    try:
+        yield
+    finally:
+        if had_own:
+            setattr(obj, attribute, own)
+        else:
+            delattr(obj, attribute)
+
+
+def replay(shell: InteractiveShell, events: list[Event]) -> None:
+    """Show recorded events again, in their original order."""
+    for event in events:
+        kind = event["kind"]
+        if kind == "stream":
+            stream = sys.stdout if event["name"] == "stdout" else sys.stderr
+            stream.write(event["text"])
+            stream.flush()
+            continue
+        sys.stdout.flush()
+        if kind == "display":
+            shell.display_pub.publish(data=_without_widgets(event["data"]), metadata=event["metadata"])
+        elif kind == "result":
+            _show_result(shell, _without_widgets(event["data"]), event["metadata"])
+        elif kind == "clear":
+            shell.display_pub.clear_output(event["wait"])
+
+
+def _show_result(shell: InteractiveShell, data: dict, metadata: dict) -> None:
+    """Show a stored last-expression value as the cell's result (Out[n]), not as plain display."""
+    hook = shell.displayhook
+    hook.start_displayhook()
+    hook.write_output_prompt()
+    hook.write_format_data(data, metadata)
+    hook.finish_displayhook()
+
+
+def _flush_inline_figures() -> None:
+    """Show the step's inline figures now, while they are being recorded.
+
+    The inline backend would otherwise show them after the whole cell, outside
+    the capture, and a hit could not show them again.
+    """
+    backend_module = sys.modules.get("matplotlib_inline.backend_inline")
+    matplotlib = sys.modules.get("matplotlib")
+    if backend_module is None or matplotlib is None:
+        return
+    if "inline" not in str(matplotlib.get_backend()):
+        return
+    backend_module.flush_figures()
+
+
+def _without_widgets(data: dict) -> dict:
+    if _WIDGET_MIME in data and len(data) > 1:
+        return {mime: value for mime, value in data.items() if mime != _WIDGET_MIME}
+    return data
+
+
+def _jsonable(value: Any) -> Any:
+    """Display data as plain JSON: bytes (PNG, JPEG) become base64 text, as in .ipynb files."""
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)

@@ -1,0 +1,786 @@
+"""Content hashes of Python values: equal content gives an equal hash, in any process.
+
+A step's cache key is built from the hashes of the values it reads, so a hash must
+change whenever a value could behave differently, and must not depend on the
+process: Python's builtin ``hash`` is salted per process and object ids are reused.
+Each value is written to a streaming xxh3-128 hasher as a self-delimiting encoding
+(a tag for its kind, then lengths and content), so that the encoding is injective:
+``["a", "b"]`` and ``["ab"]``, lists and tuples, ``1``, ``1.0`` and ``True`` differ.
+Large buffers (numpy arrays, pandas columns, Arrow buffers) go to the hasher without
+a copy. The traversal keeps its own stack, so deep nesting needs no recursion, and a
+memo of the mutable objects seen so far turns cycles into back-references.
+
+Functions, classes and modules are hashed by ``wfnb._codehash``. The rules users can
+rely on are in ``docs/hashing.md``.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import struct
+import sys
+from typing import Any, Callable, Iterator
+
+import xxhash
+
+from wfnb import _codehash
+from wfnb._codehash import is_library_module, module_version
+from wfnb.errors import UnhashableValue
+
+__all__ = ["hash_value", "hash_bytes", "module_version", "is_library_module"]
+
+HASH_VERSION = b"wfnb-hash-1\0"  # fed first; bump on any change of the encoding (tests pin digests)
+
+_FLUSH_AT = 1 << 16  # bytes buffered before they go to the hasher
+_CHUNK = 1 << 22  # largest copy made of a non-contiguous array (4 MiB)
+_MAX_DEPTH = 100_000  # nesting beyond this is refused rather than exhausting memory
+_RAW_KINDS = frozenset("biufcmMSUV")  # numpy kinds whose bytes are their value
+_I64 = 1 << 63
+
+_pack_len = struct.Struct("<Q").pack
+_pack_i64 = struct.Struct("<q").pack
+_pack_f64 = struct.Struct("<d").pack
+_pack_c128 = struct.Struct("<dd").pack
+
+Handler = Callable[["_Encoder", Any], Iterator[object]]
+
+
+def hash_value(value: object) -> str:
+    """xxh3-128 content hash of a value, as 32 lowercase hex characters.
+
+    Equal content gives an equal hash, in any process and over time (until
+    ``HASH_VERSION`` is bumped); a change that code could observe changes it. See
+    ``docs/hashing.md`` for the rules per kind of value.
+
+    Parameters
+    ----------
+    value : object
+        Any value: data, containers, numpy and pandas objects, functions, classes,
+        modules, or objects that can be pickled.
+
+    Returns
+    -------
+    str
+        32 lowercase hexadecimal characters.
+
+    Raises
+    ------
+    UnhashableValue
+        If the value (or something it contains or reads) has no content to compare,
+        such as a generator, a lock or an open file.
+    """
+    enc = _Encoder()
+    enc.write(HASH_VERSION)
+    enc.run(value)
+    enc.flush()
+    return enc.hasher.hexdigest()
+
+
+def hash_bytes(data: bytes | bytearray | memoryview) -> str:
+    """xxh3-128 of raw bytes (any C-contiguous buffer, read without a copy), as 32 hex characters.
+
+    Unlike ``hash_value``, no type tag is added: this names blobs by their bytes.
+    """
+    if isinstance(data, str):
+        raise TypeError("hash_bytes() takes a bytes-like object, not str; encode it first")
+    return xxhash.xxh3_128_hexdigest(data)
+
+
+class _Encoder:
+    """One hash computation: the hasher, a write buffer, the memo and the work stack.
+
+    Handlers are generators: they write bytes and yield sub-values, which ``run``
+    encodes completely before resuming them, so the bytes come out in order.
+    """
+
+    __slots__ = ("hasher", "buf", "memo", "memo_ids", "keep", "stack", "parts")
+
+    def __init__(self) -> None:
+        self.hasher = xxhash.xxh3_128()
+        self.buf = bytearray()
+        self.memo: dict[int, int] = {}  # id -> position, for mutable objects seen so far
+        self.memo_ids: list[int] = []
+        self.keep: list[object] = []  # keeps memoized objects alive, so no id is reused
+        self.stack: list[Iterator[object]] = []
+        self.parts: list[tuple[Any, bytearray, int]] = []
+
+    def write(self, data: bytes) -> None:
+        self.buf += data
+
+    def write_len(self, n: int) -> None:
+        self.buf += _pack_len(n)
+
+    def write_str(self, text: str) -> None:
+        data = text.encode("utf-8", "surrogatepass")
+        self.buf += _pack_len(len(data))
+        self.buf += data
+
+    def feed(self, data: Any) -> None:
+        """Send a large buffer straight to the hasher, without copying it."""
+        if self.buf:
+            self.flush()
+        self.hasher.update(data)
+
+    def flush(self) -> None:
+        self.hasher.update(self.buf)
+        self.buf.clear()
+
+    def begin_part(self) -> None:
+        """Hash what follows separately (a set element), with the memo as it is now."""
+        self.parts.append((self.hasher, self.buf, len(self.memo_ids)))
+        self.hasher, self.buf = xxhash.xxh3_128(), bytearray()
+
+    def end_part(self) -> bytes:
+        self.flush()
+        digest = self.hasher.digest()
+        self.hasher, self.buf, mark = self.parts.pop()
+        for key in self.memo_ids[mark:]:
+            del self.memo[key]
+        del self.memo_ids[mark:]
+        return digest
+
+    def digest_of(self, value: object) -> bytes:
+        """Digest of a value on its own (fresh memo), e.g. to cache a code object's digest."""
+        sub = _Encoder()
+        sub.run(value)
+        sub.flush()
+        return sub.hasher.digest()
+
+    def digest_or_none(self, value: object) -> bytes | None:
+        """Digest of a value hashed apart (sharing the memo), or None if it cannot be hashed."""
+        saved = self.hasher, self.buf, self.stack, len(self.memo_ids)
+        self.hasher, self.buf, self.stack = xxhash.xxh3_128(), bytearray(), []
+        try:
+            self.run(value)
+            self.flush()
+            return self.hasher.digest()
+        except UnhashableValue:
+            for key in self.memo_ids[saved[3] :]:  # nothing half-hashed may be referred back to
+                del self.memo[key]
+            del self.memo_ids[saved[3] :]
+            return None
+        finally:
+            self.hasher, self.buf, self.stack = saved[:3]
+
+    def run(self, root: object) -> None:
+        stack = self.stack
+        try:
+            self.visit(root)
+            while stack:
+                try:
+                    item = next(stack[-1])
+                except StopIteration:
+                    stack.pop()
+                    continue
+                self.visit(item)
+                if len(self.buf) > _FLUSH_AT:
+                    self.flush()
+        except UnhashableValue as err:
+            path = _describe_path(stack)
+            if not path:
+                raise
+            raise UnhashableValue(f"{err} It was reached through {path}.") from err.__cause__
+
+    def visit(self, obj: object) -> None:
+        kind = type(obj)
+        writer = _ATOMS.get(kind)
+        if writer is not None:
+            writer(self.buf, obj)
+            return
+        handler, memoize = _HANDLERS.get(kind) or _resolve(kind)
+        if memoize:
+            key = id(obj)
+            position = self.memo.get(key)
+            if position is not None:
+                self.buf += b"@"
+                self.buf += _pack_len(position)
+                return
+            self.memo[key] = len(self.memo_ids)
+            self.memo_ids.append(key)
+            self.keep.append(obj)
+        self.stack.append(handler(self, obj))
+        if len(self.stack) > _MAX_DEPTH:
+            raise UnhashableValue(
+                f"This value cannot be hashed: it is nested more than {_MAX_DEPTH} levels deep. "
+                "Flatten it, or keep it out of the step's inputs."
+            )
+
+
+def _describe_path(stack: list[Iterator[object]]) -> str:
+    """Where the encoder was, from the ``_where``/``_key`` locals of the suspended handlers."""
+    steps = []
+    for gen in stack:
+        frame = getattr(gen, "gi_frame", None)
+        if frame is None:
+            continue
+        local = frame.f_locals
+        if "_where" in local:
+            steps.append(str(local["_where"]))
+        elif "_key" in local:
+            steps.append(f"key {local['_key']!r}")
+    return " → ".join(steps)
+
+
+# ---- atoms: written in place, never memoized ------------------------------------------------
+
+
+def _w_none(buf: bytearray, obj: None) -> None:
+    buf += b"N"
+
+
+def _w_bool(buf: bytearray, obj: bool) -> None:
+    buf += b"T" if obj else b"F"
+
+
+def _w_int(buf: bytearray, obj: int) -> None:
+    if -_I64 <= obj < _I64:
+        buf += b"i"
+        buf += _pack_i64(obj)
+    else:
+        data = obj.to_bytes((obj.bit_length() + 8) // 8, "little", signed=True)
+        buf += b"I"
+        buf += _pack_len(len(data))
+        buf += data
+
+
+def _w_float(buf: bytearray, obj: float) -> None:
+    buf += b"f"
+    buf += _pack_f64(obj)  # the IEEE bits: -0.0 != 0.0, a NaN equals a NaN with the same bits
+
+
+def _w_complex(buf: bytearray, obj: complex) -> None:
+    buf += b"c"
+    buf += _pack_c128(obj.real, obj.imag)
+
+
+def _w_str(buf: bytearray, obj: str) -> None:
+    data = obj.encode("utf-8", "surrogatepass")
+    buf += b"s"
+    buf += _pack_len(len(data))
+    buf += data
+
+
+def _w_bytes(buf: bytearray, obj: bytes) -> None:
+    buf += b"b"
+    buf += _pack_len(len(obj))
+    buf += obj
+
+
+_ATOMS: dict[type, Callable[[bytearray, Any], None]] = {
+    type(None): _w_none,
+    bool: _w_bool,
+    int: _w_int,
+    float: _w_float,
+    complex: _w_complex,
+    str: _w_str,
+    bytes: _w_bytes,
+    type(...): lambda buf, obj: buf.extend(b"."),
+    type(NotImplemented): lambda buf, obj: buf.extend(b"!"),
+}
+
+
+# ---- containers ----------------------------------------------------------------------------
+
+
+def _items(enc: _Encoder, items: Any) -> Iterator[object]:
+    """Elements in order: atoms written here, anything else yielded to the encoder."""
+    buf, atoms = enc.buf, _ATOMS
+    for item in items:
+        writer = atoms.get(type(item))
+        if writer is None:
+            yield item
+        else:
+            writer(buf, item)
+            if len(buf) > _FLUSH_AT:
+                enc.flush()
+
+
+def _enc_list(enc: _Encoder, obj: list[Any]) -> Iterator[object]:
+    enc.write(b"L")  # written now, before anything else: the encoder calls handlers in order
+    enc.write_len(len(obj))
+    return _items(enc, obj)  # one generator per level, not two: deep nesting stays small
+
+
+def _enc_tuple(enc: _Encoder, obj: tuple[Any, ...]) -> Iterator[object]:
+    enc.write(b"t")
+    enc.write_len(len(obj))
+    return _items(enc, obj)
+
+
+def _enc_dict(enc: _Encoder, obj: dict[Any, Any]) -> Iterator[object]:
+    enc.write(b"D")  # in insertion order: code can observe it
+    enc.write_len(len(obj))
+    buf, atoms = enc.buf, _ATOMS
+    for _key, value in obj.items():
+        for part in (_key, value):
+            writer = atoms.get(type(part))
+            if writer is None:
+                yield part
+            else:
+                writer(buf, part)
+
+
+def _enc_set(enc: _Encoder, obj: set[Any] | frozenset[Any]) -> Iterator[object]:
+    digests = []
+    atoms = _ATOMS
+    for item in obj:  # each element hashed on its own, then sorted: order-independent
+        writer = atoms.get(type(item))
+        if writer is None:
+            enc.begin_part()
+            yield item
+            digests.append(enc.end_part())
+        else:
+            part = bytearray()
+            writer(part, item)
+            digests.append(xxhash.xxh3_128_digest(part))
+    digests.sort()
+    enc.write(b"S" if type(obj) is set else b"Z")
+    enc.write_len(len(digests))
+    enc.write(b"".join(digests))
+
+
+def _enc_bytearray(enc: _Encoder, obj: bytearray) -> Iterator[object]:
+    enc.write(b"B")
+    enc.write_len(len(obj))
+    enc.write(bytes(obj))
+    yield from ()
+
+
+def _enc_mappingproxy(enc: _Encoder, obj: Any) -> Iterator[object]:
+    enc.write(b"V")  # a read-only view of a dict: hashed as the dict it shows
+    yield dict(obj)
+
+
+def _atom_once(enc: _Encoder, obj: object) -> Iterator[object]:
+    _ATOMS[type(obj)](enc.buf, obj)
+    yield from ()
+
+
+# ---- anything else: the pickle protocol ----------------------------------------------------
+
+
+def _enc_reduced(enc: _Encoder, obj: object) -> Iterator[object]:
+    if callable(obj):
+        token = _codehash.global_token(obj)
+        if token is not None:  # e.g. a numpy ufunc or a dispatcher: library code, by name
+            _codehash._write_global(enc, token)
+            return
+    reducer = copyreg.dispatch_table.get(type(obj))
+    try:
+        reduced = reducer(obj) if reducer is not None else obj.__reduce_ex__(4)
+    except Exception as exc:
+        raise UnhashableValue(_unhashable_message(obj, str(exc))) from exc
+    if isinstance(reduced, str):
+        yield from _codehash.enc_named_object(enc, obj, reduced)
+        return
+    if not isinstance(reduced, tuple) or not 2 <= len(reduced) <= 6:
+        raise UnhashableValue(_unhashable_message(obj, f"__reduce_ex__ returned {type(reduced).__name__}"))
+    func, args, state, list_items, dict_items, setter = reduced + (None,) * (6 - len(reduced))
+    enc.write(b"R")
+    yield func
+    yield args
+    yield state
+    yield None if list_items is None else list(list_items)
+    yield None if dict_items is None else list(dict_items)
+    yield setter
+
+
+def _unhashable_message(obj: object, reason: str) -> str:
+    kind = type(obj)
+    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    return (
+        f"This value cannot be hashed: objects of type {name!r} have no content to compare "
+        f"({reason}). wfnb reuses a cached result only when everything the step reads has the "
+        "same content; turn it into plain data (e.g. list(...) for a generator, a path instead "
+        "of an open file), or create it inside the step that uses it."
+    )
+
+
+# ---- dispatch --------------------------------------------------------------------------
+
+
+_HANDLERS: dict[type, tuple[Handler, bool]] = {
+    list: (_enc_list, True),
+    dict: (_enc_dict, True),
+    set: (_enc_set, True),
+    bytearray: (_enc_bytearray, True),
+    tuple: (_enc_tuple, False),
+    frozenset: (_enc_set, False),
+    type(type.__dict__): (_enc_mappingproxy, False),
+}
+
+
+def _resolve(kind: type) -> tuple[Handler, bool]:
+    """Find (and cache) the handler for a type seen for the first time."""
+    entry = _codehash.handler_for(kind) or _data_handler_for(kind)
+    if entry is None:
+        immutable = f"{kind.__module__}.{kind.__qualname__}" in _VALUE_TYPES
+        entry = (_enc_reduced, not immutable)
+    _HANDLERS[kind] = entry
+    return entry
+
+
+# Immutable types that go through the pickle protocol: not memoized, so that two equal
+# values hash equal whether or not they are the same object.
+_VALUE_TYPES = frozenset(
+    {
+        "datetime.date",
+        "datetime.datetime",
+        "datetime.time",
+        "datetime.timedelta",
+        "datetime.timezone",
+        "decimal.Decimal",
+        "fractions.Fraction",
+        "uuid.UUID",
+        "builtins.range",
+        "builtins.slice",
+        "pathlib.PurePosixPath",
+        "pathlib.PosixPath",
+        "pathlib.PureWindowsPath",
+        "pathlib.WindowsPath",
+        "pandas.Timestamp",
+        "pandas.Timedelta",
+    }
+)
+
+
+def _data_handler_for(kind: type) -> tuple[Handler, bool] | None:
+    np = sys.modules.get("numpy")
+    if np is not None:
+        if issubclass(kind, np.ndarray):
+            return _enc_ndarray, True
+        if issubclass(kind, (np.generic, np.dtype)):
+            _ATOMS[kind] = _w_numpy_scalar if issubclass(kind, np.generic) else _w_dtype
+            return _atom_once, False
+    pd = sys.modules.get("pandas")
+    if pd is not None:
+        if issubclass(kind, pd.DataFrame):
+            return _enc_frame, True
+        if issubclass(kind, pd.Series):
+            return _enc_series, True
+        if issubclass(kind, pd.Index):
+            return _enc_index, False  # immutable: equal indexes hash equal, shared or not
+        if issubclass(kind, pd.api.extensions.ExtensionArray):
+            return _enc_extension_array, True
+        if kind is type(pd.NA) or kind is type(pd.NaT):
+            _ATOMS[kind] = _w_na if kind is type(pd.NA) else _w_nat
+            return _atom_once, False
+    pa = sys.modules.get("pyarrow")
+    if pa is not None and issubclass(kind, (pa.Array, pa.ChunkedArray)):
+        return _enc_arrow, True
+    return None
+
+
+# ---- numpy -----------------------------------------------------------------------------------
+
+
+def _dtype_token(dtype: Any) -> str:
+    if dtype.names is not None:
+        return repr(dtype.descr)
+    return dtype.str if dtype.kind in _RAW_KINDS or dtype.kind == "O" else repr(dtype)
+
+
+def _w_dtype(buf: bytearray, obj: Any) -> None:
+    data = _dtype_token(obj).encode()
+    buf += b"y"
+    buf += _pack_len(len(data))
+    buf += data
+
+
+def _w_numpy_scalar(buf: bytearray, obj: Any) -> None:
+    token = _dtype_token(obj.dtype).encode()
+    data = obj.tobytes()
+    buf += b"g"
+    buf += _pack_len(len(token))
+    buf += token
+    buf += _pack_len(len(data))
+    buf += data
+
+
+def _enc_ndarray(enc: _Encoder, arr: Any) -> Iterator[object]:
+    np = sys.modules["numpy"]
+    kind = type(arr)
+    if kind is np.ndarray:
+        enc.write(b"A")
+        yield from _array_body(enc, arr)
+        return
+    enc.write(b"a")  # a subclass: its type and its extra state are part of the value
+    yield kind
+    yield from _array_body(enc, arr.view(np.ndarray))
+    ma = sys.modules.get("numpy.ma")
+    if ma is not None and isinstance(arr, ma.MaskedArray):
+        yield from _array_body(enc, ma.getmaskarray(arr))
+        fill = getattr(arr, "_fill_value", None)  # not .fill_value: reading it stores a default
+        fill = ma.default_fill_value(arr) if fill is None else fill
+        yield from _array_body(enc, np.array(fill, dtype=arr.dtype))
+        yield bool(arr.hardmask)
+    else:
+        yield getattr(arr, "__dict__", None)
+
+
+def _array_body(enc: _Encoder, arr: Any) -> Iterator[object]:
+    """Shape, dtype and values of a plain ndarray, in C order whatever its memory layout."""
+    dtype = arr.dtype
+    enc.write_len(arr.ndim)
+    enc.write(struct.pack(f"<{arr.ndim}Q", *arr.shape))
+    if dtype.names is not None:  # structured: field by field, so padding bytes do not count
+        enc.write(b"r")
+        enc.write_str(_dtype_token(dtype))
+        for name in dtype.names:
+            yield from _array_body(enc, arr[name])
+    elif dtype.kind in _RAW_KINDS:
+        enc.write(b"n")
+        enc.write_str(dtype.str)
+        _feed_array(enc, arr)
+    else:  # Python objects (object dtype, numpy's StringDType): element by element
+        enc.write(b"o")
+        enc.write_str(_dtype_token(dtype))
+        yield from _object_items(enc, arr.ravel().tolist())
+
+
+def _feed_array(enc: _Encoder, arr: Any) -> None:
+    """Feed the C-order bytes; a non-contiguous array in bounded contiguous chunks."""
+    np = sys.modules["numpy"]
+    if arr.flags.c_contiguous:
+        enc.feed(arr.reshape(-1).view(np.uint8))
+        return
+    row = arr.itemsize
+    for n in arr.shape[1:]:
+        row *= n
+    if arr.ndim == 1 or row <= _CHUNK:
+        step = max(1, _CHUNK // max(row, 1))
+        for start in range(0, arr.shape[0], step):
+            enc.feed(np.ascontiguousarray(arr[start : start + step]).reshape(-1).view(np.uint8))
+    else:
+        for sub in arr:
+            _feed_array(enc, sub)
+
+
+def _object_items(enc: _Encoder, items: list[Any]) -> Iterator[object]:
+    """Elements of an object array; all-``str`` ones as lengths plus joined UTF-8 bytes."""
+    if items and all(type(item) is str for item in items):
+        np = sys.modules["numpy"]
+        encoded = [item.encode("utf-8", "surrogatepass") for item in items]
+        enc.write(b"s")
+        enc.feed(np.fromiter(map(len, encoded), dtype="<i8", count=len(encoded)))
+        enc.feed(b"".join(encoded))
+    else:
+        enc.write(b"G")
+        yield from _items(enc, items)
+
+
+# ---- pandas ----------------------------------------------------------------------------------
+
+
+class _Column:
+    """Values of a column or index, hashed by kind and never memoized (they are internals)."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: Any) -> None:
+        self.values = values
+
+
+def _w_na(buf: bytearray, obj: object) -> None:
+    buf += b"n"
+
+
+def _w_nat(buf: bytearray, obj: object) -> None:
+    buf += b"d"
+
+
+def _pandas_kind(enc: _Encoder, obj: object) -> Iterator[object]:
+    """Which pandas class: by name for pandas' own, by content for a user subclass."""
+    kind = type(obj)
+    if kind.__module__.startswith("pandas."):
+        enc.write(b"\0")
+        enc.write_str(kind.__qualname__)
+    else:
+        enc.write(b"\1")
+        yield kind
+
+
+def _enc_frame(enc: _Encoder, df: Any) -> Iterator[object]:
+    enc.write(b"P")
+    yield from _pandas_kind(enc, df)
+    yield df.columns
+    yield df.index
+    ncols = df.shape[1]
+    enc.write_len(ncols)
+    column = getattr(df, "_get_column_array", None)  # the stored array, no Series built
+    for i in range(ncols):
+        _where = f"column {i} of a DataFrame"
+        yield _Column(column(i) if column is not None else df.iloc[:, i].array)
+    _where = "the attrs of a DataFrame"
+    yield df.attrs
+    yield df.flags.allows_duplicate_labels
+
+
+def _enc_series(enc: _Encoder, series: Any) -> Iterator[object]:
+    enc.write(b"Q")
+    yield from _pandas_kind(enc, series)
+    yield series.name
+    yield series.index
+    yield _Column(series.array)
+    yield series.attrs
+    yield series.flags.allows_duplicate_labels
+
+
+def _enc_index(enc: _Encoder, index: Any) -> Iterator[object]:
+    pd = sys.modules["pandas"]
+    enc.write(b"X")
+    yield from _pandas_kind(enc, index)
+    if isinstance(index, pd.MultiIndex):  # by level values: equal however levels/codes are laid out
+        enc.write(b"m")
+        enc.write_len(index.nlevels)
+        for level in range(index.nlevels):
+            yield index.get_level_values(level)
+        return
+    yield index.name
+    if isinstance(index, pd.RangeIndex):
+        enc.write(b"r")
+        yield (index.start, index.stop, index.step)
+        return
+    enc.write(b"v")
+    yield _Column(index.array)
+    yield getattr(index, "freqstr", None)  # shift/asfreq/resample read it
+
+
+def _enc_extension_array(enc: _Encoder, arr: Any) -> Iterator[object]:
+    enc.write(b"E")
+    yield from _pandas_kind(enc, arr)
+    yield _Column(arr)
+
+
+def _enc_column(enc: _Encoder, column: _Column) -> Iterator[object]:
+    np, pd = sys.modules["numpy"], sys.modules.get("pandas")
+    values = column.values
+    enc.write_str(str(values.dtype))
+    if isinstance(values, np.ndarray):
+        enc.write(b"n")
+        yield from _array_body(enc, values)
+        return
+    if type(values) is pd.arrays.NumpyExtensionArray:
+        enc.write(b"n")
+        yield from _array_body(enc, values.to_numpy())
+        return
+    arrow = getattr(values, "_pa_array", None)
+    if arrow is not None and isinstance(values, pd.arrays.ArrowExtensionArray):
+        enc.write(b"w")
+        yield from _arrow_body(enc, arrow)
+        return
+    if isinstance(values, pd.Categorical):
+        enc.write(b"k")
+        yield values.categories
+        yield bool(values.ordered)
+        yield from _array_body(enc, values.codes)
+        return
+    if isinstance(values, (pd.arrays.DatetimeArray, pd.arrays.TimedeltaArray)):
+        enc.write(b"t")  # unit and time zone are in the dtype written above
+        yield from _array_body(enc, values.asi8)
+        return
+    from pandas.core.arrays.masked import BaseMaskedArray
+
+    if isinstance(values, BaseMaskedArray):
+        data, mask = values._data, values._mask
+        if mask.any():  # what lies under the mask is not part of the value
+            data = data.copy()
+            data[mask] = 0
+        enc.write(b"m")
+        yield from _array_body(enc, mask)
+        yield from _array_body(enc, data)
+        return
+    enc.write(b"x")  # any other extension array (python-backed strings, intervals, ...)
+    yield from _array_body(enc, np.asarray(values, dtype=object))
+
+
+_HANDLERS[_Column] = (_enc_column, False)
+
+
+# ---- pyarrow ---------------------------------------------------------------------------------
+
+
+def _enc_arrow(enc: _Encoder, data: Any) -> Iterator[object]:
+    enc.write(b"W")
+    yield from _arrow_body(enc, data)
+
+
+def _arrow_layout(pa: Any, typ: Any) -> tuple[str, int] | None:
+    """(type token, byte width) with width 0 for booleans, -4/-8 for 32/64-bit offsets."""
+    t = pa.types
+    if t.is_boolean(typ):
+        return "bool", 0
+    if t.is_string(typ) or t.is_large_string(typ):
+        return "utf8", -4 if t.is_string(typ) else -8
+    if t.is_binary(typ) or t.is_large_binary(typ):
+        return "binary", -4 if t.is_binary(typ) else -8
+    if t.is_integer(typ) or t.is_floating(typ) or t.is_temporal(typ) or t.is_decimal(typ):
+        if typ.bit_width % 8 == 0:
+            return str(typ), typ.bit_width // 8
+    if t.is_fixed_size_binary(typ):
+        return str(typ), typ.byte_width
+    return None
+
+
+def _arrow_body(enc: _Encoder, data: Any) -> Iterator[object]:
+    """Logical values of an Arrow array from its buffers: chunking, slicing and null slots do not count."""
+    np, pa = sys.modules["numpy"], sys.modules["pyarrow"]
+    layout = _arrow_layout(pa, data.type)
+    if layout is None:
+        enc.write(b"p")
+        enc.write_str(str(data.type))
+        yield data.to_pylist()
+        return
+    token, width = layout
+    chunks = data.chunks if isinstance(data, pa.ChunkedArray) else [data]
+    enc.write(b"b")
+    enc.write_str(token)
+    enc.write_len(len(data))
+    enc.write_len(data.null_count)
+    nulls = [_arrow_nulls(np, chunk) for chunk in chunks]
+    if data.null_count:
+        for chunk, null in zip(chunks, nulls):
+            enc.feed(null.view(np.uint8) if null is not None else np.zeros(len(chunk), np.uint8))
+    if width >= 0:
+        for chunk, null in zip(chunks, nulls):
+            enc.feed(_arrow_fixed(np, chunk, width, null))
+        return
+    parts = [_arrow_binary(np, chunk, width, null) for chunk, null in zip(chunks, nulls)]
+    for lengths, _ in parts:
+        enc.feed(lengths)
+    for _, raw in parts:
+        enc.feed(raw)
+
+
+def _arrow_nulls(np: Any, chunk: Any) -> Any:
+    """Boolean null mask of a chunk, or None when it has no nulls."""
+    if not chunk.null_count:
+        return None
+    bits = np.unpackbits(np.frombuffer(chunk.buffers()[0], np.uint8), bitorder="little")
+    return bits[chunk.offset : chunk.offset + len(chunk)] == 0
+
+
+def _arrow_fixed(np: Any, chunk: Any, width: int, null: Any) -> Any:
+    start, n = chunk.offset, len(chunk)
+    buffer = chunk.buffers()[1]
+    if width == 0:  # booleans are bit-packed
+        raw = np.unpackbits(np.frombuffer(buffer, np.uint8), bitorder="little")[start : start + n]
+    else:
+        raw = np.frombuffer(buffer, np.uint8)[start * width : (start + n) * width]
+    if null is not None:
+        raw = raw.reshape(n, max(width, 1)).copy()
+        raw[null] = 0
+    return raw.reshape(-1)
+
+
+def _arrow_binary(np: Any, chunk: Any, width: int, null: Any) -> tuple[Any, Any]:
+    buffers = chunk.buffers()
+    offsets = np.frombuffer(buffers[1], "<i4" if width == -4 else "<i8")
+    offsets = offsets[chunk.offset : chunk.offset + len(chunk) + 1]
+    raw = np.frombuffer(buffers[2], np.uint8) if buffers[2] is not None else np.zeros(0, np.uint8)
+    raw = raw[offsets[0] : offsets[-1]] if len(offsets) else raw[:0]
+    lengths = np.diff(offsets).astype("<i8")
+    if null is not None and lengths[null].any():  # bytes under null slots are not part of the value
+        raw = raw[np.repeat(~null, lengths)]
+        lengths[null] = 0
+    return lengths, raw

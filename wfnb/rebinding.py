@@ -1,0 +1,53 @@
+"""Make functions and classes restored from the store live in the notebook again.
+
+A function unpickled by value gets a private copy of the globals it read when it
+was stored. Left like that, it would keep using old values after the user edits
+them in another cell: a stale result. Rebinding it to the notebook's namespace
+makes it behave exactly like the function the step defined.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+_MAIN = "__main__"
+
+
+def rebind(value: Any, namespace: dict[str, Any]) -> Any:
+    """Return ``value`` with notebook-defined functions reading ``namespace`` as their globals."""
+    if isinstance(value, types.FunctionType):
+        return _rebind_function(value, namespace)
+    if isinstance(value, type) and value.__module__ == _MAIN:
+        for attribute, member in list(vars(value).items()):
+            replacement = _rebind_member(member, namespace)
+            if replacement is not member:
+                setattr(value, attribute, replacement)
+    return value
+
+
+def _rebind_member(member: Any, namespace: dict[str, Any]) -> Any:
+    if isinstance(member, types.FunctionType):
+        return _rebind_function(member, namespace)
+    if isinstance(member, (staticmethod, classmethod)):
+        inner = _rebind_function(member.__func__, namespace)
+        return member if inner is member.__func__ else type(member)(inner)
+    if isinstance(member, property):
+        parts = [_rebind_function(f, namespace) if f else None for f in (member.fget, member.fset, member.fdel)]
+        return property(*parts, doc=member.__doc__)
+    return member
+
+
+def _rebind_function(function: types.FunctionType, namespace: dict[str, Any]) -> types.FunctionType:
+    if function.__module__ != _MAIN or function.__globals__ is namespace:
+        return function
+    fresh = types.FunctionType(
+        function.__code__, namespace, function.__name__, function.__defaults__, function.__closure__
+    )
+    fresh.__kwdefaults__ = function.__kwdefaults__
+    fresh.__qualname__ = function.__qualname__
+    fresh.__doc__ = function.__doc__
+    fresh.__annotations__ = dict(function.__annotations__)
+    fresh.__module__ = function.__module__
+    fresh.__dict__.update(function.__dict__)
+    return fresh

@@ -1,0 +1,275 @@
+"""Values to payload bytes and back, losslessly, without copying large buffers.
+
+A codec is chosen by the value's exact type, most specific first:
+
+``json``
+    Plain data whose JSON round trip is exact (None, bool, int, float, str, lists,
+    dicts with str keys; NaN and infinities allowed). Readable in the store with
+    any tool. A tuple, an int subclass or a list that appears twice would come
+    back changed, so those go to pickle.
+``ndarray``
+    ``type(x) is np.ndarray`` with a dtype that ``.npy`` describes exactly (no
+    objects, no metadata): the raw memory, described by dtype, shape and order.
+``module``
+    A module object, stored by name and re-imported.
+``pickle``
+    Everything else (DataFrames too), through cloudpickle protocol 5 with the
+    large buffers out of band, each aligned to 64 bytes, so neither writing nor
+    reading copies them. Loading a pickle runs code: a store must be trusted
+    like code.
+
+``encode`` returns the payload as a list of buffer parts (views of the value's
+own memory); ``decode`` rebuilds the value from a payload that the store has
+read into one writable, 64-byte-aligned buffer, again as views of it.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import json
+import pickle
+import sys
+import types
+import warnings
+from dataclasses import dataclass
+from math import prod
+from typing import Any, Literal
+
+import cloudpickle
+import numpy as np
+from numpy.lib.format import descr_to_dtype, dtype_to_descr
+
+from wfnb.errors import UnstorableValue
+
+CodecName = Literal["json", "ndarray", "module", "pickle"]
+CODECS: tuple[CodecName, ...] = ("json", "ndarray", "module", "pickle")
+ENVIRONMENT_DEPENDENT = frozenset({"module", "pickle"})  # decoding may fail though the bytes are intact
+ALIGN = 64  # cache-line and AVX-512 alignment for out-of-band buffers
+_JSON_MAX_NODES = 100_000  # past this, pickle is faster and nobody reads the JSON
+_JSON_MAX_DEPTH = 200  # json's C encoder recurses
+_JSON_MAX_INT_BITS = 13_000  # int('…') refuses more than 4300 digits by default
+_ZEROS = bytes(ALIGN)
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A value ready to be written: codec, JSON-able meta, and payload parts.
+
+    The payload is exactly the concatenation of ``parts`` (padding included).
+    Parts are views of the value's memory, so the value must not be mutated
+    before the object is written.
+    """
+
+    codec: CodecName
+    meta: dict[str, Any]
+    parts: tuple[Any, ...]
+
+    @property
+    def payload_size(self) -> int:
+        """Total size of the payload in bytes."""
+        return sum(memoryview(part).nbytes for part in self.parts)
+
+
+def encode(value: object) -> Encoded:
+    """Encode ``value`` with the most specific codec that round-trips it exactly.
+
+    Raises
+    ------
+    UnstorableValue
+        If the value needs pickle and does not pickle (generators, locks,
+        sockets, …). The message names the type and the reason.
+    """
+    if _is_exact_json(value):
+        text = json.dumps(value, ensure_ascii=True, allow_nan=True, separators=(",", ":"))
+        return Encoded("json", {}, (text.encode("ascii"),))
+    if type(value) is np.ndarray:
+        encoded = _encode_ndarray(value)
+        if encoded is not None:
+            return encoded
+    if isinstance(value, types.ModuleType) and sys.modules.get(value.__name__) is value:
+        return Encoded("module", {"name": value.__name__}, ())
+    return _encode_pickle(value)
+
+
+def decode(codec: str, meta: dict[str, Any], payload: Any) -> object:
+    """Rebuild a value from its codec, meta and payload (any bytes-like object).
+
+    Given a writable buffer (as the store passes), arrays are views of it: no
+    copy. Given read-only bytes, the payload is copied once so that the arrays
+    are writable, as they were before they were stored.
+    """
+    if codec == "json":
+        return json.loads(bytes(memoryview(payload)))
+    if codec == "ndarray":
+        return _decode_ndarray(meta, payload)
+    if codec == "module":
+        return importlib.import_module(meta["name"])
+    if codec == "pickle":
+        buf = memoryview(_writable_bytes(payload))
+        end = meta["pickle_size"]
+        views = [buf[offset : offset + size] for offset, size in meta["buffers"]]
+        if end > len(buf) or any(len(view) != size for view, (_, size) in zip(views, meta["buffers"])):
+            raise ValueError("pickle payload is shorter than its meta says")
+        return pickle.loads(buf[:end], buffers=views)
+    raise ValueError(f"unknown codec {codec!r} (written by a newer wfnb?)")
+
+
+def aligned_buffer(size: int) -> np.ndarray:
+    """A writable uint8 array of ``size`` bytes whose start is 64-byte aligned.
+
+    The store reads payloads into it with ``readinto``: a numpy allocation
+    costs far fewer page faults than a fresh ``bytes`` of the same size.
+    """
+    raw = np.empty(size + ALIGN, dtype=np.uint8)
+    start = -raw.ctypes.data % ALIGN
+    return raw[start : start + size]
+
+
+def type_name(value: object) -> str:
+    """``module.QualName`` of a value's type, for messages."""
+    kind = type(value)
+    module = kind.__module__
+    return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
+
+
+# ----- json
+def _is_exact_json(value: object) -> bool:
+    """True if ``json.loads(json.dumps(value))`` gives back exactly ``value``.
+
+    Exact types only (a subclass would come back as its base), str keys only,
+    and no container reachable twice (aliasing and cycles would be lost).
+    """
+    stack = [(value, 0)]
+    seen: set[int] = set()
+    nodes = 0
+    while stack:
+        item, depth = stack.pop()
+        nodes += 1
+        kind = type(item)
+        if item is None or kind is bool or kind is float or kind is str:
+            continue
+        if kind is int:
+            if item.bit_length() > _JSON_MAX_INT_BITS:
+                return False
+            continue
+        if kind is not list and kind is not dict:
+            return False
+        if id(item) in seen or depth >= _JSON_MAX_DEPTH or nodes + len(item) > _JSON_MAX_NODES:
+            return False
+        seen.add(id(item))
+        if kind is dict:
+            if any(type(key) is not str for key in item):
+                return False
+            stack.extend((child, depth + 1) for child in item.values())
+        else:
+            stack.extend((child, depth + 1) for child in item)
+    return True
+
+
+# ----- ndarray
+def _encode_ndarray(arr: np.ndarray) -> Encoded | None:
+    descr = _exact_descr(arr.dtype)
+    if descr is None:
+        return None
+    if not (arr.flags.c_contiguous or arr.flags.f_contiguous):
+        arr = np.ascontiguousarray(arr)  # one bounded copy; strided views are rare outputs
+    order = "C" if arr.flags.c_contiguous else "F"
+    meta = {"dtype": descr, "shape": list(arr.shape), "order": order}
+    if not arr.flags.writeable:
+        meta["writeable"] = False
+    if arr.nbytes == 0:
+        return Encoded("ndarray", meta, ())
+    flat = (arr if order == "C" else arr.T).reshape(-1)  # a view: the memory is contiguous
+    return Encoded("ndarray", meta, (memoryview(flat.view(np.uint8)),))
+
+
+def _decode_ndarray(meta: dict[str, Any], payload: Any) -> np.ndarray:
+    dtype = _dtype_from_descr(meta["dtype"])
+    shape = tuple(meta["shape"])
+    order = meta["order"]
+    if order not in ("C", "F") or any(type(n) is not int or n < 0 for n in shape):
+        raise ValueError(f"bad array meta {meta!r}")
+    size = prod(shape) * dtype.itemsize
+    if size == 0:
+        arr = np.empty(shape, dtype=dtype, order=order)
+    else:
+        buf = _writable_bytes(payload)
+        if buf.nbytes != size:
+            raise ValueError(f"array payload has {buf.nbytes} bytes, its meta says {size}")
+        arr = buf.view(dtype).reshape(shape, order=order)
+    if meta.get("writeable", True) is False:
+        arr.flags.writeable = False
+    return arr
+
+
+def _exact_descr(dtype: np.dtype) -> str | None:
+    """The ``.npy`` description of ``dtype`` as a string, or None if it is not exact."""
+    if dtype.hasobject:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # metadata or custom dtypes would be lost
+            descr = dtype_to_descr(dtype)
+            if descr_to_dtype(descr) != dtype:
+                return None
+    except Exception:  # noqa: BLE001 - any doubt means pickle, which is exact
+        return None
+    return descr if isinstance(descr, str) else repr(descr)
+
+
+def _dtype_from_descr(text: str) -> np.dtype:
+    """Inverse of ``_exact_descr``: structured descriptions are Python literals, as in ``.npy``."""
+    if not isinstance(text, str):
+        raise ValueError(f"bad dtype description {text!r}")
+    return descr_to_dtype(ast.literal_eval(text) if text.startswith("[") else text)
+
+
+# ----- pickle
+def _encode_pickle(value: object) -> Encoded:
+    buffers: list[pickle.PickleBuffer] = []
+    try:
+        data = cloudpickle.dumps(value, protocol=5, buffer_callback=buffers.append)
+    except Exception as err:  # noqa: BLE001 - pickling can fail in any way a __reduce__ likes
+        raise UnstorableValue(_unpicklable_message(value, err)) from err
+    parts: list[Any] = [data]
+    offset = len(data)
+    spans = []
+    for buffer in buffers:
+        try:
+            raw = buffer.raw()
+        except BufferError:  # a non-contiguous exporter: copy that one
+            raw = memoryview(memoryview(buffer).tobytes())
+        pad = -offset % ALIGN
+        if pad:
+            parts.append(_ZEROS[:pad])
+        offset += pad
+        spans.append([offset, raw.nbytes])
+        parts.append(raw)
+        offset += raw.nbytes
+    meta = {"type": type_name(value), "pickle_size": len(data), "buffers": spans}
+    return Encoded("pickle", meta, tuple(parts))
+
+
+def _unpicklable_message(value: object, err: Exception) -> str:
+    name = type_name(value)
+    if isinstance(err, RecursionError) or "recursion" in str(err):  # cloudpickle rewraps it
+        why = "it is nested too deeply to be pickled (RecursionError)"
+    else:
+        detail = " ".join(str(err).split())
+        detail = detail if len(detail) <= 200 else detail[:197] + "..."
+        why = f"objects of type {name!r} cannot be pickled ({type(err).__name__}: {detail})"
+    return (
+        f"A value of type {name!r} cannot be stored: {why}. Keep it out of the step's outputs "
+        "(del it at the end of the cell, or create it in a plain cell)."
+    )
+
+
+def _writable_bytes(payload: Any) -> np.ndarray:
+    """``payload`` as a writable uint8 array: a view if it is writable, else one copy."""
+    buf = np.frombuffer(payload, dtype=np.uint8) if memoryview(payload).nbytes else np.empty(0, np.uint8)
+    if not buf.flags.writeable:
+        copy = aligned_buffer(buf.nbytes)
+        copy[:] = buf
+        buf = copy
+    return buf

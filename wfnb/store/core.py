@@ -1,0 +1,422 @@
+"""The store: write-once objects, step records as commit points, and the run log.
+
+A step's outputs are written as objects first (no sync each), then its record
+is committed: one filesystem sync makes every earlier object durable, and only
+then does the record appear under its key. So a record never names an object
+that a crash could have lost, and a crash at any moment leaves the store
+consistent: at worst some unreferenced objects, or a stray file in ``tmp/``.
+
+Everything read is verified before it is used. A damaged file is moved to
+``corrupt/`` and reported as ``CorruptObject``, so that the caller recomputes
+it and the next write of that name is not skipped because a bad file exists.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import xxhash
+
+from wfnb.errors import CorruptObject, StoreError
+from wfnb.store import codecs
+from wfnb.store.codecs import Encoded
+from wfnb.store.layout import (
+    DIRECTORIES,
+    FORMAT_FILE,
+    OBJECTS,
+    RECORDS,
+    RUNS,
+    check_format,
+    digest_of_object_path,
+    format_bytes,
+    is_run_path,
+    key_of_record_path,
+    object_path,
+    record_path,
+    run_path,
+)
+from wfnb.store.localfs import LocalFiles
+from wfnb.store.objects import (
+    Damaged,
+    DocumentKind,
+    Header,
+    canonical_json,
+    check_payload,
+    frame,
+    pack_document,
+    read_header,
+    read_payload,
+    unpack_document,
+)
+
+_DEFAULT_DIR = ".wfnb"
+
+
+class UnloadableObject(CorruptObject):
+    """An intact object that cannot be decoded here: a pickled class or module is gone.
+
+    Not quarantined (another session may load it), but like ``CorruptObject``
+    it means "recompute", so code that catches ``CorruptObject`` handles both.
+    """
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What ``Store.verify`` checked, and each problem as (path in the store, reason)."""
+
+    checked: int
+    problems: tuple[tuple[str, str], ...]
+
+    @property
+    def ok(self) -> bool:
+        """True if no problem was found."""
+        return not self.problems
+
+
+class Store:
+    """A wfnb store in a local directory; create it with ``open_store``."""
+
+    def __init__(self, root: Path, files: LocalFiles) -> None:
+        self.root = root
+        self._files = files
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    # ----- objects
+    def encode(self, value: object) -> Encoded:
+        """Encode a value for ``put_object``; raises UnstorableValue if it cannot be stored."""
+        return codecs.encode(value)
+
+    def has_object(self, digest: str) -> bool:
+        """True if an object file of that name exists (its content is checked on read)."""
+        return self._files.exists(object_path(digest))
+
+    def put_object(self, digest: str, encoded: Encoded) -> int:
+        """Write an object under ``digest``; return the bytes written, 0 if it already exists.
+
+        Objects are write-once and named by their content, so an existing one
+        is kept, unless its header or length shows it is damaged: then it is
+        quarantined and rewritten. Not synced: ``commit_record`` makes it durable.
+        """
+        rel = object_path(digest)
+        try:
+            with self._files.open_read(rel) as f:
+                try:
+                    read_header(f)  # cheap: a truncated or zero-filled file fails here
+                    return 0
+                except Damaged:
+                    self._files.quarantine(rel, f)
+        except FileNotFoundError:
+            pass
+        except OSError as err:
+            raise self._files.error(err, "read", rel) from err
+        return self._files.write(rel, frame(encoded))
+
+    def get_object(self, digest: str) -> object:
+        """Read, verify and decode an object.
+
+        Raises
+        ------
+        CorruptObject
+            If the object is missing or damaged (it is then moved to ``corrupt/``),
+            or if decoding plain data (json, ndarray) fails.
+        UnloadableObject
+            A ``CorruptObject`` for an intact pickle or module that cannot be
+            loaded in this session (say, its class was renamed). Not quarantined.
+        """
+        header, payload = self._read_object(digest)
+        if header.codec not in codecs.CODECS:
+            raise UnloadableObject(
+                f"Object {digest} in the store at {self.root} uses the codec {header.codec!r}, "
+                "which this wfnb does not know: it was written by a newer wfnb. Upgrade wfnb, "
+                "or let the step be recomputed."
+            )
+        try:
+            return codecs.decode(header.codec, header.meta, payload)
+        except Exception as err:  # noqa: BLE001 - unpickling can raise anything
+            reason = f"{type(err).__name__}: {' '.join(str(err).split())[:200]}"
+            if header.codec in codecs.ENVIRONMENT_DEPENDENT:
+                what = header.meta.get("type") or header.meta.get("name") or header.codec
+                raise UnloadableObject(
+                    f"Object {digest} in the store at {self.root} (a {header.codec} of {what!r}) "
+                    f"is intact but cannot be loaded in this session ({reason}). Import or define "
+                    "what it needs, or let the step be recomputed."
+                ) from err
+            raise self._corrupt(OBJECTS, object_path(digest), digest, f"cannot be decoded ({reason})") from err
+
+    def object_size(self, digest: str) -> int:
+        """Size of the object's file in bytes (header included)."""
+        rel = object_path(digest)
+        try:
+            return self._files.size(rel)
+        except FileNotFoundError:
+            raise self._missing(digest) from None
+        except OSError as err:
+            raise self._files.error(err, "read", rel) from err
+
+    def put_json(self, data: Any) -> str:
+        """Store plain JSON data as a content-addressed blob; return its digest.
+
+        The digest is the xxh3-128 of the canonical JSON bytes (sorted keys), so
+        equal data is stored once and the name can be checked against the content.
+        """
+        payload = canonical_json(data)
+        digest = xxhash.xxh3_128_hexdigest(payload)
+        self.put_object(digest, Encoded("json", {"canonical": True}, (payload,)))
+        return digest
+
+    def get_json(self, digest: str) -> Any:
+        """Load a blob written by ``put_json`` (dict keys come back sorted)."""
+        header, payload = self._read_object(digest)
+        if header.codec != "json" or not header.meta.get("canonical"):
+            raise StoreError(
+                f"Object {digest} in the store at {self.root} is not a JSON blob (its codec is "
+                f"{header.codec!r}). Use get_object for values, get_json only for put_json digests."
+            )
+        return codecs.decode("json", header.meta, payload)
+
+    # ----- records
+    def read_record(self, key: str) -> dict[str, Any] | None:
+        """The record committed under ``key``, or None if there is none."""
+        rel = record_path(key)
+        try:
+            raw = self._files.read_bytes(rel)
+        except FileNotFoundError:
+            return None
+        except OSError as err:
+            raise self._files.error(err, "read", rel) from err
+        try:
+            return unpack_document("record", key, raw)
+        except Damaged as err:
+            raise self._corrupt(RECORDS, rel, key, str(err)) from None
+
+    def commit_record(self, key: str, record: dict[str, Any]) -> None:
+        """Commit a step: make every object written so far durable, then publish the record.
+
+        One filesystem sync (``syncfs``) runs between writing the record and
+        renaming it into place, so the record is visible only once all the
+        objects it names are on disk. ``WFNB_FSYNC=0`` skips the sync (fast;
+        a power failure may then lose recent steps, which are recomputed).
+        """
+        rel = record_path(key)
+        self._files.write(rel, [pack_document("record", key, record)], durable=fsync_enabled())
+
+    # ----- run log
+    def log_run(self, entry: dict[str, Any]) -> None:
+        """Append an entry to the run log: one write-once file, no sync."""
+        now = time.time_ns()
+        rel = run_path(now, os.getpid(), secrets.token_hex(4))
+        self._files.write(rel, [pack_document("run", _stem(rel), entry)])
+
+    def runs(self) -> list[dict[str, Any]]:
+        """All run-log entries, sorted by their ``started`` value, then by write time.
+
+        A damaged entry is quarantined and skipped with a warning: the log is a
+        history, and one bad line should not hide the rest.
+        """
+        found = []
+        for rel in self._files.walk(RUNS):
+            if not is_run_path(rel):
+                continue
+            try:
+                data = unpack_document("run", _stem(rel), self._files.read_bytes(rel))
+            except FileNotFoundError:
+                continue
+            except OSError as err:
+                raise self._files.error(err, "read", rel) from err
+            except Damaged as err:
+                target = self._files.quarantine(rel)
+                warnings.warn(f"Skipped the damaged run-log entry {rel} ({err}); moved to {target}.", stacklevel=2)
+                continue
+            found.append((_started_key(data.get("started")), rel, data))
+        found.sort(key=lambda item: (item[0], item[1]))
+        return [data for _, _, data in found]
+
+    # ----- maintenance
+    def verify(self) -> VerifyReport:
+        """Check every object, record and run file; quarantine the damaged ones.
+
+        Objects are checked byte for byte (header, padding, length, payload
+        checksum, and the name of JSON blobs), without decoding any of them.
+        """
+        checked = 0
+        problems: list[tuple[str, str]] = []
+        for top in (OBJECTS, RECORDS, RUNS):
+            for rel in self._files.walk(top):
+                reason = self._check_file(top, rel)
+                if reason == "gone":
+                    continue
+                checked += 1
+                if reason:
+                    problems.append((rel, reason))
+        return VerifyReport(checked, tuple(problems))
+
+    def disk_usage(self) -> int:
+        """Bytes used by the files under ``objects/``."""
+        return self._files.usage(OBJECTS)
+
+    # ----- internals
+    def _read_object(self, digest: str) -> tuple[Header, Any]:
+        rel = object_path(digest)
+        try:
+            f = self._files.open_read(rel)
+        except FileNotFoundError:
+            raise self._missing(digest) from None
+        except OSError as err:
+            raise self._files.error(err, "read", rel) from err
+        with f:
+            try:
+                header = read_header(f)
+                payload = read_payload(f, header)
+                if header.meta.get("canonical") and header.payload_xxh3_128 != digest:
+                    raise Damaged("its content does not match its name")
+            except Damaged as err:
+                raise self._corrupt(OBJECTS, rel, digest, str(err), f) from None
+            except OSError as err:  # EIO and friends: unreadable is as bad as wrong
+                raise self._corrupt(OBJECTS, rel, digest, f"unreadable: {err}", f) from None
+        return header, payload
+
+    def _check_file(self, top: str, rel: str) -> str | None:
+        """None if the file is sound, "gone" if it vanished, else the problem (after quarantine)."""
+        try:
+            if top == OBJECTS:
+                digest = digest_of_object_path(rel)
+                if digest is None:
+                    return "not an object: its path is not objects/<2 hex>/<30 hex>"
+                with self._files.open_read(rel) as f:
+                    try:
+                        header = read_header(f)
+                        check_payload(f, header)
+                        if header.meta.get("canonical") and header.payload_xxh3_128 != digest:
+                            raise Damaged("its content does not match its name")
+                    except (Damaged, OSError) as err:
+                        return f"{err}; moved to {self._files.quarantine(rel, f)}"
+                if header.codec not in codecs.CODECS:
+                    return f"unknown codec {header.codec!r} (written by a newer wfnb?)"
+                return None
+            kind: DocumentKind = "record" if top == RECORDS else "run"
+            name = key_of_record_path(rel) if top == RECORDS else (_stem(rel) if is_run_path(rel) else None)
+            if name is None:
+                return f"not a {kind} file: unexpected path"
+            try:
+                unpack_document(kind, name, self._files.read_bytes(rel))
+            except Damaged as err:
+                return f"{err}; moved to {self._files.quarantine(rel)}"
+            return None
+        except FileNotFoundError:
+            return "gone"
+        except OSError as err:
+            raise self._files.error(err, "read", rel) from err
+
+    def _corrupt(self, top: str, rel: str, name: str, reason: str, opened: BinaryIO | None = None) -> CorruptObject:
+        target = self._files.quarantine(rel, opened)
+        what = "Object" if top == OBJECTS else "The record"
+        moved = f"was moved to {target}" if target else "was already moved away"
+        return CorruptObject(
+            f"{what} {name} in the store at {self.root} is corrupt ({reason}) and {moved}; "
+            "its step must be recomputed."
+        )
+
+    def _missing(self, digest: str) -> CorruptObject:
+        return CorruptObject(
+            f"Object {digest} is missing from the store at {self.root}; its step must be recomputed."
+        )
+
+
+def open_store(location: str | os.PathLike[str] | None = None) -> Store:
+    """Open (creating if needed) the store at ``location``.
+
+    ``None`` means ``$WFNB_STORE`` if set, else ``.wfnb`` in the current working
+    directory, resolved now so that a later ``chdir`` does not move the store.
+    Opening also removes temporary files left by writers that are gone.
+
+    Raises
+    ------
+    StoreError
+        If the location is a file, not writable, a non-empty directory that is
+        not a store, or has a FORMAT this version cannot read.
+    """
+    if location is None:
+        location = os.environ.get("WFNB_STORE") or Path.cwd() / _DEFAULT_DIR
+    text = os.fspath(location)
+    if "://" in str(text):
+        raise StoreError(
+            f"The store location {text!r} is a URL, but only local directories are supported "
+            "so far. Set WFNB_STORE (or pass a path) to a local directory."
+        )
+    root = Path(text).expanduser().absolute()
+    if root.exists() and not root.is_dir():
+        raise StoreError(
+            f"The store location {root} is an existing file, not a directory. Choose a directory "
+            "(new or empty) with WFNB_STORE or open_store(path), or move that file away."
+        )
+    fsync_enabled()  # a bad setting fails now, not at the first commit
+    files = LocalFiles(root)
+    try:
+        raw = files.read_bytes(FORMAT_FILE)
+    except FileNotFoundError:
+        raw = None
+    except OSError as err:
+        raise files.error(err, "read the FORMAT file of") from err
+    if raw is None:
+        _refuse_foreign_directory(root)
+        files.make_dirs(DIRECTORIES)
+        files.write(FORMAT_FILE, [format_bytes()])
+    else:
+        check_format(raw, str(root))
+        files.make_dirs(DIRECTORIES)
+    files.probe()
+    files.clean_tmp()
+    return Store(root, files)
+
+
+def fsync_enabled() -> bool:
+    """Whether commits sync the filesystem: ``WFNB_FSYNC`` is ``1`` (default) or ``0``."""
+    value = os.environ.get("WFNB_FSYNC", "1").strip()
+    if value in ("1", ""):
+        return True
+    if value == "0":
+        return False
+    raise StoreError(
+        f"WFNB_FSYNC is set to {value!r}, which is not 0 or 1. Set it to 1 (the default: every "
+        "committed step survives a power failure) or 0 (faster; a power failure may lose the "
+        "latest steps, which are then recomputed)."
+    )
+
+
+def _refuse_foreign_directory(root: Path) -> None:
+    """Refuse to scatter store directories into a directory that holds something else."""
+    try:
+        entries = set(os.listdir(root))
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        raise LocalFiles(root).error(err, "list") from err
+    foreign = sorted(entries - set(DIRECTORIES))
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", …" if len(foreign) > 5 else "")
+        raise StoreError(
+            f"The directory {root} is not a wfnb store (it has no FORMAT file) and is not empty "
+            f"(it holds {shown}). Choose a new or empty directory with WFNB_STORE or "
+            "open_store(path), so that wfnb never mixes its files with yours."
+        )
+
+
+def _started_key(started: object) -> tuple[int, Any]:
+    """Sort numbers before strings before anything else, each by value, never comparing across."""
+    if type(started) in (int, float) and started == started:
+        return (0, started)
+    if isinstance(started, str):
+        return (1, started)
+    return (2, 0)
+
+
+def _stem(rel: str) -> str:
+    return rel.rsplit("/", 1)[-1].removesuffix(".json")

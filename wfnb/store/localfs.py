@@ -1,0 +1,257 @@
+"""All file-system access of a store, behind one narrow interface.
+
+The store above this module speaks only in relative POSIX paths (``objects/ab/…``)
+and whole files: write a new file atomically, open one for reading, list, move
+aside, sync. Keeping every ``open``/``os.replace`` here means an fsspec backend
+(S3) later replaces one class, and every OS error is translated into a
+``StoreError`` in one place, with a message that says what to do.
+
+Durability rule: a file appears under its final name only through
+``os.replace`` of a complete temporary file in ``tmp/``; a crash or interrupt
+leaves at most a stray file in ``tmp/``, which ``clean_tmp`` removes later.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import os
+import re
+import secrets
+import socket
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from wfnb.errors import StoreError
+from wfnb.store.layout import CORRUPT, TMP
+
+_TMP_MAX_AGE_S = 24 * 3600  # a writer alive for a day is gone in all but name
+_HOST = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "host"
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+_DENIED = (errno.EACCES, errno.EPERM)
+
+
+class LocalFiles:
+    """A store's files in a local directory; every method takes a relative path."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    # ----- reading
+    def open_read(self, rel: str) -> BinaryIO:
+        """Open a file unbuffered, so that ``readinto`` fills the caller's buffer directly."""
+        return open(self.root / rel, "rb", buffering=0)
+
+    def read_bytes(self, rel: str) -> bytes:
+        """The whole content of a small file."""
+        return (self.root / rel).read_bytes()
+
+    def exists(self, rel: str) -> bool:
+        """True if a file (not a directory) exists at ``rel``."""
+        return (self.root / rel).is_file()
+
+    def size(self, rel: str) -> int:
+        """Size in bytes; FileNotFoundError if absent."""
+        return (self.root / rel).stat().st_size
+
+    def walk(self, top: str) -> Iterator[str]:
+        """Relative paths of all files under ``top``, sorted for reproducible output."""
+        base = self.root / top
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames.sort()
+            rel_dir = Path(dirpath).relative_to(self.root).as_posix()
+            for name in sorted(filenames):
+                yield f"{rel_dir}/{name}"
+
+    def usage(self, top: str) -> int:
+        """Total size in bytes of the files under ``top``."""
+        total = 0
+        for rel in self.walk(top):
+            try:
+                total += self.size(rel)
+            except FileNotFoundError:  # quarantined or removed meanwhile
+                pass
+        return total
+
+    # ----- writing
+    def make_dirs(self, names: Iterable[str]) -> None:
+        """Create the store's top-level directories (and the root) if missing."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            for name in names:
+                (self.root / name).mkdir(exist_ok=True)
+        except OSError as err:
+            raise self.error(err, "create the store's directories in") from err
+
+    def write(self, rel: str, chunks: Iterable[object], *, durable: bool = False) -> int:
+        """Write ``chunks`` (buffers) to a new file at ``rel`` atomically; return bytes written.
+
+        The data goes to ``tmp/`` first and is renamed over ``rel`` only when
+        complete, so a reader never sees a partial file. With ``durable``, one
+        filesystem sync runs just before the rename: it makes this file and every
+        earlier write durable, which is what a commit point needs. On any error or
+        interrupt the temporary file is removed.
+        """
+        tmp = self.root / TMP / self._tmp_name()
+        final = self.root / rel
+        renamed = False
+        written = 0
+        try:
+            with open(tmp, "xb") as f:
+                for chunk in chunks:
+                    written += f.write(chunk)  # type: ignore[arg-type]
+            if durable:
+                self.sync()
+            self._replace(tmp, final)
+            renamed = True
+        except OSError as err:
+            raise self.error(err, "write", rel) from err
+        finally:
+            if not renamed:
+                _unlink_quietly(tmp)
+        return written
+
+    def probe(self) -> None:
+        """Create and remove a file in ``tmp/``, to report an unwritable store at open time."""
+        tmp = self.root / TMP / self._tmp_name()
+        try:
+            tmp.touch(exist_ok=False)
+        except OSError as err:
+            raise self.error(err, "write a test file in") from err
+        finally:
+            _unlink_quietly(tmp)
+
+    def quarantine(self, rel: str, opened: BinaryIO | None = None) -> str | None:
+        """Move a bad file into ``corrupt/`` (never delete it); return its new path.
+
+        None if the file was already gone, or if ``opened`` (the bad file as it
+        was read) is no longer the file at ``rel``: another process quarantined
+        it and wrote a good one meanwhile, which must not be moved.
+        """
+        target = f"{CORRUPT}/{rel.replace('/', '-')}-{time.time_ns()}"
+        try:
+            if opened is not None:
+                now, then = os.stat(self.root / rel), os.fstat(opened.fileno())
+                if (now.st_dev, now.st_ino) != (then.st_dev, then.st_ino):
+                    return None
+            os.replace(self.root / rel, self.root / target)
+        except FileNotFoundError:
+            return None
+        except OSError as err:
+            raise self.error(err, "move a corrupt file out of", rel) from err
+        return target
+
+    def sync(self) -> None:
+        """Flush everything written to the store's filesystem to stable storage.
+
+        One ``syncfs`` covers every file written since the last one, however many;
+        a per-file fsync would cost one disk flush per object.
+        """
+        try:
+            fd = os.open(self.root, os.O_RDONLY)
+        except OSError as err:
+            raise self.error(err, "sync") from err
+        try:
+            if _syncfs is None:
+                os.sync()
+            elif _syncfs(fd) != 0:
+                code = ctypes.get_errno()
+                raise self.error(OSError(code, os.strerror(code)), "sync")
+        finally:
+            os.close(fd)
+
+    def clean_tmp(self) -> int:
+        """Remove temporary files whose writer is gone or that are over a day old."""
+        removed = 0
+        tmp_dir = self.root / TMP
+        try:
+            names = os.listdir(tmp_dir)
+        except OSError:
+            return 0
+        now = time.time()
+        for name in names:
+            path = tmp_dir / name
+            try:
+                old = now - path.stat().st_mtime > _TMP_MAX_AGE_S
+            except OSError:
+                continue
+            if old or _writer_is_gone(name):
+                removed += _unlink_quietly(path)
+        return removed
+
+    # ----- errors
+    def error(self, err: OSError, action: str, rel: str | None = None) -> StoreError:
+        """Turn an OSError into a StoreError that says what to do about it."""
+        where = self.root / rel if rel else self.root
+        code = err.errno
+        reason = f"{errno.errorcode.get(code, code)}: {err.strerror or err}"
+        if code in _FULL:
+            return StoreError(
+                f"The disk holding the store at {self.root} is full ({reason}) while trying to "
+                f"{action} {where}. Free some space, or choose another store "
+                "with WFNB_STORE. Nothing partial was left in the store."
+            )
+        if code in _DENIED or code == errno.EROFS:
+            why = "is on a read-only file system" if code == errno.EROFS else "is not writable"
+            return StoreError(
+                f"The store at {self.root} {why} ({reason}) while trying to {action} {where}. "
+                "Fix its permissions or mount, or choose another store with WFNB_STORE."
+            )
+        return StoreError(
+            f"Could not {action} {where} in the store at {self.root} ({reason}). Check the disk "
+            "and the directory, or choose another store with WFNB_STORE."
+        )
+
+    # ----- internals
+    def _tmp_name(self) -> str:
+        return f"{_HOST}-{os.getpid()}-{secrets.token_hex(8)}"
+
+    def _replace(self, tmp: Path, final: Path) -> None:
+        try:
+            os.replace(tmp, final)
+        except FileNotFoundError:
+            if not tmp.exists():
+                raise
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, final)
+
+
+def _writer_is_gone(name: str) -> bool:
+    """True if a tmp file was written by a process of this host that no longer runs."""
+    head = name.rpartition("-")[0]
+    host, _, pid_text = head.rpartition("-")
+    if host != _HOST or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # EPERM: alive, owned by someone else
+        return False
+    return False
+
+
+def _unlink_quietly(path: Path) -> int:
+    try:
+        os.unlink(path)
+    except OSError:
+        return 0
+    return 1
+
+
+def _load_syncfs() -> object | None:
+    """libc's ``syncfs`` where it exists (Linux), else None (fall back to ``os.sync``)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        func = libc.syncfs
+    except (OSError, AttributeError):
+        return None
+    func.argtypes = [ctypes.c_int]
+    func.restype = ctypes.c_int
+    return func
+
+
+_syncfs = _load_syncfs()
