@@ -22,7 +22,8 @@ def run_notebook(path: Path) -> list[tuple[str, str]]:
     """Execute a notebook in a fresh kernel; return (cell first line, status line) per step."""
     notebook = nbformat.read(path, as_version=4)
     env = {**os.environ, "JPY_SESSION_NAME": str(path)}
-    NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute(env=env)
+    client = NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(HERE)}})
+    client.execute(env=env)
     steps = []
     for cell in notebook.cells:
         for output in cell.get("outputs", []):

@@ -28,7 +28,7 @@ def runs(store: Store | str | None = None) -> pd.DataFrame:
     """
     import pandas as pd
 
-    entries = resolve_store(store).runs()
+    entries = resolve_store(store, create=False).runs()
     frame = pd.DataFrame([{column: entry.get(column) for column in RUN_COLUMNS} for entry in entries], columns=RUN_COLUMNS)
     frame["cached"] = frame["cached"].astype(bool)
     frame["started"] = pd.to_datetime(frame["started"], utc=True, format="ISO8601")

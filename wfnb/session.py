@@ -382,10 +382,10 @@ def start_session(shell: InteractiveShell) -> Session:
     return _current
 
 
-def resolve_store(store: Store | str | os.PathLike | None) -> Store:
+def resolve_store(store: Store | str | os.PathLike | None, *, create: bool = True) -> Store:
     """A store from what a Python API caller gave: a Store, a location, or None for the current one."""
     if isinstance(store, Store):
         return store
     if store is None and _current is not None:
         return _current.store
-    return open_store(store)
+    return open_store(store, create=create)

@@ -21,4 +21,4 @@ def verify(store: Store | str | None = None):
     store
         A store, a store location, or None for the current store.
     """
-    return resolve_store(store).verify()
+    return resolve_store(store, create=False).verify()

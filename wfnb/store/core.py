@@ -330,8 +330,8 @@ class Store:
         )
 
 
-def open_store(location: str | os.PathLike[str] | None = None) -> Store:
-    """Open (creating if needed) the store at ``location``.
+def open_store(location: str | os.PathLike[str] | None = None, *, create: bool = True) -> Store:
+    """Open (creating if needed, unless ``create`` is False) the store at ``location``.
 
     ``None`` means ``$WFNB_STORE`` if set, else ``.wfnb`` in the current working
     directory, resolved now so that a later ``chdir`` does not move the store.
@@ -365,6 +365,11 @@ def open_store(location: str | os.PathLike[str] | None = None) -> Store:
         raw = None
     except OSError as err:
         raise files.error(err, "read the FORMAT file of") from err
+    if raw is None and not create:
+        raise StoreError(
+            f"There is no wfnb store at {root}. Give the store's location with --store or WFNB_STORE "
+            "(a notebook's store is the .wfnb directory beside it)."
+        )
     if raw is None:
         _refuse_foreign_directory(root)
         files.make_dirs(DIRECTORIES)
