@@ -17,6 +17,7 @@ def write_store(ip):
 
 def test_runs_lists_executions(ip, tmp_path, capsys):
     write_store(ip)
+    capsys.readouterr()
     assert main(["--store", str(tmp_path / ".wfnb"), "runs", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [(r["step"], r["cached"]) for r in rows] == [("triple", False), ("triple", True)]
@@ -24,6 +25,7 @@ def test_runs_lists_executions(ip, tmp_path, capsys):
 
 def test_verify_reports_damage_with_exit_code_1(ip, tmp_path, capsys):
     write_store(ip)
+    capsys.readouterr()
     store = tmp_path / ".wfnb"
     assert main(["--store", str(store), "verify"]) == 0
     assert "clean" in capsys.readouterr().out

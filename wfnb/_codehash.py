@@ -213,7 +213,7 @@ def _lookup(module: str, qualname: str) -> object:
     return found
 
 
-def _write_global(enc: _Encoder, token: tuple[str, str, str]) -> None:
+def write_global(enc: _Encoder, token: tuple[str, str, str]) -> None:
     enc.write(_T_GLOBAL)
     for part in token:
         enc.write_str(part)
@@ -248,7 +248,7 @@ def handler_for(kind: type) -> tuple[Callable[[_Encoder, Any], Iterator[object]]
 def _enc_function(enc: _Encoder, fn: FunctionType) -> Iterator[object]:
     token = global_token(fn)
     if token is not None:
-        _write_global(enc, token)
+        write_global(enc, token)
         return
     name = fn.__qualname__
     info = _code_info(enc, fn.__code__)
@@ -375,7 +375,7 @@ def _enc_code(enc: _Encoder, code: CodeType) -> Iterator[object]:
 def _enc_class(enc: _Encoder, cls: type) -> Iterator[object]:
     token = global_token(cls, resolvable=bool(cls.__flags__ & _HEAPTYPE))
     if token is not None:
-        _write_global(enc, token)
+        write_global(enc, token)
         return
     name = cls.__qualname__
     enc.write(_T_CLASS)
@@ -402,7 +402,7 @@ def _enc_builtin(enc: _Encoder, fn: BuiltinFunctionType) -> Iterator[object]:
     if owner is None or isinstance(owner, ModuleType):
         token = global_token(fn, resolvable=False)  # C code changes only with its version
         if token is not None:
-            _write_global(enc, token)
+            write_global(enc, token)
             return
         enc.write(_T_BUILTIN)
         enc.write_str(fn.__qualname__)
@@ -440,7 +440,7 @@ def enc_named_object(enc: _Encoder, obj: object, name: str) -> Iterator[object]:
     if isinstance(module, str) and is_library_module(module) and _lookup(module, name) is obj:
         version = library_version(module)
         if version is not None:
-            _write_global(enc, (module, name, version))
+            write_global(enc, (module, name, version))
             return
     state = getattr(obj, "__dict__", None)
     if state is None:

@@ -342,7 +342,7 @@ def _enc_set(enc: _Encoder, obj: set[Any] | frozenset[Any]) -> Iterator[object]:
 def _enc_bytearray(enc: _Encoder, obj: bytearray) -> Iterator[object]:
     enc.write(b"B")
     enc.write_len(len(obj))
-    enc.write(bytes(obj))
+    enc.feed(obj)
     yield from ()
 
 
@@ -363,7 +363,7 @@ def _enc_reduced(enc: _Encoder, obj: object) -> Iterator[object]:
     if callable(obj):
         token = _codehash.global_token(obj)
         if token is not None:  # e.g. a numpy ufunc or a dispatcher: library code, by name
-            _codehash._write_global(enc, token)
+            _codehash.write_global(enc, token)
             return
     reducer = copyreg.dispatch_table.get(type(obj))
     try:
