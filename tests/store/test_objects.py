@@ -30,7 +30,7 @@ def _leftovers(store: Store) -> list[str]:
 
 # ----- layout and open_store
 def test_open_creates_the_layout_and_format(store: Store) -> None:
-    assert sorted(p.name for p in store.root.iterdir()) == ["FORMAT", "corrupt", "objects", "records", "runs", "tmp"]
+    assert sorted(p.name for p in store.root.iterdir()) == ["FORMAT", "corrupt", "objects", "records", "refs", "runs", "tmp"]
     assert json.loads((store.root / "FORMAT").read_text()) == {"store_format": STORE_FORMAT_VERSION}
     assert open_store(store.root).root == store.root  # reopening is fine
 

@@ -31,6 +31,7 @@ from wfnb.store.layout import (
     FORMAT_FILE,
     OBJECTS,
     RECORDS,
+    REFS,
     RUNS,
     check_format,
     digest_of_object_path,
@@ -42,6 +43,7 @@ from wfnb.store.layout import (
     run_path,
 )
 from wfnb.store.localfs import LocalFiles
+from wfnb.store.refs import Refs
 from wfnb.store.objects import (
     Damaged,
     DocumentKind,
@@ -85,6 +87,7 @@ class Store:
     def __init__(self, root: Path, files: LocalFiles) -> None:
         self.root = root
         self._files = files
+        self.refs = Refs(files)
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
@@ -241,14 +244,14 @@ class Store:
 
     # ----- maintenance
     def verify(self) -> VerifyReport:
-        """Check every object, record and run file; quarantine the damaged ones.
+        """Check every object, record, run and ref file; quarantine the damaged ones.
 
         Objects are checked byte for byte (header, padding, length, payload
         checksum, and the name of JSON blobs), without decoding any of them.
         """
         checked = 0
         problems: list[tuple[str, str]] = []
-        for top in (OBJECTS, RECORDS, RUNS):
+        for top in (OBJECTS, RECORDS, RUNS, REFS):
             for rel in self._files.walk(top):
                 reason = self._check_file(top, rel)
                 if reason == "gone":
@@ -301,8 +304,13 @@ class Store:
                 if header.codec not in codecs.CODECS:
                     return f"unknown codec {header.codec!r} (written by a newer wfnb?)"
                 return None
-            kind: DocumentKind = "record" if top == RECORDS else "run"
-            name = key_of_record_path(rel) if top == RECORDS else (_stem(rel) if is_run_path(rel) else None)
+            kind: DocumentKind = {RECORDS: "record", RUNS: "run", REFS: "ref"}[top]  # type: ignore[assignment]
+            if top == RECORDS:
+                name = key_of_record_path(rel)
+            elif top == RUNS:
+                name = _stem(rel) if is_run_path(rel) else None
+            else:
+                name = rel[len(REFS) + 1 : -len(".json")] if rel.endswith(".json") else None
             if name is None:
                 return f"not a {kind} file: unexpected path"
             try:

@@ -20,9 +20,10 @@ FORMAT_FILE = "FORMAT"
 OBJECTS = "objects"
 RECORDS = "records"
 RUNS = "runs"
+REFS = "refs"
 TMP = "tmp"
 CORRUPT = "corrupt"
-DIRECTORIES = (TMP, OBJECTS, RECORDS, RUNS, CORRUPT)  # tmp first: FORMAT is written through it
+DIRECTORIES = (TMP, OBJECTS, RECORDS, RUNS, REFS, CORRUPT)  # tmp first: FORMAT is written through it
 
 _NAME = re.compile(r"[0-9a-f]{32}")
 _RUN_FILE = re.compile(r"[0-9]{8}/[0-9]+-[0-9]+-[0-9a-f]+\.json")

@@ -114,6 +114,39 @@ class LocalFiles:
                 _unlink_quietly(tmp)
         return written
 
+    def create(self, rel: str, chunks: Iterable[object]) -> bool:
+        """Write a new file at ``rel`` only if none exists there; False if one does.
+
+        The complete file is linked into place (``link`` fails on an existing
+        name), so two writers racing for one name never both win and a reader
+        never sees a partial file.
+        """
+        tmp = self.root / TMP / self._tmp_name()
+        final = self.root / rel
+        try:
+            with open(tmp, "xb") as f:
+                for chunk in chunks:
+                    f.write(chunk)  # type: ignore[arg-type]
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.link(tmp, final)
+            return True
+        except FileExistsError:
+            return False
+        except OSError as err:
+            raise self.error(err, "write", rel) from err
+        finally:
+            _unlink_quietly(tmp)
+
+    def delete(self, rel: str) -> bool:
+        """Remove the file at ``rel``; False if it was not there."""
+        try:
+            (self.root / rel).unlink()
+            return True
+        except FileNotFoundError:
+            return False
+        except OSError as err:
+            raise self.error(err, "delete", rel) from err
+
     def probe(self) -> None:
         """Create and remove a file in ``tmp/``, to report an unwritable store at open time."""
         tmp = self.root / TMP / self._tmp_name()

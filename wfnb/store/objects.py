@@ -35,7 +35,7 @@ _MAX_HEADER = 1 << 24  # no real header comes close; guards against allocating g
 _CHUNK = 8 << 20  # read and hash in cache-friendly pieces
 _ZEROS = bytes(ALIGN)
 
-DocumentKind = Literal["record", "run"]
+DocumentKind = Literal["record", "run", "ref"]
 
 
 class Damaged(Exception):

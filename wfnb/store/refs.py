@@ -1,0 +1,74 @@
+"""Refs: small named JSON documents that point into the store (variants, tags, heads).
+
+Objects and records are named by hashes; refs are named by people (``v3``, a
+tag). Each ref is one checksummed file under ``refs/``. ``create`` succeeds for
+exactly one writer of a name, which is how variant numbers and tags stay unique
+when several kernels share a store; ``replace`` is an atomic overwrite for
+pointers where the last writer may win (the current variant).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from wfnb.errors import CorruptObject, StoreError
+from wfnb.store.layout import REFS
+from wfnb.store.localfs import LocalFiles
+from wfnb.store.objects import Damaged, pack_document, unpack_document
+
+_SEGMENT = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
+
+
+def ref_path(name: str) -> str:
+    """``refs/<name>.json`` for a ``/``-separated name of safe segments; refuses anything else."""
+    segments = name.split("/") if isinstance(name, str) else [None]
+    if not all(isinstance(s, str) and _SEGMENT.fullmatch(s) and set(s) != {"."} for s in segments):
+        raise StoreError(
+            f"The ref name {name!r} is not valid: each '/'-separated part must be 1 to 128 letters, "
+            "digits, '_', '-' or '.' (not only dots), so that no ref can point outside the store."
+        )
+    return f"{REFS}/{name}.json"
+
+
+class Refs:
+    """The refs of one store."""
+
+    def __init__(self, files: LocalFiles) -> None:
+        self._files = files
+
+    def create(self, name: str, data: dict[str, Any]) -> bool:
+        """Write ref ``name`` if it does not exist yet; False (and nothing written) if it does."""
+        return self._files.create(ref_path(name), [pack_document("ref", name, data)])
+
+    def replace(self, name: str, data: dict[str, Any]) -> None:
+        """Write ref ``name`` whether or not it exists, atomically."""
+        self._files.write(ref_path(name), [pack_document("ref", name, data)])
+
+    def read(self, name: str) -> dict[str, Any] | None:
+        """The data of ref ``name``, or None if there is no such ref."""
+        rel = ref_path(name)
+        try:
+            raw = self._files.read_bytes(rel)
+        except FileNotFoundError:
+            return None
+        except OSError as err:
+            raise self._files.error(err, "read", rel) from err
+        try:
+            return unpack_document("ref", name, raw)
+        except Damaged as err:
+            moved = self._files.quarantine(rel)
+            raise CorruptObject(
+                f"The ref {name} in the store at {self._files.root} is damaged ({err}); it was moved to "
+                f"{moved}. Run `wfnb verify` to check the rest of the store."
+            ) from None
+
+    def delete(self, name: str) -> bool:
+        """Remove ref ``name``; False if there was none."""
+        return self._files.delete(ref_path(name))
+
+    def names(self, prefix: str) -> list[str]:
+        """Names of the refs under ``prefix`` (a ref name without the last part), sorted."""
+        top = ref_path(prefix)[: -len(".json")]
+        start = len(REFS) + 1
+        return [rel[start : -len(".json")] for rel in self._files.walk(top) if rel.endswith(".json")]
