@@ -474,3 +474,10 @@ def test_a_corrupt_object_is_reported_and_the_step_runs_again(ip, tmp_path, prob
     run(ip, cell)
     assert probe.count() == 2  # the re-run wrote a good object
     assert wfnb.verify().ok
+
+
+def test_magics_inside_a_step_do_not_prevent_caching(ip, probe):
+    cell = "%%step timed\nprobe.hit()\n%time total = sum(range(10))"
+    run(ip, cell)
+    run(ip, cell)
+    assert probe.count() == 1 and ip.user_ns["total"] == 45

@@ -26,6 +26,8 @@ from wfnb.hashing import hash_value, is_library_module, module_version
 # Bump whenever the meaning of a key changes, so that no old entry is ever hit by mistake.
 KEY_FORMAT_VERSION = 1
 ABSENT = "absent"  # an input name that was not defined when the step ran
+# IPython turns `%magic` and `!cmd` lines into calls through this function: machinery, not data.
+_SHELL_MACHINERY = frozenset({"get_ipython"})
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ def fingerprint_step(analysis: CellAnalysis, namespace: Mapping[str, Any], deps:
     """Hash a step as it would run now in ``namespace``. Raises UnhashableValue."""
     inputs: dict[str, str] = {}
     paths = list(deps) + literal_files(analysis.literals)
-    for name in sorted(analysis.reads):
+    for name in sorted(analysis.reads - _SHELL_MACHINERY):
         if name in namespace:
             value = namespace[name]
             inputs[name] = hash_value(value)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copyreg
 import struct
 import sys
+import weakref
 from typing import Any, Callable, Iterator
 
 import xxhash
@@ -35,6 +36,7 @@ _FLUSH_AT = 1 << 16  # bytes buffered before they go to the hasher
 _CHUNK = 1 << 22  # largest copy made of a non-contiguous array (4 MiB)
 _MAX_DEPTH = 100_000  # nesting beyond this is refused rather than exhausting memory
 _RAW_KINDS = frozenset("biufcmMSUV")  # numpy kinds whose bytes are their value
+_ARROW_STRINGS_FROM = 4096  # all-str object arrays this long are encoded to UTF-8 by Arrow, not a loop
 _I64 = 1 << 63
 
 _pack_len = struct.Struct("<Q").pack
@@ -69,11 +71,61 @@ def hash_value(value: object) -> str:
         If the value (or something it contains or reads) has no content to compare,
         such as a generator, a lock or an open file.
     """
+    memo_key = _immutable_key(value)
+    if memo_key is not None:
+        known = _IMMUTABLE_MEMO.get(id(value))
+        if known is not None and known[0]() is value and known[1] == memo_key:
+            return known[2]
     enc = _Encoder()
     enc.write(HASH_VERSION)
     enc.run(value)
     enc.flush()
-    return enc.hasher.hexdigest()
+    digest = enc.hasher.hexdigest()
+    if memo_key is not None:
+        _remember_immutable(value, memo_key, digest)
+    return digest
+
+
+# ---- skipping the re-hash of an input that provably cannot have changed -------------------------
+#
+# A step hashes every input, and the same large input is read by step after step. Its digest
+# may be reused only if the value cannot have changed since: the same object (held through a
+# weak reference, so a reused id never matches) whose bytes nothing can write. Python gives no
+# such guarantee for a writable array (any view, ctypes or C code may change it), nor for a
+# read-only view of writable memory, so only a plain ``np.ndarray`` whose memory belongs to an
+# immutable ``bytes`` object qualifies (``np.frombuffer(some_bytes)`` and views of it: numpy
+# refuses to make them writable). Its shape, strides and dtype can be reassigned in place, so
+# they are part of the memo key. Everything else is hashed every time.
+
+_MEMO_MIN_BYTES = 1 << 20  # below this, hashing is cheaper than the bookkeeping
+_IMMUTABLE_MEMO: dict[int, tuple[Any, tuple[object, ...], str]] = {}
+
+
+def _immutable_key(value: object) -> tuple[object, ...] | None:
+    """What must be unchanged for a memoized digest of ``value`` to hold, or None if it may change."""
+    np = sys.modules.get("numpy")
+    if np is None or type(value) is not np.ndarray or value.flags.writeable or value.nbytes < _MEMO_MIN_BYTES:
+        return None
+    if value.dtype.hasobject:  # the bytes are pointers: the objects behind them may change
+        return None
+    owner = value.base
+    while type(owner) is np.ndarray:
+        owner = owner.base
+    if type(owner) is memoryview and owner.readonly:
+        owner = owner.obj
+    if type(owner) is not bytes:
+        return None
+    return (value.__array_interface__["data"][0], value.shape, value.strides, value.dtype.str, id(owner))
+
+
+def _remember_immutable(value: Any, key: tuple[object, ...], digest: str) -> None:
+    ident = id(value)
+
+    def forget(ref: weakref.ref[Any]) -> None:  # the array is gone: its id may be reused
+        if _IMMUTABLE_MEMO.get(ident, (None,))[0] is ref:
+            del _IMMUTABLE_MEMO[ident]
+
+    _IMMUTABLE_MEMO[ident] = (weakref.ref(value, forget), key, digest)
 
 
 def hash_bytes(data: bytes | bytearray | memoryview) -> str:
@@ -560,13 +612,34 @@ def _object_items(enc: _Encoder, items: list[Any]) -> Iterator[object]:
     """Elements of an object array; all-``str`` ones as lengths plus joined UTF-8 bytes."""
     if items and all(type(item) is str for item in items):
         np = sys.modules["numpy"]
-        encoded = [item.encode("utf-8", "surrogatepass") for item in items]
         enc.write(b"s")
+        if len(items) >= _ARROW_STRINGS_FROM and _feed_strings_arrow(enc, np, items):
+            return
+        encoded = [item.encode("utf-8", "surrogatepass") for item in items]
         enc.feed(np.fromiter(map(len, encoded), dtype="<i8", count=len(encoded)))
         enc.feed(b"".join(encoded))
     else:
         enc.write(b"G")
         yield from _items(enc, items)
+
+
+def _feed_strings_arrow(enc: _Encoder, np: Any, items: list[str]) -> bool:
+    """The same bytes as the loop above (UTF-8 lengths, then the joined UTF-8), built by Arrow in C.
+
+    False (nothing fed) if Arrow refuses a string: lone surrogates need ``surrogatepass``.
+    """
+    import pyarrow as pa
+
+    try:
+        column = pa.array(items, type=pa.large_string())
+    except (UnicodeEncodeError, pa.ArrowException):
+        return False
+    _, offsets, data = column.buffers()
+    offsets = np.frombuffer(offsets, "<i8", count=len(items) + 1)
+    enc.feed(np.diff(offsets).astype("<i8", copy=False))
+    if data is not None:
+        enc.feed(np.frombuffer(data, np.uint8)[offsets[0] : offsets[-1]])
+    return True
 
 
 # ---- pandas ----------------------------------------------------------------------------------
