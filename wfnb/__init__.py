@@ -13,7 +13,14 @@ __version__ = "0.1.0"
 __all__ = [
     # the notebook extension
     "load_ipython_extension",
-    # looking at the store
+    # inside a step
+    "log",
+    # past work
+    "variants",
+    "variant",
+    "replay",
+    "tag",
+    "Variant",
     "runs",
     "verify",
     # errors
@@ -21,11 +28,20 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from wfnb.api import replay, tag, variant, variants
     from wfnb.errors import WfnbError
+    from wfnb.metrics import log
+    from wfnb.snapshots import Variant
     from wfnb.runlog import runs
     from wfnb.verification import verify
 
 _LAZY = {
+    "log": "wfnb.metrics",
+    "variants": "wfnb.api",
+    "variant": "wfnb.api",
+    "replay": "wfnb.api",
+    "tag": "wfnb.api",
+    "Variant": "wfnb.snapshots",
     "runs": "wfnb.runlog",
     "verify": "wfnb.verification",
     "WfnbError": "wfnb.errors",

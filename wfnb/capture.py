@@ -25,8 +25,9 @@ _WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 class _Tee:
     """A text stream that writes through to the real one and records what passed."""
 
-    def __init__(self, original: Any, name: str, events: list[Event], muted: list[bool]) -> None:
+    def __init__(self, original: Any, name: str, events: list[Event], muted: list[bool], echo: bool = True) -> None:
         self._original = original
+        self._echo = echo
         self._name = name
         self._events = events
         self._muted = muted  # while the displayhook prints a result, which is recorded as such
@@ -38,7 +39,7 @@ class _Tee:
                 last["text"] += text
             else:
                 self._events.append({"kind": "stream", "name": self._name, "text": text})
-        return self._original.write(text)
+        return self._original.write(text) if self._echo else len(text)
 
     def writelines(self, lines: Any) -> None:
         for line in lines:
@@ -49,10 +50,32 @@ class _Tee:
 
 
 @contextmanager
-def capture(shell: InteractiveShell) -> Iterator[list[Event]]:
-    """Record the cell's output events while letting them through to the user."""
+def capture(shell: InteractiveShell | None, echo: bool = True) -> Iterator[list[Event]]:
+    """Record the cell's output events; with ``echo``, let them through to the user as they happen.
+
+    Without a shell (a script), only printed text can be recorded.
+    """
     events: list[Event] = []
     muted = [False]
+    saved_streams = sys.stdout, sys.stderr
+    sys.stdout = _Tee(sys.stdout, "stdout", events, muted, echo)
+    sys.stderr = _Tee(sys.stderr, "stderr", events, muted, echo)
+    try:
+        if shell is None:
+            yield events
+        else:
+            with _shell_recorded(shell, events, muted, echo):
+                yield events
+                _flush_inline_figures()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        sys.stdout, sys.stderr = saved_streams
+
+
+@contextmanager
+def _shell_recorded(shell: InteractiveShell, events: list[Event], muted: list[bool], echo: bool) -> Iterator[None]:
+    """Record display data, cleared outputs and the last expression's value going through the shell."""
     publisher = shell.display_pub
     hook = shell.displayhook
     real_publish = publisher.publish
@@ -62,11 +85,11 @@ def capture(shell: InteractiveShell) -> Iterator[list[Event]]:
 
     def publish(data: dict, metadata: dict | None = None, *args: Any, **kwargs: Any) -> Any:
         events.append({"kind": "display", "data": _jsonable(data), "metadata": _jsonable(metadata or {})})
-        return real_publish(data, metadata, *args, **kwargs)
+        return real_publish(data, metadata, *args, **kwargs) if echo else None
 
     def clear_output(wait: bool = False) -> Any:
         events.append({"kind": "clear", "wait": bool(wait)})
-        return real_clear(wait)
+        return real_clear(wait) if echo else None
 
     def write_format_data(format_dict: dict, md_dict: dict | None = None) -> Any:
         events.append({"kind": "result", "data": _jsonable(format_dict), "metadata": _jsonable(md_dict or {})})
@@ -80,19 +103,19 @@ def capture(shell: InteractiveShell) -> Iterator[list[Event]]:
         real_finish()
         muted[0] = False
 
-    saved_streams = sys.stdout, sys.stderr
-    sys.stdout = _Tee(sys.stdout, "stdout", events, muted)
-    sys.stderr = _Tee(sys.stderr, "stderr", events, muted)
-    try:
-        with _patched(publisher, "publish", publish), _patched(publisher, "clear_output", clear_output), _patched(
-            hook, "write_format_data", write_format_data
-        ), _patched(hook, "start_displayhook", start_displayhook), _patched(hook, "finish_displayhook", finish_displayhook):
-            yield events
-            _flush_inline_figures()
-    finally:
-        for stream in (sys.stdout, sys.stderr):
-            stream.flush()
-        sys.stdout, sys.stderr = saved_streams
+    with _patched(publisher, "publish", publish), _patched(publisher, "clear_output", clear_output), _patched(
+        hook, "write_format_data", write_format_data
+    ), _patched(hook, "start_displayhook", start_displayhook), _patched(hook, "finish_displayhook", finish_displayhook):
+        yield
+
+
+def result_event(value: Any, shell: InteractiveShell | None) -> Event:
+    """The event a cell's last-expression value would have produced, formatted as IPython would."""
+    from IPython.core.formatters import DisplayFormatter
+
+    formatter = shell.display_formatter if shell is not None else DisplayFormatter()
+    data, metadata = formatter.format(value)
+    return {"kind": "result", "data": _jsonable(data), "metadata": _jsonable(metadata or {})}
 
 
 @contextmanager

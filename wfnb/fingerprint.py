@@ -45,8 +45,12 @@ class Fingerprint:
         reasons = []
         if earlier.get("code_hash") != self.code:
             reasons.append("code changed")
-        for kind, now in (("input", self.inputs), ("file", self.files), ("package", self.modules)):
-            before = earlier.get(kind + "s", {})
+        for kind, field_name, now in (
+            ("input", "inputs", self.inputs),
+            ("file", "files", self.files),
+            ("package", "modules", self.modules),
+        ):
+            before = earlier.get(field_name, {})
             changed = sorted(k for k in set(now) | set(before) if now.get(k) != before.get(k))
             if changed:
                 reasons.append(f"{kind}{'s' if len(changed) > 1 else ''} {', '.join(changed)} changed")

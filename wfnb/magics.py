@@ -6,6 +6,8 @@ class as one line, with no traceback through wfnb's internals.
 
 from __future__ import annotations
 
+import argparse
+import json
 import shlex
 from typing import TYPE_CHECKING
 
@@ -14,7 +16,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from wfnb.analysis import needs_await
-from wfnb.errors import WfnbError
+from wfnb.errors import BadArgument, WfnbError
 from wfnb.names import check_name
 from wfnb.saving import SaveTarget
 from wfnb.session import Session, StepOptions
@@ -56,6 +58,21 @@ class WorkflowMagics(Magics):
         except WfnbError as error:
             raise UsageError(str(error)) from None
 
+    @cell_magic
+    def params(self, line: str, cell: str) -> None:
+        """Define the workflow's parameters: plain assignments such as ``window = 20``.
+
+        The values are bound like in a plain cell; each must be plain JSON data.
+        Steps that read a parameter re-run when it changes, and every variant
+        records the parameters it was made with.
+        """
+        if line.strip():
+            raise UsageError(f"%%params takes no arguments (got {line.strip()!r}); write the parameters in the cell.")
+        try:
+            self.session.run_params(cell)
+        except WfnbError as error:
+            raise UsageError(str(error)) from None
+
     async def step_async(self, line: str, cell: str) -> None:
         """``%%step`` for a cell with top-level ``await`` (see ``await_transformer``)."""
         try:
@@ -66,7 +83,15 @@ class WorkflowMagics(Magics):
 
     @line_magic
     def wfnb(self, line: str) -> None:
-        """Configure wfnb: ``%wfnb store [PATH]``, ``%wfnb workflow [NAME]``, ``%wfnb runs``, ``%wfnb verify``."""
+        """wfnb commands: store, workflow, status, variants, tag, checkout, replay, forget, runs, verify.
+
+        ``%wfnb store [PATH]`` and ``%wfnb workflow [NAME]`` show or set where results go;
+        ``%wfnb status`` lists the steps (fresh, stale, never-run); ``%wfnb variants``
+        lists the variants; ``%wfnb tag NAME [--note TEXT]`` names the current one;
+        ``%wfnb checkout REF`` restores one into the notebook; ``%wfnb replay REF
+        [name=value ...]`` re-runs one in a fresh namespace; ``%wfnb forget STEP``
+        drops a step that left the notebook.
+        """
         try:
             words = shlex.split(line)
         except ValueError as error:
@@ -150,12 +175,99 @@ def _runs_command(session: Session, arguments: list[str]) -> None:
 
 def _verify_command(session: Session, arguments: list[str]) -> None:
     report = session.store.verify()
-    print(report.summary() if hasattr(report, "summary") else report)
+    for path, reason in report.problems:
+        print(f"damaged: {path}: {reason}")
+    print(f"checked {report.checked} files: {'clean' if report.ok else f'{len(report.problems)} damaged'}")
+
+
+def _status_command(session: Session, arguments: list[str]) -> None:
+    rows = session.status_table()
+    if not rows:
+        print(f"workflow {session.workflow}: no steps yet")
+        return
+    current = session.state.current
+    print(f"workflow {session.workflow}: " + (f"at variant v{current}" if current else "not at a variant (stale or unrun steps)"))
+    for step, status, why in rows:
+        print(f"  {step:<20} {status:<9} {why}")
+
+
+def _variants_command(session: Session, arguments: list[str]) -> None:
+    from IPython.display import display
+
+    from wfnb.snapshots import variants_frame
+
+    display(variants_frame(session.store, arguments[0] if arguments else session.workflow))
+
+
+def _tag_command(session: Session, arguments: list[str]) -> None:
+    parser = _ArgumentParser("%wfnb tag")
+    parser.add_argument("name")
+    parser.add_argument("--note", default=None)
+    args = parser.parse(arguments)
+    variant = session.tag(check_name("tag", args.name), args.note)
+    print(f"tagged {variant.workflow}/{variant.name} as {args.name}")
+
+
+def _checkout_command(session: Session, arguments: list[str]) -> None:
+    if len(arguments) != 1:
+        raise UsageError("%wfnb checkout takes one variant: v3, a tag, or a hash prefix.")
+    variant = session.checkout(arguments[0])
+    print(f"restored {variant.workflow}/{variant.name}; it is now the current variant")
+
+
+def _replay_command(session: Session, arguments: list[str]) -> None:
+    from wfnb.snapshots import resolve
+
+    if not arguments:
+        raise UsageError("%wfnb replay takes a variant and optional overrides: %wfnb replay v2 window=30")
+    variant = resolve(session.store, arguments[0], session.workflow)
+    replayed = variant.replay(**parse_overrides(arguments[1:]))
+    print(f"replayed {variant.name} → {replayed.name}")
+
+
+def _forget_command(session: Session, arguments: list[str]) -> None:
+    if len(arguments) != 1:
+        raise UsageError("%wfnb forget takes one step name.")
+    session.forget(arguments[0])
+    print(f"step {arguments[0]} is no longer part of workflow {session.workflow}")
+
+
+def parse_overrides(items: list[str]) -> dict[str, object]:
+    """``name=value`` words into parameters; values are JSON when they parse as JSON, else strings."""
+    overrides: dict[str, object] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name.isidentifier():
+            raise BadArgument(f"{item!r} is not a parameter override; write name=value, e.g. window=30 or method=ewm.")
+        try:
+            overrides[name] = json.loads(text)
+        except ValueError:
+            overrides[name] = text
+    return overrides
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse that reports a bad command line as one UsageError instead of exiting."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog=prog, add_help=False)
+
+    def parse(self, arguments: list[str]) -> argparse.Namespace:
+        return self.parse_args(arguments)
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.format_usage().strip()}: {message}")
 
 
 _COMMANDS = {
     "store": _store_command,
     "workflow": _workflow_command,
+    "status": _status_command,
+    "variants": _variants_command,
+    "tag": _tag_command,
+    "checkout": _checkout_command,
+    "replay": _replay_command,
+    "forget": _forget_command,
     "runs": _runs_command,
     "verify": _verify_command,
 }

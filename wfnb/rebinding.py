@@ -14,33 +14,41 @@ from typing import Any
 _MAIN = "__main__"
 
 
-def rebind(value: Any, namespace: dict[str, Any]) -> Any:
-    """Return ``value`` with notebook-defined functions reading ``namespace`` as their globals."""
+def rebind(value: Any, namespace: dict[str, Any], *, adopt_globals: bool = False) -> Any:
+    """Return ``value`` with notebook-defined functions reading ``namespace`` as their globals.
+
+    With ``adopt_globals`` (a replay's fresh namespace), the globals a function
+    was stored with are also copied into ``namespace`` where it lacks them.
+    """
     if isinstance(value, types.FunctionType):
-        return _rebind_function(value, namespace)
+        return _rebind_function(value, namespace, adopt_globals)
     if isinstance(value, type) and value.__module__ == _MAIN:
         for attribute, member in list(vars(value).items()):
-            replacement = _rebind_member(member, namespace)
+            replacement = _rebind_member(member, namespace, adopt_globals)
             if replacement is not member:
                 setattr(value, attribute, replacement)
     return value
 
 
-def _rebind_member(member: Any, namespace: dict[str, Any]) -> Any:
+def _rebind_member(member: Any, namespace: dict[str, Any], adopt: bool) -> Any:
     if isinstance(member, types.FunctionType):
-        return _rebind_function(member, namespace)
+        return _rebind_function(member, namespace, adopt)
     if isinstance(member, (staticmethod, classmethod)):
-        inner = _rebind_function(member.__func__, namespace)
+        inner = _rebind_function(member.__func__, namespace, adopt)
         return member if inner is member.__func__ else type(member)(inner)
     if isinstance(member, property):
-        parts = [_rebind_function(f, namespace) if f else None for f in (member.fget, member.fset, member.fdel)]
+        parts = [_rebind_function(f, namespace, adopt) if f else None for f in (member.fget, member.fset, member.fdel)]
         return property(*parts, doc=member.__doc__)
     return member
 
 
-def _rebind_function(function: types.FunctionType, namespace: dict[str, Any]) -> types.FunctionType:
+def _rebind_function(function: types.FunctionType, namespace: dict[str, Any], adopt: bool) -> types.FunctionType:
     if function.__module__ != _MAIN or function.__globals__ is namespace:
         return function
+    if adopt:
+        for name, value in function.__globals__.items():
+            if not name.startswith("__"):
+                namespace.setdefault(name, value)
     fresh = types.FunctionType(
         function.__code__, namespace, function.__name__, function.__defaults__, function.__closure__
     )

@@ -49,6 +49,10 @@ class StepReport:
     def uncacheable(self, reason: str) -> None:
         self.parts.append(f"not cached: {reason}")
 
+    def note(self, text: str) -> None:
+        """Add what the caller knows beyond the step itself (stale steps, the variant reached)."""
+        self.parts.append(text)
+
     def failed(self, detail: str) -> None:
         self.parts = [f"failed after {format_duration(self.elapsed())}", detail]
 

@@ -1,60 +1,33 @@
-"""One notebook's workflow: runs a step end to end, from its key to its status line.
+"""One notebook's workflow: its store, its name, its parameters and the state of its steps.
 
-A step is looked up by its key; a hit restores what the step produced (names,
-in-place changes to its inputs, deleted names, and everything it showed) without
-running it; a miss runs the cell as a plain cell would, under capture, then
-stores its outputs and writes the step record: the one commit point.
+Each step goes through the runner; the session then updates the workflow's
+state, says which steps that left stale, and, when the whole workflow is
+consistent and in a state not seen before, records it as a new variant.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
-import sys
-import time
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wfnb import capture
-from wfnb.analysis import CellAnalysis, analyze_cell
-from wfnb.errors import BadArgument, CorruptObject, StepFailed, StoreError, UnhashableValue, UnstorableValue, WfnbError
-from wfnb.files import expand_deps
-from wfnb.fingerprint import ABSENT, Fingerprint, fingerprint_step
-from wfnb.hashing import hash_value
-from wfnb.rebinding import rebind
+from wfnb.analysis import analyze_cell
+from wfnb.errors import BadArgument, CorruptObject, StepFailed, WfnbError
+from wfnb.hosts import ShellHost, warn
 from wfnb.report import StepReport
-from wfnb.saving import SaveTarget, write_output
+from wfnb.runner import StepOptions, StepRunner, apply_values, load_values, run_sync
 from wfnb.store import Store, open_store
+from wfnb.snapshots import Variant, current_number, load_variant, record_variant, resolve, set_current, tag_variant
+from wfnb.workflow import WorkflowState
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
-RECORD_FORMAT_VERSION = 1  # bump when a record's fields change meaning
+__all__ = ["Session", "StepOptions", "current_session", "resolve_store", "start_session"]
+
 _DEFAULT_WORKFLOW = "notebook"
-# Names IPython itself binds while running a cell (output cache, input history).
-_SHELL_NAMES = re.compile(r"_+|_\d+|_i+|_i\d+|_[iod]h|In|Out|exit|quit|get_ipython")
-
-
-@dataclass(frozen=True)
-class StepOptions:
-    """What ``%%step`` was asked to do, already checked by the magic."""
-
-    name: str
-    force: bool = False
-    no_cache: bool = False
-    deps: tuple[str, ...] = ()
-    saves: tuple[SaveTarget, ...] = ()
-
-
-@dataclass
-class _Outcome:
-    """What one execution of a step produced, as the report and the run log need it."""
-
-    outputs: dict[str, Any] = field(default_factory=dict)
-    deleted: list[str] = field(default_factory=list)
-    mutated: list[str] = field(default_factory=list)
 
 
 class Session:
@@ -62,11 +35,14 @@ class Session:
 
     def __init__(self, shell: InteractiveShell) -> None:
         self.shell = shell
+        self.host = ShellHost(shell)
         self._store_location: str | None = None
         self._store: Store | None = None
         self._workflow: str | None = None
-        self._latest: dict[str, dict[str, Any]] = {}  # step name → its latest record
-        self._warned_dynamic: set[str] = set()
+        self._runner: StepRunner | None = None
+        self._state: WorkflowState | None = None
+        self._base: int | None = None  # the variant the notebook's work derives from
+        self._growing: int | None = None  # a variant this session created, which new steps may extend
 
     # -- configuration ----------------------------------------------------
 
@@ -80,6 +56,7 @@ class Session:
         """Switch to another store (``%wfnb store PATH``); opened now, so a bad path fails here."""
         store = open_store(location)
         self._store_location, self._store = location, store
+        self._runner = self._state = None
         return store
 
     @property
@@ -90,253 +67,160 @@ class Session:
 
     def use_workflow(self, name: str) -> None:
         self._workflow = name
+        self._runner = self._state = None
 
-    # -- running a step ---------------------------------------------------
+    @property
+    def runner(self) -> StepRunner:
+        if self._runner is None:
+            self._runner = StepRunner(self.store, self.workflow, self.host)
+        return self._runner
+
+    @property
+    def state(self) -> WorkflowState:
+        """The workflow's state; a new kernel starts from the workflow's current variant."""
+        if self._state is None:
+            self._state = WorkflowState(self.workflow)
+            number = current_number(self.store, self.workflow)
+            if number is not None:
+                try:
+                    self._adopt(load_variant(self.store, self.workflow, number))
+                except (WfnbError, KeyError, TypeError) as error:
+                    warn(f"the current variant v{number} of {self.workflow} could not be read ({error}); starting afresh.")
+        return self._state
+
+    def _adopt(self, variant: Variant) -> None:
+        self._growing = None
+        state = self._state if self._state is not None else WorkflowState(self.workflow)
+        state.order = [record.step for record in variant.steps]
+        state.records = {record.step: dict(record.record) for record in variant.steps}
+        state.params = dict(variant.params)
+        state.current = self._base = variant.number
+        self._state = state
+
+    # -- steps and parameters ---------------------------------------------
 
     def run_step(self, options: StepOptions, body: str) -> None:
         """Run ``body`` as step ``options.name``: restore it from the store or run and store it."""
-        _drive(self.run_step_async(options, body, asynchronous=False))
+        run_sync(self.run_step_async(options, body, asynchronous=False))
 
     async def run_step_async(self, options: StepOptions, body: str, asynchronous: bool = True) -> None:
-        """The same, for a body with top-level ``await``: it runs on the kernel's own event loop."""
-        report = StepReport(options.name, started=_now(), clock=time.perf_counter())
+        """The same; with ``asynchronous`` the body's top-level ``await`` runs on the kernel's loop."""
+        state = self.state
+        previous = state.records.get(options.name)
         try:
-            analysis = analyze_cell(self.shell.transform_cell(body))
-        except SyntaxError:
-            await self._run_cell(body, report, asynchronous)  # shows the SyntaxError as a plain cell would
-            return
-        deps = expand_deps(list(options.deps))
-        namespace = self.shell.user_ns
-        fingerprint, uncacheable = self._fingerprint(options.name, analysis, namespace, deps)
-        if fingerprint is not None and uncacheable is None and not (options.force or options.no_cache):
-            if self._restore(options, fingerprint, report):
-                return
-        await self._run_and_store(options, body, analysis, fingerprint, uncacheable, report, asynchronous)
-
-    def _fingerprint(
-        self, step: str, analysis: CellAnalysis, namespace: dict[str, Any], deps: list[str]
-    ) -> tuple[Fingerprint | None, str | None]:
-        """The step's key, or why it cannot be trusted (then the step always runs)."""
-        try:
-            fingerprint = fingerprint_step(analysis, namespace, deps)
-        except UnhashableValue as error:
-            return None, str(error)
-        if analysis.dynamic:
-            calls = ", ".join(analysis.dynamic)
-            if step not in self._warned_dynamic:
-                self._warned_dynamic.add(step)
-                _warn(
-                    f"step {step} calls {calls}, so wfnb cannot see every name it reads; it runs every time "
-                    "and is never restored from the cache. Use the names directly to make it cacheable."
-                )
-            return fingerprint, f"it calls {calls}"
-        return fingerprint, None
-
-    def _restore(self, options: StepOptions, fingerprint: Fingerprint, report: StepReport) -> bool:
-        """Put a stored result back as if the step had run; False when there is none to trust."""
-        store = self.store
-        try:
-            record = store.read_record(fingerprint.key)
-            if record is None:
-                return False
-            values = {name: store.get_object(d) for name, d in record["outputs"].items()}
-            events = store.get_json(record["display"])
-        except (CorruptObject, StoreError, KeyError, TypeError) as error:
-            _warn(f"{error} Step {options.name} runs again instead of loading it.")
-            return False
-        namespace = self.shell.user_ns
-        for name in record.get("deleted", []):
-            namespace.pop(name, None)
-        for name, value in values.items():
-            namespace[name] = rebind(value, namespace)
-        for name, source in record.get("aliases", {}).items():
-            namespace[name] = namespace[source]
-        capture.replay(self.shell, events)
-        restored = sorted([*values, *record.get("aliases", {})])
-        self._save_outputs(options, namespace, fingerprint, only_missing=True)
-        self._remember(options.name, record)
-        report.cached(restored)
-        self._log(report, fingerprint.key, cached=True, outputs=restored)
-        report.show(self.shell)
-        return True
-
-    async def _run_and_store(
-        self,
-        options: StepOptions,
-        body: str,
-        analysis: CellAnalysis,
-        fingerprint: Fingerprint | None,
-        uncacheable: str | None,
-        report: StepReport,
-        asynchronous: bool,
-    ) -> None:
-        namespace = self.shell.user_ns
-        before = {name: id(value) for name, value in namespace.items()}
-        with capture.capture(self.shell) as events:
-            await self._run_cell(body, report, asynchronous, key=fingerprint.key if fingerprint else None)
-        report.ran(_reasons(options, fingerprint, self._latest.get(options.name)))
-        outcome = self._outcome(analysis, fingerprint, before)
-        self._save_outputs(options, namespace, fingerprint, only_missing=False)
-        if fingerprint is None or uncacheable is not None:
-            report.uncacheable(uncacheable or "its inputs cannot be hashed")
-            self._log(report, fingerprint.key if fingerprint else "", cached=False, outputs=sorted(outcome.outputs))
-            report.show(self.shell)
-            return
-        record = self._store_outcome(options, body, fingerprint, outcome, events, report)
-        if record is not None:
-            self._remember(options.name, record)
-        self._log(report, fingerprint.key, cached=False, outputs=sorted(outcome.outputs))
-        report.show(self.shell)
-
-    async def _run_cell(self, body: str, report: StepReport, asynchronous: bool, key: str | None = None) -> None:
-        """Run the body as a plain cell would, so the user sees their own traceback."""
-        if asynchronous:
-            transformed = self.shell.transform_cell(body)
-            result = await self.shell.run_cell_async(body, store_history=False, transformed_cell=transformed)
-        else:
-            result = self.shell.run_cell(body, store_history=False)
-        if result.success:
-            return
-        error = result.error_before_exec or result.error_in_exec
-        detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-        report.failed(detail)
-        self._log(report, key or "", cached=False, outputs=[], error=detail)
-        raise StepFailed(f"step {report.step} failed ({detail}); nothing was cached. Fix the cell and run it again.")
-
-    def _outcome(self, analysis: CellAnalysis, fingerprint: Fingerprint | None, before: dict[str, int]) -> _Outcome:
-        """Which names the run bound, changed in place or deleted."""
-        namespace = self.shell.user_ns
-        rebound = {name for name, value in namespace.items() if before.get(name) != id(value)}
-        names = {n for n in (analysis.binds | rebound) if n in namespace and not _SHELL_NAMES.fullmatch(n)}
-        gone = (set(before) | analysis.deletes) - set(namespace)
-        outcome = _Outcome(deleted=sorted(n for n in gone if not _SHELL_NAMES.fullmatch(n)))
-        if fingerprint is not None:
-            for name, digest in fingerprint.inputs.items():
-                if digest == ABSENT or name in names or name not in namespace:
-                    continue
-                try:
-                    changed = hash_value(namespace[name]) != digest
-                except UnhashableValue:
-                    changed = True
-                if changed:
-                    outcome.mutated.append(name)
-                    names.add(name)
-        outcome.outputs = {name: namespace[name] for name in sorted(names)}
-        return outcome
-
-    def _store_outcome(
-        self,
-        options: StepOptions,
-        body: str,
-        fingerprint: Fingerprint,
-        outcome: _Outcome,
-        events: list[capture.Event],
-        report: StepReport,
-    ) -> dict[str, Any] | None:
-        """Write the values, then the record (the commit point). None when something cannot be stored."""
-        store = self.store
-        aliases = _aliases(outcome.outputs, fingerprint, self.shell.user_ns)
-        encoded, problems = {}, {}
-        for name, value in outcome.outputs.items():
-            if name in aliases:
-                continue
-            try:
-                encoded[name] = (hash_value(value), store.encode(value))
-            except (UnhashableValue, UnstorableValue) as error:
-                problems[name] = str(error)
-        if problems:
-            report.not_cached(problems)
-            _warn(report.unstorable_warning(problems))
-            return None
-        written = sum(store.put_object(digest, data) for digest, data in encoded.values())
-        total = sum(store.object_size(digest) for digest, _ in encoded.values())
-        record = {
-            "record_format": RECORD_FORMAT_VERSION,
-            "key": fingerprint.key,
-            "workflow": self.workflow,
-            "step": options.name,
-            "code": body,
-            "code_hash": fingerprint.code,
-            "inputs": fingerprint.inputs,
-            "files": fingerprint.files,
-            "modules": fingerprint.modules,
-            "outputs": {name: digest for name, (digest, _) in encoded.items()},
-            "aliases": aliases,
-            "mutated": outcome.mutated,
-            "deleted": outcome.deleted,
-            "display": store.put_json(events),
-            "started": report.started,
-            "duration_s": report.elapsed(),
-            "stored_bytes": total,
-        }
-        store.commit_record(fingerprint.key, record)
-        report.stored(len(outcome.outputs), total, written)
-        return record
-
-    def _save_outputs(
-        self, options: StepOptions, namespace: dict[str, Any], fingerprint: Fingerprint | None, only_missing: bool
-    ) -> None:
-        params = {name: namespace[name] for name in (fingerprint.inputs if fingerprint else {}) if _is_param(namespace.get(name))}
-        for target in options.saves:
-            path = target.path(params)
-            if only_missing and path.exists():
-                continue
-            if target.name not in namespace:
-                raise BadArgument(
-                    f"--save {target.name}={target.template}: the step did not define {target.name!r}, "
-                    "so there is nothing to write. Check the name."
-                )
-            write_output(namespace[target.name], path)
-
-    def _remember(self, step: str, record: dict[str, Any]) -> None:
-        self._latest[step] = record
-
-    def _log(self, report: StepReport, key: str, *, cached: bool, outputs: list[str], error: str | None = None) -> None:
-        try:
-            self.store.log_run(
-                {
-                    "workflow": self.workflow,
-                    "step": report.step,
-                    "key": key,
-                    "cached": cached,
-                    "started": report.started,
-                    "duration_s": report.elapsed(),
-                    "outputs": outputs,
-                    "error": error,
-                }
+            result = await self.runner.run(
+                options, body, params=state.params, previous=previous, asynchronous=asynchronous
             )
-        except WfnbError as failure:
-            _warn(f"the run of step {report.step} could not be logged: {failure}")
+        except StepFailed:
+            state.use(options.name, None)
+            raise
+        state.use(options.name, result.record)
+        self._after_step(options.name, result.report)
+
+    def _after_step(self, step: str, report: StepReport) -> None:
+        state = self.state
+        stale = state.stale_after(step)
+        if stale:
+            report.note(f"stale: {', '.join(stale)}")
+        if state.is_consistent():
+            variant, created = record_variant(self.store, state, parent=self._base, grow=self._growing)
+            set_current(self.store, self.workflow, variant.number)
+            if created:
+                self._growing = variant.number
+            elif variant.number != self._growing:
+                self._growing = None
+            state.current = self._base = variant.number
+            report.note(f"new variant {variant.name}" if created else f"variant {variant.name}")
+        self.host.show(report)
+
+    def run_params(self, body: str) -> dict[str, Any]:
+        """Run a ``%%params`` cell as a plain cell, then take the names it binds as the parameters."""
+        result = self.shell.run_cell(body, store_history=False)
+        if not result.success:
+            raise StepFailed("the %%params cell failed; its parameters were not changed. Fix the cell and run it again.")
+        names = sorted(analyze_cell(self.shell.transform_cell(body)).binds)
+        values = {name: self.shell.user_ns[name] for name in names if name in self.shell.user_ns}
+        for name, value in values.items():
+            check_param(name, value)
+        self.state.params.update(values)
+        self.state.current = None
+        shown = ", ".join(f"{k}={v!r}" for k, v in values.items()) or "none"
+        self.shell.display_pub.publish({"text/plain": f"params · {shown}"}, metadata={"wfnb": "status"})
+        return values
+
+    # -- variants ---------------------------------------------------------
+
+    def status_table(self) -> list[tuple[str, str, str]]:
+        """(step, status, reason) for each step, in order."""
+        return [(step, status, why) for step, (status, why) in self.state.statuses().items()]
+
+    def checkout(self, ref: str) -> Variant:
+        """Restore a variant's values into the notebook and make it the current variant."""
+        variant = resolve(self.store, ref, self.workflow)
+        namespace = self.shell.user_ns
+        loaded = []
+        for record in variant.steps:
+            try:
+                loaded.append((record.record, load_values(self.store, record.record)))
+            except CorruptObject as error:
+                raise BadArgument(
+                    f"{variant.name} cannot be restored: a value of step {record.step} is damaged ({error}). "
+                    f"Replay it instead: %wfnb replay {variant.name}"
+                ) from None
+        namespace.update(variant.params)
+        for record, values in loaded:
+            apply_values(namespace, record, values)
+        self._adopt(variant)
+        set_current(self.store, self.workflow, variant.number)
+        return variant
+
+    def tag(self, name: str, note: str | None) -> Variant:
+        """Name the current variant."""
+        state = self.state
+        if state.current is None:
+            raise BadArgument(
+                "The workflow is not at a variant now (a step is stale or has not run), so there is nothing to tag. "
+                "Run the stale steps (see %wfnb status), or tag an earlier one with wfnb.tag('v3', name)."
+            )
+        variant = load_variant(self.store, self.workflow, state.current)
+        tag_variant(self.store, variant, name, note)
+        return variant
+
+    def forget(self, step: str) -> None:
+        """Drop a step that is no longer in the notebook from the workflow."""
+        if step not in self.state.order:
+            raise BadArgument(f"The workflow {self.workflow} has no step {step!r}; its steps: {', '.join(self.state.order)}.")
+        self.state.forget(step)
 
 
-def _aliases(outputs: dict[str, Any], fingerprint: Fingerprint, namespace: dict[str, Any]) -> dict[str, str]:
-    """Outputs that are the very same object as an input or an earlier output: restored as such."""
-    owners: dict[int, str] = {}
-    for name in sorted(fingerprint.inputs):
-        if fingerprint.inputs[name] != ABSENT and name in namespace and name not in outputs:
-            owners.setdefault(id(namespace[name]), name)
-    aliases = {}
-    for name, value in outputs.items():
-        owner = owners.get(id(value))
-        if owner is None:
-            owners[id(value)] = name
-        else:
-            aliases[name] = owner
-    return aliases
+def check_param(name: str, value: Any) -> None:
+    """A parameter must be plain JSON data, so that it can be shown, compared, exported and overridden."""
+    try:
+        text = json.dumps(value, allow_nan=False)
+        exact = json.loads(text) == value and _plain(value)
+    except (TypeError, ValueError, RecursionError):
+        exact = False
+    if not exact:
+        raise BadArgument(
+            f"parameter {name} = {_short_repr(value)} is not plain JSON data (a number, string, bool, None, or a "
+            "list/dict of these with string keys). Keep parameters simple, e.g. window = 20 or method = 'ewm', "
+            "and build other objects from them in a step."
+        )
 
 
-def _reasons(options: StepOptions, fingerprint: Fingerprint | None, latest: dict[str, Any] | None) -> list[str]:
-    if options.force:
-        return ["forced"]
-    if options.no_cache:
-        return ["--no-cache"]
-    if fingerprint is None or latest is None:
-        return []
-    return fingerprint.changes_from(latest)
+def _plain(value: Any) -> bool:
+    if value is None or type(value) in (bool, int, float, str):
+        return True
+    if type(value) is list:
+        return all(_plain(v) for v in value)
+    if type(value) is dict:
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    return False
 
 
-def _is_param(value: Any) -> bool:
-    return isinstance(value, (str, int, float, bool)) or value is None
+def _short_repr(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _workflow_from_notebook(namespace: dict[str, Any]) -> str:
@@ -347,24 +231,6 @@ def _workflow_from_notebook(namespace: dict[str, Any]) -> str:
             if stem.strip("."):
                 return stem
     return _DEFAULT_WORKFLOW
-
-
-def _drive(coroutine: Any) -> Any:
-    """Run a coroutine that never suspends (no await reaches an event loop) to its end."""
-    try:
-        coroutine.send(None)
-    except StopIteration as done:
-        return done.value
-    coroutine.close()
-    raise RuntimeError("a synchronous step suspended; this is a bug in wfnb")
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
-
-
-def _warn(message: str) -> None:
-    print(f"wfnb: {message}", file=sys.stderr, flush=True)
 
 
 _current: Session | None = None

@@ -1,0 +1,55 @@
+"""The Python verbs for past work: ``wfnb.variants()``, ``wfnb.variant(ref)``, ``wfnb.tag(...)``.
+
+In a notebook they use its store and workflow; elsewhere, ``$WFNB_STORE`` or
+``./.wfnb`` and every workflow in it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from wfnb.session import current_session, resolve_store
+from wfnb.snapshots import Variant, resolve, tag_variant, variants_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from wfnb.store import Store
+
+
+def variants(workflow: str | None = None, store: Store | str | None = None) -> pd.DataFrame:
+    """One row per variant, oldest first: number, tag, created, parent, changed steps, status,
+    then one column per parameter and per metric.
+
+    Parameters
+    ----------
+    workflow
+        Which workflow; default: the notebook's own, or every workflow outside a notebook.
+    store
+        A store or its location; default: the notebook's store, else ``$WFNB_STORE``, else ``./.wfnb``.
+    """
+    return variants_frame(resolve_store(store, create=False), workflow or _default_workflow(store))
+
+
+def variant(ref: str | int, workflow: str | None = None, store: Store | str | None = None) -> Variant:
+    """A variant by ``v3``, tag, or unique hash prefix, with its code, parameters, metrics and outputs."""
+    return resolve(resolve_store(store, create=False), ref, workflow or _default_workflow(store))
+
+
+def replay(ref: str | int | Variant, workflow: str | None = None, **params: Any) -> Variant:
+    """Replay a variant with some parameters overridden; see ``Variant.replay``."""
+    return variant(ref, workflow).replay(**params) if not isinstance(ref, Variant) else ref.replay(**params)
+
+
+def tag(ref: str | int, name: str, note: str | None = None, workflow: str | None = None) -> Variant:
+    """Name a variant (tags are unique per workflow), with an optional note."""
+    target = variant(ref, workflow)
+    tag_variant(target._store(), target, name, note)
+    return variant(target.number, target.workflow)
+
+
+def _default_workflow(store: Store | str | None) -> str | None:
+    session = current_session()
+    if session is not None and store is None:
+        return session.workflow
+    return None

@@ -1,0 +1,174 @@
+"""Where a step's code runs and where what it shows goes.
+
+``ShellHost`` is the notebook: the user's namespace, IPython's ``run_cell`` (so
+the user sees their own traceback), live output. ``NamespaceHost`` is a fresh
+namespace in this process, for replays and for workflows run from a script:
+plain ``exec``, output recorded and shown only if asked.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import builtins
+import inspect
+import sys
+import traceback
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Callable, Protocol
+
+from wfnb import capture
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from wfnb.report import StepReport
+
+
+class Host(Protocol):
+    """What a step runner needs from the place a step runs in."""
+
+    namespace: dict[str, Any]
+    fresh: bool  # a namespace built for one run: restored functions may bring the globals they need
+
+    def transform(self, body: str) -> str: ...
+
+    async def execute(self, body: str, asynchronous: bool) -> BaseException | None: ...
+
+    def capture(self) -> AbstractContextManager[list[capture.Event]]: ...
+
+    def replay(self, events: list[capture.Event]) -> None: ...
+
+    def show(self, report: StepReport) -> None: ...
+
+    def warn(self, message: str) -> None: ...
+
+
+class ShellHost:
+    """The notebook's own shell: steps run exactly like plain cells."""
+
+    fresh = False
+
+    def __init__(self, shell: InteractiveShell) -> None:
+        self.shell = shell
+        self.namespace = shell.user_ns
+
+    def transform(self, body: str) -> str:
+        return self.shell.transform_cell(body)
+
+    async def execute(self, body: str, asynchronous: bool) -> BaseException | None:
+        if asynchronous:
+            transformed = self.shell.transform_cell(body)
+            result = await self.shell.run_cell_async(body, store_history=False, transformed_cell=transformed)
+        else:
+            result = self.shell.run_cell(body, store_history=False)
+        return None if result.success else (result.error_before_exec or result.error_in_exec)
+
+    def capture(self) -> AbstractContextManager[list[capture.Event]]:
+        return capture.capture(self.shell)
+
+    def replay(self, events: list[capture.Event]) -> None:
+        capture.replay(self.shell, events)
+
+    def show(self, report: StepReport) -> None:
+        report.show(self.shell)
+
+    def warn(self, message: str) -> None:
+        warn(message)
+
+
+class NamespaceHost:
+    """A plain namespace in this process; outputs are recorded, and shown only with ``echo``."""
+
+    fresh = True
+
+    def __init__(
+        self,
+        namespace: dict[str, Any],
+        *,
+        echo: bool = False,
+        on_report: Callable[[StepReport], None] | None = None,
+    ) -> None:
+        self.namespace = namespace
+        self.namespace.setdefault("__name__", "__main__")
+        self.namespace.setdefault("__builtins__", builtins)
+        self.echo = echo
+        self.on_report = on_report
+        self._shell = _active_shell()
+        self._events: list[capture.Event] = []
+
+    def transform(self, body: str) -> str:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        return TransformerManager().transform_cell(body)
+
+    async def execute(self, body: str, asynchronous: bool) -> BaseException | None:
+        try:
+            tree = ast.parse(self.transform(body))
+            last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+            flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+            _await(eval(compile(tree, "<step>", "exec", flags=flags, dont_inherit=True), self.namespace))
+            if last is not None:
+                expression = ast.Expression(last.value)
+                value = _await(eval(compile(expression, "<step>", "eval", flags=flags, dont_inherit=True), self.namespace))
+                if value is not None:
+                    self._events.append(capture.result_event(value, self._shell))
+        except Exception as error:  # the user's error: shown with the user's frames only
+            frames = traceback.extract_tb(error.__traceback__)[1:]
+            print("Traceback (most recent call last):\n" + "".join(traceback.format_list(frames)), end="", file=sys.stderr)
+            print("".join(traceback.format_exception_only(type(error), error)), end="", file=sys.stderr)
+            return error
+        return None
+
+    def capture(self) -> AbstractContextManager[list[capture.Event]]:
+        return _Recording(self)
+
+    def replay(self, events: list[capture.Event]) -> None:
+        if self.echo and self._shell is not None:
+            capture.replay(self._shell, events)
+        elif self.echo:
+            for event in events:
+                if event["kind"] == "stream":
+                    print(event["text"], end="", file=sys.stdout if event["name"] == "stdout" else sys.stderr)
+
+    def show(self, report: StepReport) -> None:
+        if self.on_report is not None:
+            self.on_report(report)
+
+    def warn(self, message: str) -> None:
+        warn(message)
+
+
+class _Recording(AbstractContextManager):
+    """Capture for a NamespaceHost: the events list also receives the last expression's value."""
+
+    def __init__(self, host: NamespaceHost) -> None:
+        self._host = host
+        self._inner = capture.capture(host._shell, echo=host.echo)
+
+    def __enter__(self) -> list[capture.Event]:
+        self._host._events = self._inner.__enter__()
+        return self._host._events
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self._inner.__exit__(*exc)
+
+
+def warn(message: str) -> None:
+    """One line on stderr, prefixed so that the user knows who speaks."""
+    print(f"wfnb: {message}", file=sys.stderr, flush=True)
+
+
+def _await(value: Any) -> Any:
+    """Finish a coroutine from code with top-level ``await`` (outside any running loop)."""
+    if not inspect.iscoroutine(value):
+        return value
+    return asyncio.run(value)
+
+
+def _active_shell() -> InteractiveShell | None:
+    if "IPython" not in sys.modules:
+        return None
+    from IPython import get_ipython
+
+    return get_ipython()
