@@ -11,7 +11,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from wfnb.analysis import analyze_cell
 from wfnb.errors import BadArgument, CorruptObject, StepFailed, WfnbError
@@ -43,6 +43,7 @@ class Session:
         self._state: WorkflowState | None = None
         self._base: int | None = None  # the variant the notebook's work derives from
         self._growing: int | None = None  # a variant this session created, which new steps may extend
+        self.listeners: list[Callable[[Session], None]] = []  # told after each step, checkout or tag
 
     # -- configuration ----------------------------------------------------
 
@@ -132,6 +133,16 @@ class Session:
             state.current = self._base = variant.number
             report.note(f"new variant {variant.name}" if created else f"variant {variant.name}")
         self.host.show(report)
+        self.notify()
+
+    def notify(self) -> None:
+        """Tell the listeners (an open browser) that the workflow changed; a failing listener is dropped."""
+        for listener in list(self.listeners):
+            try:
+                listener(self)
+            except Exception as error:  # a broken view must not break the notebook
+                self.listeners.remove(listener)
+                warn(f"a wfnb listener failed and was removed: {type(error).__name__}: {error}")
 
     def run_params(self, body: str) -> dict[str, Any]:
         """Run a ``%%params`` cell as a plain cell, then take the names it binds as the parameters."""
@@ -172,6 +183,7 @@ class Session:
             apply_values(namespace, record, values)
         self._adopt(variant)
         set_current(self.store, self.workflow, variant.number)
+        self.notify()
         return variant
 
     def tag(self, name: str, note: str | None) -> Variant:
@@ -184,6 +196,7 @@ class Session:
             )
         variant = load_variant(self.store, self.workflow, state.current)
         tag_variant(self.store, variant, name, note)
+        self.notify()
         return variant
 
     def forget(self, step: str) -> None:
