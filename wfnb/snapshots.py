@@ -348,14 +348,13 @@ def resolve(store: Store, ref: str | int | Variant, workflow: str | None = None)
     matches: list[Variant] = []
     for name in names:
         number = _NUMBER_REF.fullmatch(text)
-        if number:
-            if store.refs.read(_variant_ref(name, int(number.group(1)))) is not None:
-                matches.append(load_variant(store, name, int(number.group(1))))
+        if number and store.refs.read(_variant_ref(name, int(number.group(1)))) is not None:
+            matches.append(load_variant(store, name, int(number.group(1))))
             continue
         tag = store.refs.read(f"workflows/{name}/tags/{text}") if _is_ref_name(text) else None
         if tag is not None:
             matches.append(load_variant(store, name, int(tag["variant"])))
-        elif len(text) >= 4 and re.fullmatch(r"[0-9a-f]+", text):
+        elif len(text) >= 4 and re.fullmatch(r"[0-9a-f]+", text):  # digits only may still be a hash prefix
             matches.extend(v for v in list_variants(store, name) if v.identity.startswith(text))
     if len(matches) == 1:
         return matches[0]
