@@ -481,3 +481,42 @@ def test_magics_inside_a_step_do_not_prevent_caching(ip, probe):
     run(ip, cell)
     run(ip, cell)
     assert probe.count() == 1 and ip.user_ns["total"] == 45
+
+
+def install_fake_package(site, version):
+    """A real installed distribution (module + dist-info) in a directory named site-packages."""
+    (site / "tinylib").mkdir(parents=True, exist_ok=True)
+    (site / "tinylib" / "__init__.py").write_text("def double(v):\n    return 2 * v\n")
+    for old in site.glob("tinylib-*.dist-info"):
+        for f in old.iterdir():
+            f.unlink()
+        old.rmdir()
+    info = site / f"tinylib-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: tinylib\nVersion: {version}\n")
+    (info / "top_level.txt").write_text("tinylib\n")
+    (info / "RECORD").write_text("")
+
+
+def test_a_new_version_of_an_imported_package_runs_again(ip, tmp_path, monkeypatch, probe):
+    from wfnb import _codehash
+
+    site = tmp_path / "env" / "site-packages"
+    install_fake_package(site, "1.0")
+    monkeypatch.syspath_prepend(str(site))
+    _codehash._library_roots.cache_clear()  # the roots are read once per process: sys.path changed
+    cell = "%%step use\nimport tinylib\nprobe.hit()\nresult = tinylib.double(21)"
+    run(ip, cell)
+    run(ip, cell)
+    assert probe.count() == 1
+    install_fake_package(site, "1.1")  # an upgrade, seen after a restart
+    _codehash._top_level_version.cache_clear()
+    _, io = run(ip, cell)
+    assert probe.count() == 2 and "package tinylib changed" in status_lines(io)[0]
+
+
+def test_deps_without_a_path_is_a_usage_error(ip, probe):
+    result, _ = run(ip, "%%step s --deps\nprobe.hit()")
+    assert isinstance(result.error_in_exec, UsageError)
+    assert "expected at least one argument" in str(result.error_in_exec)
+    assert probe.count() == 0
