@@ -237,8 +237,9 @@ def _short_repr(value: Any) -> str:
 
 
 def _workflow_from_notebook(namespace: dict[str, Any]) -> str:
-    """The notebook's file stem, from what Jupyter tells the kernel; a fixed name otherwise."""
-    for candidate in (namespace.get("__session__"), os.environ.get("JPY_SESSION_NAME")):
+    """The notebook's file stem, from what Jupyter (or VS Code) tells the kernel; a fixed name otherwise."""
+    candidates = (namespace.get("__session__"), namespace.get("__vsc_ipynb_file__"), os.environ.get("JPY_SESSION_NAME"))
+    for candidate in candidates:
         if isinstance(candidate, str) and candidate:
             stem = re.sub(r"[^A-Za-z0-9_.\-]", "_", Path(candidate).stem)
             if stem.strip("."):
