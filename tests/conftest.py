@@ -25,6 +25,23 @@ def ip(tmp_path, monkeypatch):
     shell.run_line_magic("load_ext", "wfnb")
     yield shell
     InteractiveShell.clear_instance()
+    _reset_matplotlib()
+
+
+def _reset_matplotlib():
+    """Leave matplotlib as a fresh process has it: the inline backend's state is per process, not per shell."""
+    import sys
+
+    if "matplotlib.pyplot" in sys.modules:
+        import matplotlib
+        import matplotlib.pyplot as plt
+
+        plt.close("all")
+        plt.switch_backend("agg")
+        matplotlib.interactive(False)
+    inline = sys.modules.get("matplotlib_inline.backend_inline")
+    if inline is not None:  # it registers the PNG formatter on the first shell only, unless reset
+        inline.configure_inline_support.current_backend = "unset"
 
 
 @pytest.fixture

@@ -21,18 +21,30 @@ __all__ = [
     "replay",
     "tag",
     "Variant",
+    "browse",
     "runs",
     "verify",
+    "gc",
+    # outside the notebook
+    "Workflow",
+    # many points, shared stores
+    "sweep",
+    "configure",
     # errors
     "WfnbError",
 ]
 
 if TYPE_CHECKING:
     from wfnb.api import replay, tag, variant, variants
+    from wfnb.browser import browse
+    from wfnb.config import configure
     from wfnb.errors import WfnbError
+    from wfnb.housekeeping import gc
+    from wfnb.interchange import Workflow
     from wfnb.metrics import log
     from wfnb.snapshots import Variant
     from wfnb.runlog import runs
+    from wfnb.sweeps import sweep
     from wfnb.verification import verify
 
 _LAZY = {
@@ -42,8 +54,13 @@ _LAZY = {
     "replay": "wfnb.api",
     "tag": "wfnb.api",
     "Variant": "wfnb.snapshots",
+    "browse": "wfnb.browser",
     "runs": "wfnb.runlog",
     "verify": "wfnb.verification",
+    "gc": "wfnb.housekeeping",
+    "Workflow": "wfnb.interchange",
+    "sweep": "wfnb.sweeps",
+    "configure": "wfnb.config",
     "WfnbError": "wfnb.errors",
 }
 

@@ -1,19 +1,34 @@
-"""The ``wfnb`` command: look at a store from a terminal or a script.
+"""The ``wfnb`` command: look at a store from a terminal or a script, replay and export variants.
 
-One function per subcommand, each using the public Python API only. Errors are
-one paragraph on stderr with a nonzero exit code, never a traceback.
+One function per subcommand, each using the public Python API only. Tables
+for people, ``--json`` for scripts. Exit codes: 0 done, 1 a problem (an
+unknown variant, a damaged store, a failed step), 2 a bad command line.
+Errors are one paragraph on stderr, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
-from typing import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
-from wfnb.errors import WfnbError
+from wfnb.errors import BadArgument, WfnbError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from wfnb.snapshots import Variant
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
+_EXPORTS = {".ipynb": ("notebook", "to_notebook"), ".py": ("script", "to_script"), ".csv": ("CSV table", "to_csv")}
+
+
+class _UsageProblem(WfnbError):
+    """The command line itself is wrong (exit 2), found after argparse accepted it."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,8 +40,17 @@ def main(argv: list[str] | None = None) -> int:
         return int(exit_.code or 0)
     try:
         return args.handler(args)
+    except _UsageProblem as error:
+        print(f"wfnb {args.command}: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except WfnbError as error:
         print(f"wfnb: {error}", file=sys.stderr)
+        return EXIT_PROBLEM
+    except BrokenPipeError:  # the reader went away (`wfnb list | head`): not a problem of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except OSError as error:
+        print(f"wfnb: {error.strerror or error}: {error.filename or ''}".rstrip(": "), file=sys.stderr)
         return EXIT_PROBLEM
     except KeyboardInterrupt:
         print("wfnb: interrupted", file=sys.stderr)
@@ -34,19 +58,242 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wfnb", description="Look at a wfnb store: runs, variants, integrity.")
+    parser = argparse.ArgumentParser(
+        prog="wfnb",
+        description="Look at a wfnb store: variants, runs, integrity; replay and export variants.",
+        epilog="A variant is named v3, by its tag, by a unique prefix of its hash, or as WORKFLOW/v3.",
+    )
     parser.add_argument("--store", help="store location (default: $WFNB_STORE, else ./.wfnb)")
-    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND", dest="command")
+
+    sub = _command(commands, "list", _list, "the variants of one workflow, or of all of them")
+    sub.add_argument("workflow", nargs="?", help="a workflow's name (default: every workflow)")
+
+    sub = _command(commands, "show", _show, "one variant: parameters, metrics, steps")
+    _ref_arguments(sub, "ref")
+    sub.add_argument("--code", action="store_true", help="also print each step's code")
+
+    sub = _command(commands, "diff", _diff, "what changed from REF1 to REF2: parameters, metrics, code")
+    _ref_arguments(sub, "ref1", "ref2")
+
+    sub = _command(commands, "replay", _replay, "re-run a variant's own code, through the cache, with new parameters")
+    _ref_arguments(sub, "ref")
+    sub.add_argument(
+        "-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+        help="override a parameter; the value is read as JSON if it can be (30, 0.5, true, [1, 2]), else as text",
+    )
+
+    sub = _command(commands, "export", _export, "write a variant as a notebook (.ipynb), a script (.py) or a table (.csv)")
+    _ref_arguments(sub, "ref")
+    sub.add_argument("--to", required=True, metavar="PATH", help="the file to write: .ipynb, .py or .csv")
+    sub.add_argument("--force", action="store_true", help="replace the file if it exists")
+
     _command(commands, "runs", _runs, "every step execution, newest last")
     _command(commands, "verify", _verify, "check every object against its checksum (exit 1 if any is damaged)")
+
+    sub = _command(commands, "gc", _gc, "remove objects no step record and no variant refers to")
+    sub.add_argument(
+        "--grace", type=_seconds, default=3600.0, metavar="SECONDS",
+        help="keep unreferenced objects younger than this, for writers still at work (default 3600)",
+    )
+    sub.add_argument("--dry-run", action="store_true", help="only show what would be removed")
     return parser
 
 
-def _command(commands, name: str, handler: Callable[[argparse.Namespace], int], help_text: str):
+def _command(commands: Any, name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
     sub = commands.add_parser(name, help=help_text, description=help_text)
     sub.add_argument("--json", action="store_true", help="machine-readable output")
+    # also accepted after the command (`wfnb list --store x`); the global option stays if this one is absent
+    sub.add_argument("--store", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub.set_defaults(handler=handler)
     return sub
+
+
+def _ref_arguments(sub: argparse.ArgumentParser, *names: str) -> None:
+    for name in names:
+        sub.add_argument(name, help="a variant: v3, a tag, a hash prefix, or WORKFLOW/v3")
+    sub.add_argument("-w", "--workflow", help="the workflow, when several have such a variant")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: the grace period cannot be negative")
+    return value
+
+
+# -- variants -------------------------------------------------------------------
+
+
+def _list(args: argparse.Namespace) -> int:
+    import wfnb
+
+    table = wfnb.variants(args.workflow, store=args.store)
+    if table.empty and args.workflow:
+        known = sorted(set(wfnb.variants(store=args.store)["workflow"]))
+        raise BadArgument(
+            f"There is no workflow {args.workflow!r} with variants in this store; "
+            + (f"its workflows: {', '.join(known)}." if known else "it has no variants yet.")
+        )
+    if args.json:
+        print(table.to_json(orient="records", date_format="iso"))
+    elif table.empty:
+        print("no variants in this store yet: run a notebook's %%step cells first")
+    else:
+        print(_readable(table, keep_workflow=table["workflow"].nunique() > 1))
+    return EXIT_OK
+
+
+def _readable(table: pd.DataFrame, keep_workflow: bool) -> str:
+    shown = table.assign(
+        created=table["created"].dt.strftime("%Y-%m-%d %H:%M"),
+        changed_steps=table["changed_steps"].map(", ".join),
+    )
+    if not keep_workflow:
+        shown = shown.drop(columns="workflow")
+    return shown.fillna("").to_string(index=False, max_colwidth=40)
+
+
+def _show(args: argparse.Namespace) -> int:
+    variant = _variant(args, args.ref)
+    if args.json:
+        print(json.dumps(_variant_json(variant), default=str))
+        return EXIT_OK
+    tags = f" [{', '.join(variant.tags)}]" if variant.tags else ""
+    print(f"{variant.workflow}/{variant.name}{tags}{' (current)' if _is_current(args, variant) else ''}")
+    print(f"  created  {variant.created}")
+    print(f"  parent   {'v' + str(variant.parent) if variant.parent is not None else '—'}")
+    print(f"  hash     {variant.identity}")
+    for tag, note in variant.notes.items():
+        print(f"  note     {tag}: {note}")
+    print(f"  params   {_pairs(variant.params)}")
+    print(f"  metrics  {_pairs(variant.metrics)}")
+    print("  steps    (* changed from the parent)")
+    width = max(len(step.step) for step in variant.steps) if variant.steps else 4
+    for step in variant.steps:
+        mark = "*" if step.step in variant.changed_steps else " "
+        outputs = ", ".join(step.outputs) or "—"
+        print(f"  {mark} {step.step:<{width}}  {step.key[:10]}  {step.duration_s:8.3f} s  → {outputs}")
+    if args.code:
+        for step in variant.steps:
+            print(f"\n# -- step {step.step}\n{step.code.rstrip()}")
+    return EXIT_OK
+
+
+def _variant_json(variant: Variant) -> dict[str, Any]:
+    return {
+        "workflow": variant.workflow,
+        "variant": variant.name,
+        "hash": variant.identity,
+        "tags": list(variant.tags),
+        "notes": dict(variant.notes),
+        "created": variant.created,
+        "parent": f"v{variant.parent}" if variant.parent is not None else None,
+        "changed_steps": list(variant.changed_steps),
+        "params": dict(variant.params),
+        "metrics": dict(variant.metrics),
+        "steps": [
+            {
+                "step": step.step,
+                "key": step.key,
+                "code": step.code,
+                "params": dict(step.params),
+                "metrics": dict(step.metrics),
+                "inputs": dict(step.inputs),
+                "outputs": dict(step.outputs),
+                "duration_s": step.duration_s,
+                "started": step.started,
+            }
+            for step in variant.steps
+        ],
+    }
+
+
+def _diff(args: argparse.Namespace) -> int:
+    old = _variant(args, args.ref1)
+    new = _variant(args, args.ref2, default_workflow=old.workflow)
+    diff = new.diff(old)
+    if args.json:
+        payload = {
+            "old": f"{old.workflow}/{old.name}",
+            "new": f"{new.workflow}/{new.name}",
+            "params": {k: list(v) for k, v in diff.params.items()},
+            "metrics": {k: list(v) for k, v in diff.metrics.items()},
+            "changed_steps": diff.changed_steps,
+            "code": {step: diff.code[step] for step in diff.changed_steps},
+        }
+        print(json.dumps(payload, default=str))
+    else:
+        print(diff)
+    return EXIT_OK
+
+
+def _replay(args: argparse.Namespace) -> int:
+    import wfnb
+    from wfnb.overrides import parse_overrides
+
+    try:
+        overrides = parse_overrides(args.param)
+    except BadArgument as error:
+        raise _UsageProblem(str(error)) from None
+    variant = _variant(args, args.ref)
+    before = set(wfnb.variants(variant.workflow, store=args.store)["variant"])
+    # progress lines are for people: with --json, stdout carries the result only
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        made = variant.replay(**overrides)
+    new = made.name not in before
+    if args.json:
+        print(json.dumps({
+            "from": f"{variant.workflow}/{variant.name}", "workflow": made.workflow, "variant": made.name,
+            "new": new, "hash": made.identity, "params": dict(made.params), "metrics": dict(made.metrics),
+        }, default=str))
+    else:
+        print(f"replayed {variant.workflow}/{variant.name} → {made.name}" + (" (new variant)" if new else " (already recorded)"))
+        if made.metrics:
+            print(f"  metrics  {_pairs(made.metrics)}")
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    target = Path(args.to)
+    kind = _EXPORTS.get(target.suffix.lower())
+    if kind is None:
+        raise _UsageProblem(f"--to {args.to}: the file name must end in .ipynb (notebook), .py (script) or .csv (table).")
+    if target.exists() and not args.force:
+        raise BadArgument(f"{target} exists already; add --force to replace it, or choose another path.")
+    variant = _variant(args, args.ref)
+    what, method = kind
+    getattr(variant, method)(str(target))
+    if args.json:
+        print(json.dumps({"workflow": variant.workflow, "variant": variant.name, "path": str(target.absolute()), "format": target.suffix[1:]}))
+    else:
+        print(f"wrote {target}: {variant.workflow}/{variant.name} as a {what}")
+    return EXIT_OK
+
+
+def _variant(args: argparse.Namespace, ref: str, default_workflow: str | None = None) -> Variant:
+    import wfnb
+
+    workflow = args.workflow or (default_workflow if "/" not in ref else None)
+    return wfnb.variant(ref, workflow, store=args.store)
+
+
+def _is_current(args: argparse.Namespace, variant: Variant) -> bool:
+    import wfnb
+
+    table = wfnb.variants(variant.workflow, store=args.store)
+    row = table[table["variant"] == variant.name]
+    return bool(len(row)) and row["status"].iloc[0] == "current"
+
+
+def _pairs(values: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in values.items()) or "—"
+
+
+# -- the store -------------------------------------------------------------------
 
 
 def _runs(args: argparse.Namespace) -> int:
@@ -75,3 +322,28 @@ def _verify(args: argparse.Namespace) -> int:
         verdict = "clean" if report.ok else f"{len(report.problems)} damaged (moved to corrupt/; their steps re-run)"
         print(f"checked {report.checked} files: {verdict}")
     return EXIT_OK if report.ok else EXIT_PROBLEM
+
+
+def _gc(args: argparse.Namespace) -> int:
+    import wfnb
+    from wfnb.report import format_size
+
+    report = wfnb.gc(args.store, grace=args.grace, dry_run=args.dry_run)
+    if args.json:
+        print(json.dumps({
+            "removed": [list(item) for item in report.removed], "freed": report.freed, "kept": report.kept,
+            "recent": report.recent, "dry_run": report.dry_run, "problems": list(report.problems),
+        }))
+    else:
+        for problem in report.problems:
+            print(f"wfnb gc: {problem}", file=sys.stderr)
+        verb = "would remove" if report.dry_run else "removed"
+        if report.dry_run:
+            for digest, size in report.removed:
+                print(f"{digest}  {format_size(size)}")
+        count = len(report.removed)
+        print(
+            f"{verb} {count} unreferenced object{'s' if count != 1 else ''}, {format_size(report.freed)}; "
+            f"kept {report.kept} in use and {report.recent} younger than the grace period ({args.grace:g} s)"
+        )
+    return EXIT_PROBLEM if report.problems else EXIT_OK

@@ -36,7 +36,7 @@ _FLUSH_AT = 1 << 16  # bytes buffered before they go to the hasher
 _CHUNK = 1 << 22  # largest copy made of a non-contiguous array (4 MiB)
 _MAX_DEPTH = 100_000  # nesting beyond this is refused rather than exhausting memory
 _RAW_KINDS = frozenset("biufcmMSUV")  # numpy kinds whose bytes are their value
-_ARROW_STRINGS_FROM = 4096  # all-str object arrays this long are encoded to UTF-8 by Arrow, not a loop
+_ARROW_STRINGS_FROM = 1 << 16  # all-str object arrays this long go to UTF-8 through Arrow, not a loop
 _I64 = 1 << 63
 
 _pack_len = struct.Struct("<Q").pack
@@ -610,7 +610,7 @@ def _feed_array(enc: _Encoder, arr: Any) -> None:
 
 def _object_items(enc: _Encoder, items: list[Any]) -> Iterator[object]:
     """Elements of an object array; all-``str`` ones as lengths plus joined UTF-8 bytes."""
-    if items and all(type(item) is str for item in items):
+    if items and set(map(type, items)) == {str}:  # exactly str: a subclass goes element by element
         np = sys.modules["numpy"]
         enc.write(b"s")
         if len(items) >= _ARROW_STRINGS_FROM and _feed_strings_arrow(enc, np, items):
@@ -819,8 +819,8 @@ def _arrow_body(enc: _Encoder, data: Any) -> Iterator[object]:
             enc.feed(_arrow_fixed(np, chunk, width, null))
         return
     parts = [_arrow_binary(np, chunk, width, null) for chunk, null in zip(chunks, nulls)]
-    for lengths, _ in parts:
-        enc.feed(lengths)
+    for (offsets, _), null in zip(parts, nulls):
+        _feed_lengths(enc, np, offsets, null)
     for _, raw in parts:
         enc.feed(raw)
 
@@ -847,13 +847,24 @@ def _arrow_fixed(np: Any, chunk: Any, width: int, null: Any) -> Any:
 
 
 def _arrow_binary(np: Any, chunk: Any, width: int, null: Any) -> tuple[Any, Any]:
+    """(offsets, value bytes) of a string or binary chunk, both views of its buffers when it has no nulls."""
     buffers = chunk.buffers()
     offsets = np.frombuffer(buffers[1], "<i4" if width == -4 else "<i8")
     offsets = offsets[chunk.offset : chunk.offset + len(chunk) + 1]
     raw = np.frombuffer(buffers[2], np.uint8) if buffers[2] is not None else np.zeros(0, np.uint8)
     raw = raw[offsets[0] : offsets[-1]] if len(offsets) else raw[:0]
-    lengths = np.diff(offsets).astype("<i8")
-    if null is not None and lengths[null].any():  # bytes under null slots are not part of the value
-        raw = raw[np.repeat(~null, lengths)]
-        lengths[null] = 0
-    return lengths, raw
+    if null is not None:
+        lengths = np.diff(offsets)
+        if lengths[null].any():  # bytes under null slots are not part of the value
+            raw = raw[np.repeat(~null, lengths)]
+    return offsets, raw
+
+
+def _feed_lengths(enc: _Encoder, np: Any, offsets: Any, null: Any) -> None:
+    """The lengths (``<i8``, 0 for a null slot) between ``offsets``, in bounded pieces: never all at once."""
+    step = _CHUNK // 8
+    for start in range(0, max(len(offsets) - 1, 0), step):
+        piece = np.diff(offsets[start : start + step + 1]).astype("<i8", copy=False)
+        if null is not None:
+            piece[null[start : start + step]] = 0
+        enc.feed(piece)

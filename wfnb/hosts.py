@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from wfnb import capture
+from wfnb.plaincode import to_plain_python
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -104,7 +105,8 @@ class NamespaceHost:
 
     async def execute(self, body: str, asynchronous: bool) -> BaseException | None:
         try:
-            tree = ast.parse(self.transform(body))
+            # not IPython's own transform: its get_ipython() calls would act on the notebook's namespace
+            tree = ast.parse(to_plain_python(body, strict=True).code)
             last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
             flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
             _await(eval(compile(tree, "<step>", "exec", flags=flags, dont_inherit=True), self.namespace))

@@ -7,7 +7,6 @@ class as one line, with no traceback through wfnb's internals.
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 from typing import TYPE_CHECKING
 
@@ -16,8 +15,9 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from wfnb.analysis import needs_await
-from wfnb.errors import BadArgument, WfnbError
+from wfnb.errors import WfnbError
 from wfnb.names import check_name
+from wfnb.overrides import parse_overrides
 from wfnb.saving import SaveTarget
 from wfnb.session import Session, StepOptions
 
@@ -83,11 +83,12 @@ class WorkflowMagics(Magics):
 
     @line_magic
     def wfnb(self, line: str) -> None:
-        """wfnb commands: store, workflow, status, variants, tag, checkout, replay, forget, runs, verify.
+        """wfnb commands: store, workflow, status, variants, browse, tag, checkout, replay, forget, runs, verify.
 
         ``%wfnb store [PATH]`` and ``%wfnb workflow [NAME]`` show or set where results go;
         ``%wfnb status`` lists the steps (fresh, stale, never-run); ``%wfnb variants``
-        lists the variants; ``%wfnb tag NAME [--note TEXT]`` names the current one;
+        lists the variants; ``%wfnb browse [WORKFLOW]`` opens the variant browser;
+        ``%wfnb tag NAME [--note TEXT]`` names the current one;
         ``%wfnb checkout REF`` restores one into the notebook; ``%wfnb replay REF
         [name=value ...]`` re-runs one in a fresh namespace; ``%wfnb forget STEP``
         drops a step that left the notebook.
@@ -165,6 +166,16 @@ def _workflow_command(session: Session, arguments: list[str]) -> None:
     print(f"wfnb workflow: {session.workflow}")
 
 
+def _browse_command(session: Session, arguments: list[str]) -> None:
+    from IPython.display import display
+
+    from wfnb.browser import browse
+
+    if len(arguments) > 1:
+        raise UsageError("%wfnb browse takes at most one WORKFLOW (default: this notebook's).")
+    display(browse(arguments[0] if arguments else None))
+
+
 def _runs_command(session: Session, arguments: list[str]) -> None:
     from IPython.display import display
 
@@ -232,20 +243,6 @@ def _forget_command(session: Session, arguments: list[str]) -> None:
     print(f"step {arguments[0]} is no longer part of workflow {session.workflow}")
 
 
-def parse_overrides(items: list[str]) -> dict[str, object]:
-    """``name=value`` words into parameters; values are JSON when they parse as JSON, else strings."""
-    overrides: dict[str, object] = {}
-    for item in items:
-        name, sep, text = item.partition("=")
-        if not sep or not name.isidentifier():
-            raise BadArgument(f"{item!r} is not a parameter override; write name=value, e.g. window=30 or method=ewm.")
-        try:
-            overrides[name] = json.loads(text)
-        except ValueError:
-            overrides[name] = text
-    return overrides
-
-
 class _ArgumentParser(argparse.ArgumentParser):
     """argparse that reports a bad command line as one UsageError instead of exiting."""
 
@@ -264,6 +261,7 @@ _COMMANDS = {
     "workflow": _workflow_command,
     "status": _status_command,
     "variants": _variants_command,
+    "browse": _browse_command,
     "tag": _tag_command,
     "checkout": _checkout_command,
     "replay": _replay_command,

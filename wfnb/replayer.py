@@ -4,12 +4,17 @@ Nothing of the notebook is touched: the namespace is new, the notebook's
 current variant stays what it is. Steps whose inputs are unchanged are
 restored, not run; a parameter override re-runs exactly the steps that read it
 and the ones downstream of them.
+
+``run_steps`` is that loop on its own, for any list of step codes: a replay
+feeds it a variant's steps, ``wfnb.Workflow.run`` the steps of an imported
+workflow (a CSV, a DataFrame, a notebook file).
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
 
 from wfnb.errors import BadArgument, CorruptObject, StepFailed
 from wfnb.fingerprint import ABSENT
@@ -17,8 +22,26 @@ from wfnb.hosts import NamespaceHost
 from wfnb.rebinding import rebind
 from wfnb.report import StepReport
 from wfnb.runner import StepOptions, StepRunner, run_sync
-from wfnb.snapshots import Variant, record_variant
+from wfnb.snapshots import StepRecord, Variant, record_variant
+from wfnb.store import Store
 from wfnb.workflow import WorkflowState
+
+
+@dataclass(frozen=True)
+class StepCode:
+    """What a fresh run of one step needs: its name, its code, the files it declared, and
+    the hashes of the values it read when it was recorded (to fetch those no step produces)."""
+
+    name: str
+    code: str
+    deps: tuple[str, ...] = ()
+    inputs: Mapping[str, str] = field(default_factory=dict)  # name → value hash, as recorded
+    outputs: Mapping[str, str] = field(default_factory=dict)  # name → value hash, as recorded
+
+    @classmethod
+    def from_record(cls, record: StepRecord) -> StepCode:
+        deps = tuple(record.record.get("deps", ()))
+        return cls(record.step, record.code, deps, dict(record.inputs), dict(record.outputs))
 
 
 def replay(
@@ -35,40 +58,76 @@ def replay(
     **params
         New values for some of the variant's parameters.
     """
-    from wfnb.session import check_param
-
     unknown = sorted(set(params) - set(variant.params))
     if unknown:
         known = ", ".join(sorted(variant.params)) or "none"
         raise BadArgument(f"{variant.name} has no parameter {', '.join(unknown)}; its parameters: {known}.")
+    return run_steps(
+        variant._store(),
+        variant.workflow,
+        [StepCode.from_record(step) for step in variant.steps],
+        {**variant.params, **params},
+        progress=progress or print_progress(f"replay {variant.name}"),
+        parent=variant.number,
+        label=f"replay of {variant.workflow}/{variant.name}",
+        missing_hint="It came from outside the workflow's steps and could not be stored; define it in a step.",
+    )
+
+
+def run_steps(
+    store: Store,
+    workflow: str,
+    steps: Sequence[StepCode],
+    params: Mapping[str, Any],
+    *,
+    progress: Callable[[StepReport], None],
+    parent: int | None = None,
+    namespace: Mapping[str, Any] | None = None,
+    setup: str = "",
+    label: str,
+    missing_hint: str,
+) -> Variant:
+    """Run ``steps`` in order in a fresh namespace through the cache, and record the variant they make.
+
+    The namespace starts with ``namespace`` (values the caller supplies), then
+    the parameters; ``setup`` (plain code, e.g. imports) runs there uncached;
+    an input that no earlier step produced and that is still missing is loaded
+    from the store by the hash it had when it was recorded. ``label`` names the
+    run in errors; ``missing_hint`` says how to supply an input the store lacks
+    (``{name}`` in it is replaced by the input's name).
+    """
+    from wfnb.session import check_param
+
     for name, value in params.items():
         check_param(name, value)
-    store = variant._store()
-    values = {**variant.params, **params}
-    namespace: dict[str, Any] = dict(values)
-    host = NamespaceHost(namespace, on_report=progress or _print_progress(variant))
-    runner = StepRunner(store, variant.workflow, host)
-    state = WorkflowState(variant.workflow, params=values)
-    for step in variant.steps:
-        _bring_inputs(store, step, namespace, variant)
-        options = StepOptions(name=step.step, deps=tuple(step.record.get("deps", ())))
+    fresh: dict[str, Any] = {**(namespace or {}), **params}
+    host = NamespaceHost(fresh, on_report=progress)
+    if setup.strip():
+        error = run_sync(host.execute(setup, False))
+        if error is not None:
+            raise StepFailed(f"{label}: its setup code failed ({type(error).__name__}: {error}); no step ran.")
+    runner = StepRunner(store, workflow, host)
+    state = WorkflowState(workflow, params=dict(params))
+    for step in steps:
+        _bring_inputs(store, step, fresh, label, missing_hint)
+        options = StepOptions(name=step.name, deps=step.deps)
         try:
-            result = run_sync(runner.run(options, step.code, params=values))
+            result = run_sync(runner.run(options, step.code, params=params))
         except StepFailed as failure:
-            raise StepFailed(f"replay of {variant.workflow}/{variant.name}: {failure}") from None
-        state.use(step.step, result.record)
+            raise StepFailed(f"{label}: {failure}") from None
+        state.use(step.name, result.record)
         host.show(result.report)
     if not state.is_consistent():
         not_fresh = [s for s, (status, _) in state.statuses().items() if status != "fresh"]
         raise StepFailed(
-            f"replay of {variant.name} ran, but steps {', '.join(not_fresh)} could not be recorded (see the warnings above), "
+            f"{label} ran, but steps {', '.join(not_fresh)} could not be recorded (see the warnings above), "
             "so no variant was made."
         )
-    replayed, _ = record_variant(store, state, parent=variant.number)
-    return replayed
+    made, _ = record_variant(store, state, parent=parent)
+    return made
 
 
-def _bring_inputs(store: Any, step: Any, namespace: dict[str, Any], variant: Variant) -> None:
+def _bring_inputs(store: Store, step: StepCode, namespace: dict[str, Any], label: str, hint: str) -> None:
     """Inputs no earlier step produced (helpers, imports, data from plain cells) come from the store."""
     for name, digest in step.inputs.items():
         if name in namespace or digest == ABSENT:
@@ -77,13 +136,14 @@ def _bring_inputs(store: Any, step: Any, namespace: dict[str, Any], variant: Var
             namespace[name] = rebind(store.get_object(digest), namespace, adopt_globals=True)
         except CorruptObject as error:
             raise BadArgument(
-                f"{variant.name} cannot be replayed: input {name!r} of step {step.step} is not in the store "
-                f"({error}). It came from outside the workflow's steps and could not be stored; define it in a step."
+                f"{label} cannot run: input {name!r} of step {step.name} is not in the store ({error}). {hint.format(name=name)}"
             ) from None
 
 
-def _print_progress(variant: Variant) -> Callable[[StepReport], None]:
+def print_progress(prefix: str) -> Callable[[StepReport], None]:
+    """A progress callback that prints one line per step, e.g. ``replay v1 · step load · cached · …``."""
+
     def show(report: StepReport) -> None:
-        print(f"replay {variant.name} · {report.line()}", file=sys.stdout, flush=True)
+        print(f"{prefix} · {report.line()}", file=sys.stdout, flush=True)
 
     return show

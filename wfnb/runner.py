@@ -186,7 +186,8 @@ class StepRunner:
         detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
         report.failed(detail)
         self._log(report, key, cached=False, outputs=[], error=detail)
-        raise StepFailed(f"step {report.step} failed ({detail}); nothing was cached. Fix the cell and run it again.")
+        # chained, so that a caller that shows no stream (the browser's replay) can show the user's traceback
+        raise StepFailed(f"step {report.step} failed ({detail}); nothing was cached. Fix the cell and run it again.") from error
 
     def _store_inputs(self, fingerprint: Fingerprint) -> list[str]:
         """Keep the step's input values (once per value) so that a replay can start from them."""

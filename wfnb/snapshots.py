@@ -287,7 +287,7 @@ def set_current(store: Store, workflow: str, number: int) -> None:
 
 def current_number(store: Store, workflow: str) -> int | None:
     head = store.refs.read(f"workflows/{workflow}/HEAD")
-    return int(head["variant"]) if head else None
+    return _pointer(head, f"workflows/{workflow}/HEAD") if head else None
 
 
 def tag_variant(store: Store, variant: Variant, name: str, note: str | None = None) -> None:
@@ -353,7 +353,7 @@ def resolve(store: Store, ref: str | int | Variant, workflow: str | None = None)
             continue
         tag = store.refs.read(f"workflows/{name}/tags/{text}") if _is_ref_name(text) else None
         if tag is not None:
-            matches.append(load_variant(store, name, int(tag["variant"])))
+            matches.append(load_variant(store, name, _pointer(tag, f"workflows/{name}/tags/{text}")))
         elif len(text) >= 4 and re.fullmatch(r"[0-9a-f]+", text):  # digits only may still be a hash prefix
             matches.extend(v for v in list_variants(store, name) if v.identity.startswith(text))
     if len(matches) == 1:
@@ -412,7 +412,8 @@ def describe(variant: Variant) -> str:
 
 
 def _from_manifest(store: Store, manifest: Mapping[str, Any], tags: Mapping[int, list[tuple[str, str]]]) -> Variant:
-    number = int(manifest["number"])
+    _check_manifest(store, manifest)
+    number = manifest["number"]
     steps = tuple(_LazyStep(store, entry) for entry in manifest["steps"])
     return Variant(
         workflow=manifest["workflow"],
@@ -428,6 +429,58 @@ def _from_manifest(store: Store, manifest: Mapping[str, Any], tags: Mapping[int,
         notes={name: note for name, note in tags.get(number, []) if note},
         store=store,
     )
+
+
+_MANIFEST_FIELDS: dict[str, tuple[type, ...]] = {
+    "number": (int,),
+    "workflow": (str,),
+    "identity": (str,),
+    "steps": (list,),
+    "params": (dict,),
+    "metrics": (dict,),
+    "parent": (int, type(None)),
+    "changed_steps": (list,),
+    "created": (str,),
+}
+
+
+def _check_manifest(store: Store, manifest: Any) -> None:
+    """A manifest is read as written by ``record_variant``, or reported as damaged: never half-trusted."""
+    problem = ""
+    if not isinstance(manifest, Mapping):
+        problem = "it is not a JSON object"
+    else:
+        for name, types in _MANIFEST_FIELDS.items():
+            value = manifest.get(name, [] if name == "changed_steps" else None)
+            if type(value) not in types or (name == "number" and value < 1):
+                problem = f"its field {name!r} is {_shown(value)}"
+                break
+        else:
+            for entry in manifest["steps"]:
+                if not (isinstance(entry, dict) and all(isinstance(entry.get(k), str) for k in ("step", "key", "record"))):
+                    problem = f"a step entry is {_shown(entry)}, not {{step, key, record}}"
+                    break
+    if problem:
+        raise CorruptObject(
+            f"A variant manifest in the store at {store.root} is damaged: {problem}. It was not written by wfnb "
+            "as it is now; run `wfnb verify`, and remove or restore that ref (under refs/workflows/)."
+        )
+
+
+def _pointer(data: Any, ref: str) -> int:
+    """The variant number a pointer ref (HEAD, tag, identity) holds; CorruptObject if it holds none."""
+    number = data.get("variant") if isinstance(data, dict) else None
+    if type(number) is not int:
+        raise CorruptObject(
+            f"The ref {ref} is damaged: it should name a variant number, but holds {_shown(data)}. "
+            "Run `wfnb verify`, then remove that ref or point it at a variant again."
+        )
+    return number
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class _LazyStep:
@@ -476,12 +529,13 @@ def _tags(store: Store, workflow: str) -> dict[int, list[tuple[str, str]]]:
     for ref in store.refs.names(f"workflows/{workflow}/tags"):
         data = store.refs.read(ref)
         if data is not None:
-            found.setdefault(int(data["variant"]), []).append((ref.rsplit("/", 1)[1], data.get("note", "")))
+            found.setdefault(_pointer(data, ref), []).append((ref.rsplit("/", 1)[1], str(data.get("note", ""))))
     return found
 
 
 def _next_number(store: Store, workflow: str) -> int:
-    numbers = [int(ref.rsplit("/", 1)[1]) for ref in store.refs.names(f"workflows/{workflow}/variants")]
+    names = [ref.rsplit("/", 1)[1] for ref in store.refs.names(f"workflows/{workflow}/variants")]
+    numbers = [int(name) for name in names if name.isdigit()]
     return max(numbers, default=0) + 1
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Mapping, Sequence
 
 import xxhash
 
@@ -95,6 +95,25 @@ class WorkflowState:
         for step in self.order:
             merged.update(self.records.get(step, {}).get("metrics", {}))
         return merged
+
+
+def data_flow(order: Sequence[str], records: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str, str]]:
+    """The workflow's edges as ``(upstream, step, name)``: ``step`` reads ``name`` from ``upstream``.
+
+    The same rule ``WorkflowState.statuses`` follows: a step depends on the
+    nearest earlier step that produced a name it reads. ``records`` maps step
+    names to step records (a step without one produces nothing).
+    """
+    produced: dict[str, str] = {}
+    edges: list[tuple[str, str, str]] = []
+    for step in order:
+        record = records.get(step)
+        if record is None:
+            continue
+        edges.extend((produced[name], step, name) for name in sorted(record.get("inputs", {})) if name in produced)
+        for name in output_digests(record):
+            produced[name] = step
+    return edges
 
 
 def _stale_reason(

@@ -6,6 +6,7 @@ the full disk (we run as root in CI; the test skips, saying why, elsewhere).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -197,3 +198,102 @@ def test_a_read_only_disk_is_refused_at_open(tiny_disk: Path) -> None:
     with pytest.raises(StoreError, match="read-only"):
         open_store(tiny_disk / "new")
 
+
+
+# ----- a notebook run killed at random moments of a large write
+ZYGOTE = Path(__file__).with_name("_zygote.py")
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def _large_write_started(root: Path) -> bool:
+    """A file of over 1 MB is being written in tmp/ (not the tiny probe of open_store)."""
+    for entry in os.scandir(root / "tmp"):
+        with contextlib.suppress(OSError):
+            if entry.stat().st_size > 1 << 20:
+                return True
+    return False
+
+
+def _check_variants(store_root: Path) -> int:
+    """Every variant in the store loads, with the values its seed gives; returns how many there are."""
+    import wfnb
+
+    table = wfnb.variants("notebook", store=str(store_root))
+    for name in table["variant"]:
+        variant = wfnb.variant(name, "notebook", store=str(store_root))
+        seed = float(variant.params["seed"])
+        assert variant.outputs["big"].shape == (1_000_000,) and variant.outputs["big"][-1] == seed
+        assert variant.outputs["total"] == seed * 1_000_000
+    return len(table)
+
+
+def test_sigkill_at_random_moments_of_a_notebook_write(ip, tmp_path: Path) -> None:
+    import random
+
+    root = tmp_path / "store"
+    ip.run_line_magic("wfnb", f"store {root}")
+    for cell in ("%%params\nseed = 0", "%%step big\nimport numpy as np\nbig = np.full(1_000_000, float(seed))",
+                 "%%step small\ntotal = float(big.sum())"):
+        assert ip.run_cell(cell).success
+    assert _check_variants(root) == 1
+    env = {**os.environ, "PYTHONPATH": str(REPO), "WFNB_FSYNC": "0"}
+    zygote = subprocess.Popen(
+        [sys.executable, str(ZYGOTE), str(root)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True
+    )
+    assert zygote.stdin is not None and zygote.stdout is not None
+    rng = random.Random(8)
+    inside = 0
+    try:
+        for seed in range(1, 25):
+            zygote.stdin.write(f"{seed}\n")
+            zygote.stdin.flush()
+            pid = int(zygote.stdout.readline())
+            deadline = time.monotonic() + 20
+            while not _large_write_started(root) and not _gone(pid):
+                assert time.monotonic() < deadline, "the child never started writing"
+                time.sleep(0.0002)
+            time.sleep(rng.uniform(0, 0.003))
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            while not _gone(pid):
+                time.sleep(0.001)
+            inside += bool(os.listdir(root / "tmp"))
+            store = open_store(root)  # removes the dead writer's tmp file
+            assert os.listdir(root / "tmp") == []
+            assert store.verify().ok
+            assert _check_variants(root) >= 1  # v1 and whatever committed: all intact
+    finally:
+        zygote.stdin.close()
+        zygote.kill()
+        zygote.wait()
+        zygote.stdout.close()
+    assert inside >= 5, inside  # the kills really landed inside writes
+    assert ip.run_cell("%%params\nseed = 99").success  # a re-run completes
+    assert ip.run_cell("%%step big\nimport numpy as np\nbig = np.full(1_000_000, float(seed))").success
+    assert ip.run_cell("%%step small\ntotal = float(big.sum())").success
+    assert ip.user_ns["total"] == 99_000_000.0 and open_store(root).verify().ok
+    shutil.rmtree(root)
+
+
+def test_a_full_disk_during_a_step_is_one_clear_line_and_the_store_stays_consistent(tiny_disk: Path, ip, probe) -> None:
+    from IPython.utils.capture import capture_output
+
+    root = tiny_disk / "store"
+    ip.run_line_magic("wfnb", f"store {root}")
+    assert ip.run_cell("%%step small\nprobe.hit()\nsmall = list(range(100))").success
+    with capture_output() as io:
+        result = ip.run_cell("%%step big\nimport numpy as np\nbig = np.ones(300_000)")  # 2.4 MB on a 1 MB disk
+    assert not result.success
+    (line,) = [line for line in io.stderr.splitlines() if "is full" in line]
+    assert str(root) in line and "WFNB_STORE" in line and "Traceback" not in io.stderr
+    assert os.listdir(root / "tmp") == [] and open_store(root).verify().ok
+    del ip.user_ns["small"]
+    assert ip.run_cell("%%step small\nprobe.hit()\nsmall = list(range(100))").success
+    assert probe.count() == 1 and ip.user_ns["small"] == list(range(100))  # restored: the earlier result is intact

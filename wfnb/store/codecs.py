@@ -26,8 +26,11 @@ read into one writable, 64-byte-aligned buffer, again as views of it.
 from __future__ import annotations
 
 import ast
+import copyreg
 import importlib
+import io
 import json
+import mmap
 import pickle
 import sys
 import types
@@ -113,6 +116,18 @@ def decode(codec: str, meta: dict[str, Any], payload: Any) -> object:
             raise ValueError("pickle payload is shorter than its meta says")
         return pickle.loads(buf[:end], buffers=views)
     raise ValueError(f"unknown codec {codec!r} (written by a newer wfnb?)")
+
+
+def map_ndarray(meta: dict[str, Any], fd: int, offset: int, size: int) -> np.ndarray:
+    """An ``ndarray`` payload as a plain array over a copy-on-write map of its file.
+
+    Nothing is read now: pages are read when first touched. The map is private,
+    so writing to the array (allowed unless it was stored read-only) never
+    reaches the file. The array is a plain ``np.ndarray`` (not ``np.memmap``),
+    so it hashes exactly like the array read eagerly.
+    """
+    whole = mmap.mmap(fd, offset + size, access=mmap.ACCESS_COPY)
+    return _decode_ndarray(meta, np.frombuffer(whole, dtype=np.uint8, count=size, offset=offset))
 
 
 def aligned_buffer(size: int) -> np.ndarray:
@@ -226,10 +241,49 @@ def _dtype_from_descr(text: str) -> np.dtype:
 
 
 # ----- pickle
+class _Pickler(cloudpickle.CloudPickler):
+    """cloudpickle, except that Arrow-backed pandas arrays are pickled as they are.
+
+    pandas pickles an ``ArrowExtensionArray`` by combining its chunks first: a
+    copy of every string of a column (and as much memory again) just to write it.
+    Pickled as the chunked array it holds, its buffers go out of band like any
+    other, and ``__setstate__`` (pandas' own) rebuilds it the same. Arrays that are
+    slices of much bigger buffers keep pandas' way, which writes only the slice.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._arrow_types = _plain_arrow_array_types()
+
+    def reducer_override(self, obj: Any) -> Any:
+        if type(obj) in self._arrow_types:
+            chunked = obj._pa_array
+            if chunked.get_total_buffer_size() <= chunked.nbytes * 1.05 + 4096:
+                return copyreg.__newobj__, (type(obj),), {**obj.__dict__, "_pa_array": chunked, "_cache": {}}
+        return super().reducer_override(obj)
+
+
+def _plain_arrow_array_types() -> frozenset[type]:
+    """pandas' Arrow-backed array classes that pickle through pandas' own ``__getstate__``/``__setstate__``."""
+    pd = sys.modules.get("pandas")
+    base = getattr(getattr(pd, "arrays", None), "ArrowExtensionArray", None)
+    if base is None:
+        return frozenset()
+    found, stack = set(), [base]
+    while stack:
+        kind = stack.pop()
+        stack.extend(kind.__subclasses__())
+        if kind.__getstate__ is base.__getstate__ and kind.__setstate__ is base.__setstate__ and kind.__reduce_ex__ is base.__reduce_ex__:
+            found.add(kind)
+    return frozenset(found)
+
+
 def _encode_pickle(value: object) -> Encoded:
     buffers: list[pickle.PickleBuffer] = []
     try:
-        data = cloudpickle.dumps(value, protocol=5, buffer_callback=buffers.append)
+        with io.BytesIO() as file:
+            _Pickler(file, protocol=5, buffer_callback=buffers.append).dump(value)
+            data = file.getvalue()
     except Exception as err:  # noqa: BLE001 - pickling can fail in any way a __reduce__ likes
         raise UnstorableValue(_unpicklable_message(value, err)) from err
     parts: list[Any] = [data]

@@ -19,7 +19,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import xxhash
 
@@ -57,6 +57,9 @@ from wfnb.store.objects import (
     unpack_document,
 )
 
+if TYPE_CHECKING:
+    from wfnb.store.remote import RemoteFiles
+
 _DEFAULT_DIR = ".wfnb"
 
 
@@ -84,7 +87,7 @@ class VerifyReport:
 class Store:
     """A wfnb store in a local directory; create it with ``open_store``."""
 
-    def __init__(self, root: Path, files: LocalFiles) -> None:
+    def __init__(self, root: Path | str, files: LocalFiles | RemoteFiles) -> None:
         self.root = root
         self._files = files
         self.refs = Refs(files)
@@ -98,8 +101,16 @@ class Store:
         return codecs.encode(value)
 
     def has_object(self, digest: str) -> bool:
-        """True if an object file of that name exists (its content is checked on read)."""
-        return self._files.exists(object_path(digest))
+        """True if an object file of that name exists (its content is checked on read).
+
+        A writer asks this before relying on an object it will name in a record,
+        so an existing object is freshened: ``gc`` keeps it for its grace period.
+        """
+        rel = object_path(digest)
+        if not self._files.exists(rel):
+            return False
+        self._freshen(rel)
+        return True
 
     def put_object(self, digest: str, encoded: Encoded) -> int:
         """Write an object under ``digest``; return the bytes written, 0 if it already exists.
@@ -113,6 +124,7 @@ class Store:
             with self._files.open_read(rel) as f:
                 try:
                     read_header(f)  # cheap: a truncated or zero-filled file fails here
+                    self._freshen(rel)  # about to be named by a record: gc's grace counts from now
                     return 0
                 except Damaged:
                     self._files.quarantine(rel, f)
@@ -122,8 +134,16 @@ class Store:
             raise self._files.error(err, "read", rel) from err
         return self._files.write(rel, frame(encoded))
 
-    def get_object(self, digest: str) -> object:
+    def get_object(self, digest: str, *, lazy: bool = False) -> object:
         """Read, verify and decode an object.
+
+        With ``lazy=True``, an array (the ``ndarray`` codec) is not read at all: it
+        comes back at once as a copy-on-write memory map of the object's file, and
+        its pages are read when first touched. Writing to it changes the array,
+        never the store. Only the header and the file's length are checked then,
+        not the payload's checksum, which would mean reading every byte: damage
+        inside the payload is found by ``verify()``, not by this read. Other
+        codecs are read and verified as usual.
 
         Raises
         ------
@@ -134,6 +154,10 @@ class Store:
             A ``CorruptObject`` for an intact pickle or module that cannot be
             loaded in this session (say, its class was renamed). Not quarantined.
         """
+        if lazy:
+            mapped = self._map_array(digest)
+            if mapped is not None:
+                return mapped
         header, payload = self._read_object(digest)
         if header.codec not in codecs.CODECS:
             raise UnloadableObject(
@@ -251,14 +275,15 @@ class Store:
         """
         checked = 0
         problems: list[tuple[str, str]] = []
-        for top in (OBJECTS, RECORDS, RUNS, REFS):
-            for rel in self._files.walk(top):
-                reason = self._check_file(top, rel)
-                if reason == "gone":
-                    continue
-                checked += 1
-                if reason:
-                    problems.append((rel, reason))
+        with self._files.fresh_reads():  # a remote store: check the bucket's bytes, not the local cache
+            for top in (OBJECTS, RECORDS, RUNS, REFS):
+                for rel in self._files.walk(top):
+                    reason = self._check_file(top, rel)
+                    if reason == "gone":
+                        continue
+                    checked += 1
+                    if reason:
+                        problems.append((rel, reason))
         return VerifyReport(checked, tuple(problems))
 
     def disk_usage(self) -> int:
@@ -266,6 +291,15 @@ class Store:
         return self._files.usage(OBJECTS)
 
     # ----- internals
+    def _freshen(self, rel: str) -> None:
+        """Mark an existing object as just used, for gc's grace period (``wfnb.store.gc``).
+
+        A backend without ``freshen`` (the remote one, so far) has no gc either.
+        """
+        freshen = getattr(self._files, "freshen", None)
+        if freshen is not None:
+            freshen(rel)
+
     def _read_object(self, digest: str) -> tuple[Header, Any]:
         rel = object_path(digest)
         try:
@@ -285,6 +319,34 @@ class Store:
             except OSError as err:  # EIO and friends: unreadable is as bad as wrong
                 raise self._corrupt(OBJECTS, rel, digest, f"unreadable: {err}", f) from None
         return header, payload
+
+    def _map_array(self, digest: str) -> Any:
+        """The array of an ``ndarray`` object as a copy-on-write map of its file; None for other codecs.
+
+        None too for a store that is not a local directory: only a local file can be mapped.
+        """
+        if not isinstance(self._files, LocalFiles):
+            return None
+        rel = object_path(digest)
+        try:
+            f = self._files.open_read(rel)
+        except FileNotFoundError:
+            raise self._missing(digest) from None
+        except OSError as err:
+            raise self._files.error(err, "read", rel) from err
+        with f:
+            try:
+                header = read_header(f)
+            except Damaged as err:
+                raise self._corrupt(OBJECTS, rel, digest, str(err), f) from None
+            except OSError as err:
+                raise self._corrupt(OBJECTS, rel, digest, f"unreadable: {err}", f) from None
+            if header.codec != "ndarray" or header.payload_size == 0:
+                return None
+            try:
+                return codecs.map_ndarray(header.meta, f.fileno(), header.payload_offset, header.payload_size)
+            except ValueError as err:
+                raise self._corrupt(OBJECTS, rel, digest, f"cannot be decoded ({err})", f) from err
 
     def _check_file(self, top: str, rel: str) -> str | None:
         """None if the file is sound, "gone" if it vanished, else the problem (after quarantine)."""
@@ -353,20 +415,22 @@ def open_store(location: str | os.PathLike[str] | None = None, *, create: bool =
     """
     if location is None:
         location = os.environ.get("WFNB_STORE") or Path.cwd() / _DEFAULT_DIR
-    text = os.fspath(location)
-    if "://" in str(text):
-        raise StoreError(
-            f"The store location {text!r} is a URL, but only local directories are supported "
-            "so far. Set WFNB_STORE (or pass a path) to a local directory."
-        )
-    root = Path(text).expanduser().absolute()
-    if root.exists() and not root.is_dir():
-        raise StoreError(
-            f"The store location {root} is an existing file, not a directory. Choose a directory "
-            "(new or empty) with WFNB_STORE or open_store(path), or move that file away."
-        )
+    text = str(os.fspath(location))
     fsync_enabled()  # a bad setting fails now, not at the first commit
-    files = LocalFiles(root)
+    if "://" in text:  # object storage: same layout, conditional writes instead of renames
+        from wfnb.store.remote import open_remote
+
+        files: LocalFiles | RemoteFiles = open_remote(text)
+        root: Path | str = files.root
+    else:
+        root = Path(text).expanduser().absolute()
+        if root.exists() and not root.is_dir():
+            raise StoreError(
+                f"The store location {root} is an existing file, not a directory. Choose a directory "
+                "(new or empty) with WFNB_STORE or open_store(path), or move that file away."
+            )
+        files = LocalFiles(root)
+        _warn_if_owned_by_another_user(root)
     try:
         raw = files.read_bytes(FORMAT_FILE)
     except FileNotFoundError:
@@ -379,7 +443,10 @@ def open_store(location: str | os.PathLike[str] | None = None, *, create: bool =
             "(a notebook's store is the .wfnb directory beside it)."
         )
     if raw is None:
-        _refuse_foreign_directory(root)
+        if isinstance(files, LocalFiles):
+            _refuse_foreign_directory(root)
+        else:
+            files.refuse_foreign(DIRECTORIES)
         files.make_dirs(DIRECTORIES)
         files.write(FORMAT_FILE, [format_bytes()])
     else:
@@ -401,6 +468,27 @@ def fsync_enabled() -> bool:
         f"WFNB_FSYNC is set to {value!r}, which is not 0 or 1. Set it to 1 (the default: every "
         "committed step survives a power failure) or 0 (faster; a power failure may lose the "
         "latest steps, which are then recomputed)."
+    )
+
+
+_warned_owners: set[str] = set()
+
+
+def _warn_if_owned_by_another_user(root: Path) -> None:
+    """Warn once per store whose directory belongs to someone else: loading its pickles runs their code."""
+    getuid = getattr(os, "geteuid", None)
+    try:
+        owner = root.stat().st_uid
+    except OSError:
+        return  # not created yet: it will be ours
+    if getuid is None or owner == getuid() or str(root) in _warned_owners:
+        return
+    _warned_owners.add(str(root))
+    warnings.warn(
+        f"The wfnb store at {root} belongs to another user (uid {owner}). A store holds pickles, and loading "
+        "one can run any code: open it only if you trust whoever writes it as you would trust their code. "
+        "Use your own store with WFNB_STORE or %wfnb store PATH otherwise.",
+        stacklevel=3,
     )
 
 

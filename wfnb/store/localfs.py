@@ -13,6 +13,7 @@ leaves at most a stray file in ``tmp/``, which ``clean_tmp`` removes later.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import errno
@@ -57,6 +58,20 @@ class LocalFiles:
         """Size in bytes; FileNotFoundError if absent."""
         return (self.root / rel).stat().st_size
 
+    def modified(self, rel: str) -> float:
+        """Last modification time (seconds since the epoch); FileNotFoundError if absent."""
+        return (self.root / rel).stat().st_mtime
+
+    def freshen(self, rel: str) -> None:
+        """Set a file's modification time to now, so that ``gc``'s grace period counts from this use.
+
+        Best effort: a store this process cannot write is one it cannot collect either.
+        """
+        try:
+            os.utime(self.root / rel)
+        except OSError:
+            pass
+
     def walk(self, top: str) -> Iterator[str]:
         """Relative paths of all files under ``top``, sorted for reproducible output."""
         base = self.root / top
@@ -75,6 +90,10 @@ class LocalFiles:
             except FileNotFoundError:  # quarantined or removed meanwhile
                 pass
         return total
+
+    def fresh_reads(self) -> contextlib.AbstractContextManager[None]:
+        """Reads are always of the files themselves here (a remote store bypasses its cache within this)."""
+        return contextlib.nullcontext()
 
     # ----- writing
     def make_dirs(self, names: Iterable[str]) -> None:

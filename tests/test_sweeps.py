@@ -1,0 +1,65 @@
+"""Sweeps: a variant replayed over a grid, on a real Dask LocalCluster (127.0.0.1) and on joblib threads."""
+
+from __future__ import annotations
+
+import pytest
+
+import wfnb
+from wfnb.errors import BadArgument
+from wfnb.sweeps import grid_points
+
+NOTEBOOK = [
+    "%%params\nwindow = 2\nscale = 1",
+    "%%step load\nimport numpy as np\ndata = np.arange(1000.0)",
+    "%%step smooth\nsmoothed = data[::window] * scale\nwfnb.log(mean=float(smoothed.mean()))",
+]
+
+
+def _expected_mean(window: int, scale: int) -> float:
+    import numpy as np
+
+    return float((np.arange(1000.0)[::window] * scale).mean())
+
+
+@pytest.fixture
+def notebook_variant(ip, tmp_path):
+    """The notebook run once in a real shell: its variant, in a store at tmp_path/store."""
+    ip.run_line_magic("wfnb", f"store {tmp_path / 'store'}")
+    ip.run_cell("import wfnb")
+    for cell in NOTEBOOK:
+        assert ip.run_cell(cell).success
+    return wfnb.variant("v1")
+
+
+def _executions(step: str, store) -> int:
+    table = wfnb.runs(store)
+    return int((~table[(table["step"] == step)]["cached"]).sum())
+
+
+def test_a_sweep_on_a_local_dask_cluster_runs_the_shared_step_once(notebook_variant, tmp_path):
+    pytest.importorskip("dask.distributed", reason="backend='dask' needs pip install -e '.[test]'")
+    grid = {"window": [1, 2, 3, 4], "scale": [1, 2]}
+    table = wfnb.sweep(notebook_variant, grid=grid, backend="dask", n_jobs=2, progress=False)
+    assert len(table) == 8 and list(table.columns[:3]) == ["variant", "window", "scale"]
+    for row in table.itertuples():
+        assert row.mean == pytest.approx(_expected_mean(row.window, row.scale))
+    store = tmp_path / "store"
+    assert _executions("load", store) == 1  # the notebook's own run; every point restored it
+    assert _executions("smooth", store) == 8  # once per point (the notebook's point is one of them)
+    listed = wfnb.variants(notebook_variant.workflow, store=str(store))
+    assert set(table["variant"]) <= set(listed["variant"])  # every point is a variant in the store
+    assert wfnb.verify(str(store)).ok
+
+
+def test_a_sweep_on_threads_and_grid_errors(notebook_variant, tmp_path):
+    table = wfnb.sweep(notebook_variant.name, grid={"scale": [3, 4]}, backend="threading", n_jobs=2)
+    assert list(table["scale"]) == [3, 4] and list(table["window"]) == [2, 2]
+    with pytest.raises(BadArgument, match="does not have; its parameters: scale, window"):
+        grid_points({"nope": [1]}, notebook_variant.params)
+    with pytest.raises(BadArgument, match="not a non-empty list"):
+        grid_points({"scale": 3}, notebook_variant.params)
+    with pytest.raises(BadArgument, match="not plain JSON"):
+        grid_points({"scale": [object()]}, notebook_variant.params)
+    assert grid_points({"scale": [1, 1, 2]}, notebook_variant.params) == [{"scale": 1}, {"scale": 2}]
+    with pytest.raises(BadArgument, match="backend='dask'"):
+        wfnb.sweep(notebook_variant, grid={"scale": [1]}, client=object())

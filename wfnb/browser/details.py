@@ -1,0 +1,250 @@
+"""What the browser shows of one variant, of two variants compared, and of the step graph, as data.
+
+Everything here is read from Variant objects (step records and captured
+outputs come from the store once per selection), so that ``render`` and
+``plots`` turn plain data into HTML and pictures without touching the store,
+and tests check content without parsing HTML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Mapping
+
+from wfnb.browser.table import parse_time
+from wfnb.errors import WfnbError
+from wfnb.workflow import data_flow
+
+if TYPE_CHECKING:
+    from wfnb.snapshots import Variant
+
+Event = Mapping[str, Any]  # a captured output event, see wfnb.capture
+Image = tuple[str, str]  # (mime type, base64 data or SVG text)
+Reuse = Literal["ran", "cached", "reused"]
+NodeStatus = Literal["fresh", "stale", "never-run", "unknown"]
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
+
+
+@dataclass(frozen=True)
+class StepDetail:
+    """One step of a variant as it ran: code, outputs, time, and whether its result was reused."""
+
+    step: str
+    code: str
+    events: tuple[Event, ...]
+    events_error: str  # why the outputs could not be read ("" when they were)
+    duration_s: float
+    reuse: Reuse  # ran for this variant, restored from an earlier run, or the parent's own result
+    changed: bool  # differs from the parent
+    outputs: tuple[str, ...]
+    metrics: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Detail:
+    """A variant with its lineage and steps, ready to show."""
+
+    ref: str
+    workflow: str
+    name: str
+    tags: tuple[str, ...]
+    notes: Mapping[str, str]
+    created: str
+    parent: str | None
+    changed: tuple[str, ...]
+    params: Mapping[str, Any]
+    metrics: Mapping[str, Any]
+    identity: str
+    status: str
+    steps: tuple[StepDetail, ...]
+
+
+@dataclass(frozen=True)
+class ValueChange:
+    """A parameter or metric in two variants."""
+
+    name: str
+    old: Any
+    new: Any
+
+    @property
+    def changed(self) -> bool:
+        return self.old != self.new
+
+
+@dataclass(frozen=True)
+class StepComparison:
+    """One step in two variants: its code in each (None: absent) and the figures each showed."""
+
+    step: str
+    old_code: str | None
+    new_code: str | None
+    changed: bool  # its code differs
+    rerun: bool  # same code, but a different key: it ran on other inputs or parameters
+    old_images: tuple[Image, ...]
+    new_images: tuple[Image, ...]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``new`` against ``old``: per-step code, parameters and metrics."""
+
+    old: str  # "v1"
+    new: str
+    workflow: str
+    steps: tuple[StepComparison, ...]
+    params: tuple[ValueChange, ...]
+    metrics: tuple[ValueChange, ...]
+
+
+@dataclass(frozen=True)
+class DagNode:
+    step: str
+    status: NodeStatus
+    reason: str
+    changed: bool
+    params: tuple[str, ...]  # parameters the step reads
+
+
+@dataclass(frozen=True)
+class Dag:
+    """The steps of a variant linked by data flow; statuses are the notebook's, when it has this workflow."""
+
+    title: str
+    nodes: tuple[DagNode, ...]
+    edges: tuple[tuple[str, str, tuple[str, ...]], ...]  # (upstream, step, names read)
+    live: bool  # statuses come from a running notebook
+
+
+def variant_detail(variant: Variant, parent: Variant | None, status: str) -> Detail:
+    """The detail of ``variant``; ``parent`` (its parent variant, if still there) tells what was reused."""
+    steps = []
+    for record in variant.steps:
+        events, error = step_events(variant, record.step)
+        steps.append(
+            StepDetail(
+                step=record.step,
+                code=record.code,
+                events=tuple(events),
+                events_error=error,
+                duration_s=record.duration_s,
+                reuse=_reuse(variant, record.step, record.started, parent),
+                changed=record.step in variant.changed_steps,
+                outputs=tuple(record.outputs),
+                metrics=dict(record.metrics),
+            )
+        )
+    return Detail(
+        ref=f"{variant.workflow}/{variant.name}",
+        workflow=variant.workflow,
+        name=variant.name,
+        tags=tuple(variant.tags),
+        notes=dict(variant.notes),
+        created=variant.created,
+        parent=f"v{variant.parent}" if variant.parent is not None else None,
+        changed=tuple(variant.changed_steps),
+        params=dict(variant.params),
+        metrics=dict(variant.metrics),
+        identity=variant.identity,
+        status=status,
+        steps=tuple(steps),
+    )
+
+
+def compare_variants(old: Variant, new: Variant) -> Comparison:
+    """Per-step code of both, every parameter and metric of either, and the figures of both."""
+    diff = new.diff(old)
+    old_steps = {s.step: s for s in old.steps}
+    new_steps = {s.step: s for s in new.steps}
+    steps = []
+    for name in diff.code:  # the new variant's steps in order, then the ones it dropped
+        steps.append(
+            StepComparison(
+                step=name,
+                old_code=old_steps[name].code if name in old_steps else None,
+                new_code=new_steps[name].code if name in new_steps else None,
+                changed=bool(diff.code[name]),
+                rerun=not diff.code[name] and name in old_steps and name in new_steps and old_steps[name].key != new_steps[name].key,
+                old_images=_images(old, name) if name in old_steps else (),
+                new_images=_images(new, name) if name in new_steps else (),
+            )
+        )
+    return Comparison(
+        old=old.name,
+        new=new.name,
+        workflow=new.workflow,
+        steps=tuple(steps),
+        params=_values(old.params, new.params),
+        metrics=_values(old.metrics, new.metrics),
+    )
+
+
+def step_graph(variant: Variant, statuses: Mapping[str, tuple[str, str]] | None) -> Dag:
+    """The data-flow graph of ``variant``'s steps; ``statuses`` (the notebook's, if any) marks stale steps."""
+    order = [record.step for record in variant.steps]
+    records = {record.step: record.record for record in variant.steps}
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for upstream, step, name in data_flow(order, records):
+        grouped.setdefault((upstream, step), []).append(name)
+    nodes = []
+    for record in variant.steps:
+        status, reason = (statuses or {}).get(record.step, ("unknown", ""))
+        nodes.append(
+            DagNode(
+                step=record.step,
+                status=status if status in ("fresh", "stale", "never-run") else "unknown",  # type: ignore[arg-type]
+                reason=reason,
+                changed=variant.parent is not None and record.step in variant.changed_steps,
+                params=tuple(sorted(record.params)),
+            )
+        )
+    stale = sum(node.status == "stale" for node in nodes)
+    if statuses is None:
+        title = f"{variant.workflow}/{variant.name}: steps by data flow"
+    else:
+        title = f"{variant.workflow}/{variant.name} in this notebook now: " + (f"{stale} stale step{'s' if stale != 1 else ''}" if stale else "no stale step")
+    edges = tuple((up, down, tuple(names)) for (up, down), names in grouped.items())
+    return Dag(title=title, nodes=tuple(nodes), edges=edges, live=statuses is not None)
+
+
+def step_events(variant: Variant, step: str) -> tuple[list[Event], str]:
+    """The output events of one step, or none and why (a damaged or missing object)."""
+    try:
+        return list(variant.display_events(step)), ""
+    except WfnbError as error:
+        return [], f"the outputs of step {step} could not be read: {error}"
+
+
+def images_of(events: list[Event] | tuple[Event, ...]) -> tuple[Image, ...]:
+    """The figures among output events, in order, honouring ``clear`` events."""
+    found: list[Image] = []
+    for event in events:
+        if event.get("kind") == "clear":
+            found = []
+            continue
+        data = event.get("data") or {}
+        for mime in IMAGE_TYPES:
+            if mime in data:
+                found.append((mime, str(data[mime])))
+                break
+    return tuple(found)
+
+
+def _images(variant: Variant, step: str) -> tuple[Image, ...]:
+    events, _ = step_events(variant, step)
+    return images_of(events)
+
+
+def _reuse(variant: Variant, step: str, started: str, parent: Variant | None) -> Reuse:
+    """A step the parent had unchanged is reused; one computed before the parent existed was restored."""
+    if parent is None:
+        return "ran"
+    if step not in variant.changed_steps:
+        return "reused"
+    ran_at, parent_at = parse_time(started), parse_time(parent.created)
+    return "cached" if ran_at and parent_at and ran_at < parent_at else "ran"
+
+
+def _values(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[ValueChange, ...]:
+    names = list(new) + [name for name in old if name not in new]
+    return tuple(ValueChange(name, old.get(name), new.get(name)) for name in names)

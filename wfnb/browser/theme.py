@@ -1,0 +1,128 @@
+"""The browser's CSS: JupyterLab's theme variables only, so it reads in light and dark themes alike.
+
+Fallbacks after each variable are neutral (``inherit``, translucent greys) for
+front ends without JupyterLab's variables; accents are translucent so that
+they tint whatever background the theme has. Everything is scoped under
+``.wfnb-browser``.
+"""
+
+from __future__ import annotations
+
+_TINT = "color-mix(in srgb, {color} {percent}%, transparent)"
+
+
+def _tint(color: str, percent: int) -> str:
+    return _TINT.format(color=color, percent=percent)
+
+
+_BRAND = "var(--jp-brand-color1, #1976d2)"
+_ADD = "var(--jp-success-color1, #388e3c)"
+_DEL = "var(--jp-error-color1, #d32f2f)"
+_WARN = "var(--jp-warn-color1, #f57c00)"
+_BORDER = "var(--jp-border-color2, rgba(128, 128, 128, 0.3))"
+_MUTED = "var(--jp-ui-font-color2, inherit)"
+_CODE_FONT = "var(--jp-code-font-family, monospace)"
+
+CSS = f"""
+.wfnb-browser {{ color: var(--jp-ui-font-color1, inherit); font-family: var(--jp-ui-font-family, inherit);
+  font-size: var(--jp-ui-font-size1, 13px); max-width: 100%; }}
+.wfnb-browser .wfnb-heading .widget-html-content {{ font-size: var(--jp-ui-font-size2, 14px); font-weight: 600; }}
+.wfnb-browser .wfnb-muted, .wfnb-browser .wfnb-meta {{ color: {_MUTED}; }}
+.wfnb-browser .wfnb-pad {{ padding: 4px 8px; }}
+.wfnb-browser .wfnb-empty {{ color: {_MUTED}; padding: 16px 8px; }}
+.wfnb-browser code, .wfnb-browser pre {{ font-family: {_CODE_FONT}; font-size: var(--jp-code-font-size, 12px); }}
+
+/* the table */
+.wfnb-browser .wfnb-grid {{ border: 1px solid {_BORDER}; border-radius: 4px; margin: 4px 2px; }}
+.wfnb-browser .wfnb-cell {{ margin: 0; padding: 0 8px; border-bottom: 1px solid var(--jp-border-color3, rgba(128,128,128,0.15));
+  white-space: nowrap; min-width: 0; }}
+.wfnb-browser .wfnb-cell .widget-html-content {{ line-height: 26px; overflow: hidden; text-overflow: ellipsis; }}
+.wfnb-browser .wfnb-hidden {{ display: none; }}
+.wfnb-browser .wfnb-link.jupyter-button, .wfnb-browser .wfnb-link.widget-button {{ background: transparent; box-shadow: none;
+  color: var(--jp-content-link-color, {_BRAND}); font-weight: 600; padding: 0 8px; height: auto; min-height: 26px; line-height: 26px; text-align: left; }}
+.wfnb-browser .wfnb-link.jupyter-button:hover {{ text-decoration: underline; box-shadow: none; }}
+.wfnb-browser .wfnb-head.wfnb-link.jupyter-button {{ color: var(--jp-ui-font-color1, inherit);
+  background: var(--jp-layout-color2, rgba(128,128,128,0.1)); border-bottom: 1px solid {_BORDER}; }}
+.wfnb-browser .wfnb-selected.wfnb-cell, .wfnb-browser .wfnb-selected.wfnb-link.jupyter-button {{ background: {_tint(_BRAND, 16)}; }}
+.wfnb-browser .wfnb-group {{ border-left: 1px solid {_BORDER}; }}
+.wfnb-browser .wfnb-num {{ font-variant-numeric: tabular-nums; }}
+.wfnb-browser .wfnb-tag {{ display: inline-block; padding: 0 6px; margin-right: 3px; border-radius: 8px; line-height: 18px;
+  font-size: 11px; background: {_tint(_BRAND, 18)}; color: var(--jp-ui-font-color1, inherit); }}
+.wfnb-browser .wfnb-status {{ display: inline-block; padding: 0 6px; border-radius: 8px; line-height: 18px; font-size: 11px;
+  border: 1px solid {_BORDER}; }}
+.wfnb-browser .wfnb-status-current {{ border-color: {_ADD}; background: {_tint(_ADD, 15)}; }}
+.wfnb-browser .wfnb-status-stale {{ border-color: {_WARN}; background: {_tint(_WARN, 18)}; }}
+
+/* detail */
+.wfnb-browser .wfnb-detail, .wfnb-browser .wfnb-compare {{ padding: 4px 2px; line-height: 1.45; }}
+.wfnb-browser .wfnb-title {{ font-size: var(--jp-ui-font-size2, 14px); font-weight: 600; margin: 2px 0 4px; }}
+.wfnb-browser .wfnb-note {{ margin: 2px 0; }}
+.wfnb-browser .wfnb-kv-row {{ display: flex; gap: 24px; flex-wrap: wrap; align-items: flex-start; margin: 8px 0; }}
+.wfnb-browser table.wfnb-kv, .wfnb-browser table.wfnb-values {{ border-collapse: collapse; }}
+.wfnb-browser table.wfnb-kv caption {{ text-align: left; color: {_MUTED}; font-size: 11px; text-transform: uppercase; letter-spacing: .04em; }}
+.wfnb-browser table.wfnb-kv th, .wfnb-browser table.wfnb-values th {{ text-align: left; font-weight: 600; padding: 1px 12px 1px 0; }}
+.wfnb-browser table.wfnb-kv td, .wfnb-browser table.wfnb-values td {{ padding: 1px 12px 1px 0; font-family: {_CODE_FONT}; }}
+.wfnb-browser table.wfnb-values {{ margin: 6px 0 10px; }}
+.wfnb-browser table.wfnb-values tr:first-child th {{ border-bottom: 1px solid {_BORDER}; }}
+.wfnb-browser table.wfnb-values tr.wfnb-section td {{ color: {_MUTED}; font-family: inherit; font-size: 11px; text-transform: uppercase; padding-top: 6px; }}
+.wfnb-browser table.wfnb-values tr.wfnb-changed {{ background: {_tint(_WARN, 16)}; }}
+.wfnb-browser details.wfnb-step {{ border: 1px solid {_BORDER}; border-radius: 4px; margin: 6px 0; }}
+.wfnb-browser details.wfnb-step > summary {{ cursor: pointer; padding: 4px 8px; background: var(--jp-layout-color2, rgba(128,128,128,0.08)); }}
+.wfnb-browser .wfnb-step-name {{ font-weight: 600; font-family: {_CODE_FONT}; }}
+.wfnb-browser .wfnb-badge {{ display: inline-block; padding: 0 6px; margin-left: 4px; border-radius: 8px; font-size: 11px; line-height: 18px; }}
+.wfnb-browser .wfnb-badge-ran {{ background: {_tint(_ADD, 18)}; }}
+.wfnb-browser .wfnb-badge-cached {{ background: {_tint(_BRAND, 16)}; }}
+.wfnb-browser .wfnb-badge-changed {{ background: {_tint(_WARN, 20)}; }}
+.wfnb-browser pre.wfnb-code {{ margin: 0; padding: 6px 10px; background: var(--jp-cell-editor-background, rgba(128,128,128,0.08));
+  border-bottom: 1px solid {_BORDER}; overflow-x: auto; color: var(--jp-content-font-color1, inherit); }}
+.wfnb-browser .wfnb-outputs {{ padding: 4px 10px; overflow-x: auto; }}
+.wfnb-browser pre.wfnb-stream {{ margin: 2px 0; white-space: pre-wrap; color: var(--jp-content-font-color1, inherit); background: transparent; }}
+.wfnb-browser pre.wfnb-stderr {{ background: var(--jp-rendermime-error-background, {_tint(_DEL, 12)}); padding: 2px 4px; }}
+.wfnb-browser .wfnb-figure img, .wfnb-browser .wfnb-figures img {{ max-width: 100%; }}
+.wfnb-browser .wfnb-html table {{ border-collapse: collapse; font-size: 12px; margin-left: 0; margin-right: auto; }}
+.wfnb-browser .wfnb-html th, .wfnb-browser .wfnb-html td {{ padding: 2px 8px; border-bottom: 1px solid {_BORDER}; text-align: right; }}
+.wfnb-browser .wfnb-figures {{ display: grid; grid-template-columns: 1fr 1fr; gap: 12px; padding: 6px 10px; }}
+
+/* code diff */
+.wfnb-browser table.wfnb-diff {{ border-collapse: collapse; width: 100%; table-layout: fixed; font-family: {_CODE_FONT};
+  font-size: var(--jp-code-font-size, 12px); }}
+.wfnb-browser table.wfnb-diff th {{ text-align: left; font-family: var(--jp-ui-font-family, inherit); color: {_MUTED}; padding: 2px 6px; }}
+.wfnb-browser table.wfnb-diff col.wfnb-ln {{ width: 3em; }}
+.wfnb-browser table.wfnb-diff td.wfnb-ln {{ text-align: right; color: {_MUTED}; padding-right: 6px; user-select: none; }}
+.wfnb-browser table.wfnb-diff td.wfnb-src {{ white-space: pre-wrap; word-break: break-all; padding: 0 6px; }}
+.wfnb-browser table.wfnb-diff td.wfnb-del {{ background: {_tint(_DEL, 14)}; }}
+.wfnb-browser table.wfnb-diff td.wfnb-add {{ background: {_tint(_ADD, 14)}; }}
+.wfnb-browser table.wfnb-diff td.wfnb-none {{ background: {_tint("var(--jp-ui-font-color3, grey)", 8)}; }}
+.wfnb-browser table.wfnb-diff .wfnb-chg {{ background: {_tint(_WARN, 40)}; border-radius: 2px; }}
+.wfnb-browser table.wfnb-diff tr.wfnb-fold td {{ color: {_MUTED}; text-align: center; font-family: var(--jp-ui-font-family, inherit); }}
+
+/* messages and actions */
+.wfnb-browser .wfnb-msg {{ padding: 6px 10px; border-radius: 4px; border-left: 3px solid {_BORDER}; margin: 4px 2px; }}
+.wfnb-browser .wfnb-msg-success {{ border-left-color: {_ADD}; background: {_tint(_ADD, 12)}; }}
+.wfnb-browser .wfnb-msg-error {{ border-left-color: {_DEL}; background: {_tint(_DEL, 12)}; }}
+.wfnb-browser .wfnb-msg-info {{ border-left-color: {_BRAND}; background: {_tint(_BRAND, 10)}; }}
+.wfnb-browser .wfnb-msg pre.wfnb-trace {{ white-space: pre-wrap; margin: 4px 0 0; }}
+.wfnb-browser .wfnb-section-title .widget-html-content {{ font-weight: 600; color: {_MUTED}; text-transform: uppercase;
+  font-size: 11px; letter-spacing: .04em; }}
+.wfnb-browser .wfnb-box {{ border: 1px solid {_BORDER}; border-radius: 4px; padding: 6px 8px; margin: 4px 2px; }}
+.wfnb-browser .wfnb-plot img {{ max-width: 100%; }}
+
+/* syntax colours: JupyterLab's editor palette */
+.wfnb-browser .tok-k, .wfnb-browser .tok-kn, .wfnb-browser .tok-kd, .wfnb-browser .tok-kr, .wfnb-browser .tok-ow {{
+  color: var(--jp-mirror-editor-keyword-color, #7c4dff); font-weight: bold; }}
+.wfnb-browser .tok-kc, .wfnb-browser .tok-bp {{ color: var(--jp-mirror-editor-keyword-color, #7c4dff); }}
+.wfnb-browser [class^="tok-s"] {{ color: var(--jp-mirror-editor-string-color, #ba2121); }}
+.wfnb-browser [class^="tok-m"] {{ color: var(--jp-mirror-editor-number-color, #080); }}
+.wfnb-browser [class^="tok-c"] {{ color: var(--jp-mirror-editor-comment-color, #408080); font-style: italic; }}
+.wfnb-browser .tok-nf, .wfnb-browser .tok-nc {{ color: var(--jp-mirror-editor-def-color, #00f); }}
+.wfnb-browser .tok-nb {{ color: var(--jp-mirror-editor-builtin-color, #008000); }}
+.wfnb-browser .tok-nd {{ color: var(--jp-mirror-editor-meta-color, #a2f); }}
+.wfnb-browser .tok-o {{ color: var(--jp-mirror-editor-operator-color, #a2f); font-weight: bold; }}
+.wfnb-browser .tok-p {{ color: var(--jp-mirror-editor-punctuation-color, inherit); }}
+.wfnb-browser .tok-n, .wfnb-browser .tok-nn {{ color: var(--jp-mirror-editor-variable-color, inherit); }}
+"""
+
+
+def style_html() -> str:
+    """The stylesheet as HTML, for one hidden HTML widget in the browser."""
+    return f"<style>{CSS}</style>"
