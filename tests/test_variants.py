@@ -191,3 +191,29 @@ def test_forget_drops_a_step_that_left_the_notebook(flow):
     run(flow, "%wfnb forget report")
     _, io = run(flow, "%wfnb status")
     assert "report" not in io.stdout
+
+
+def test_a_failing_replay_shows_the_users_traceback_with_its_lines(ip, capsys):
+    run(ip, "%wfnb workflow demo")
+    run(ip, "%%params\nwindow = 3")
+    run(ip, "%%step risky\ndef inner(w):\n    return 10 / (w - 4)\nvalue = inner(window)")
+    with pytest.raises(wfnb.WfnbError, match="step risky failed"):
+        wfnb.replay("v1", window=4)
+    shown = capsys.readouterr().err
+    assert "return 10 / (w - 4)" in shown and "ZeroDivisionError" in shown
+    assert numbers() == ["v1"]
+
+
+def test_a_step_using_display_replays_in_a_plain_process(ip, tmp_path):
+    import subprocess
+    import sys
+
+    run(ip, "%wfnb workflow shown")
+    run(ip, "%%params\nn = 3")
+    run(ip, "%%step show\ntable = list(range(n))\ndisplay(table)")
+    command = [sys.executable, "-m", "wfnb", "--store", str(tmp_path / ".wfnb"), "replay", "shown/v1"]
+    same = subprocess.run(command, capture_output=True, text=True)
+    assert same.returncode == 0 and "step show · cached" in same.stdout, same.stderr
+    other = subprocess.run([*command, "-p", "n=4"], capture_output=True, text=True)
+    assert other.returncode == 0 and "step show · ran" in other.stdout, other.stderr
+    assert wfnb.variant("v2", "shown").outputs["table"] == [0, 1, 2, 3]

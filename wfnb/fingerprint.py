@@ -28,6 +28,8 @@ KEY_FORMAT_VERSION = 1
 ABSENT = "absent"  # an input name that was not defined when the step ran
 # IPython turns `%magic` and `!cmd` lines into calls through this function: machinery, not data.
 _SHELL_MACHINERY = frozenset({"get_ipython"})
+# Builtins IPython adds: a step reads them the same way in a notebook and in a plain process.
+_IPYTHON_BUILTINS = frozenset({"display", "get_ipython"})
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ def fingerprint_step(analysis: CellAnalysis, namespace: Mapping[str, Any], deps:
             inputs[name] = hash_value(value)
             paths.extend(_paths_in_value(value))
             paths.extend(literal_files(_helper_literals(value)))
-        elif not hasattr(builtins, name):
+        elif not hasattr(builtins, name) and name not in _IPYTHON_BUILTINS:
             inputs[name] = ABSENT
     files = digest_files(paths)
     modules = {name: module_version(name) or "" for name in sorted(analysis.imports)}

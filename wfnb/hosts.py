@@ -12,10 +12,12 @@ import ast
 import asyncio
 import builtins
 import inspect
+import itertools
+import linecache
 import sys
 import traceback
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from contextlib import AbstractContextManager, contextmanager
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol
 
 from wfnb import capture
 from wfnb.plaincode import to_plain_python
@@ -97,6 +99,7 @@ class NamespaceHost:
         self.on_report = on_report
         self._shell = _active_shell()
         self._events: list[capture.Event] = []
+        self.last_traceback = ""  # of the last failed execution, for callers that did not see it
 
     def transform(self, body: str) -> str:
         from IPython.core.inputtransformer2 import TransformerManager
@@ -104,21 +107,31 @@ class NamespaceHost:
         return TransformerManager().transform_cell(body)
 
     async def execute(self, body: str, asynchronous: bool) -> BaseException | None:
+        with _display_builtin():
+            return await self._execute(body)
+
+    async def _execute(self, body: str) -> BaseException | None:
         try:
             # not IPython's own transform: its get_ipython() calls would act on the notebook's namespace
-            tree = ast.parse(to_plain_python(body, strict=True).code)
+            source = to_plain_python(body, strict=True).code
+            filename = _remember_source(source)
+            tree = ast.parse(source)
             last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
             flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-            _await(eval(compile(tree, "<step>", "exec", flags=flags, dont_inherit=True), self.namespace))
+            _await(eval(compile(tree, filename, "exec", flags=flags, dont_inherit=True), self.namespace))
             if last is not None:
                 expression = ast.Expression(last.value)
-                value = _await(eval(compile(expression, "<step>", "eval", flags=flags, dont_inherit=True), self.namespace))
+                value = _await(eval(compile(expression, filename, "eval", flags=flags, dont_inherit=True), self.namespace))
                 if value is not None:
                     self._events.append(capture.result_event(value, self._shell))
         except Exception as error:  # the user's error: shown with the user's frames only
             frames = traceback.extract_tb(error.__traceback__)[1:]
-            print("Traceback (most recent call last):\n" + "".join(traceback.format_list(frames)), end="", file=sys.stderr)
-            print("".join(traceback.format_exception_only(type(error), error)), end="", file=sys.stderr)
+            self.last_traceback = (
+                "Traceback (most recent call last):\n"
+                + "".join(traceback.format_list(frames))
+                + "".join(traceback.format_exception_only(type(error), error))
+            )
+            print(self.last_traceback, end="", file=sys.stderr)
             return error
         return None
 
@@ -159,6 +172,31 @@ class _Recording(AbstractContextManager):
 def warn(message: str) -> None:
     """One line on stderr, prefixed so that the user knows who speaks."""
     print(f"wfnb: {message}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def _display_builtin() -> Iterator[None]:
+    """``display()`` as in a notebook, where IPython makes it a builtin; only while a step runs."""
+    if hasattr(builtins, "display"):
+        yield
+        return
+    from IPython.display import display
+
+    builtins.display = display  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        del builtins.display  # type: ignore[attr-defined]
+
+
+def _remember_source(source: str) -> str:
+    """A file name for this code, known to linecache so that tracebacks show its lines."""
+    filename = f"<wfnb step {next(_executions)}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+    return filename
+
+
+_executions = itertools.count(1)
 
 
 def _await(value: Any) -> Any:

@@ -114,7 +114,9 @@ def run_steps(
         try:
             result = run_sync(runner.run(options, step.code, params=params))
         except StepFailed as failure:
-            raise StepFailed(f"{label}: {failure}") from None
+            if host.last_traceback:  # it was recorded with the step's output, not shown: show it now
+                print(host.last_traceback, end="", file=sys.stderr, flush=True)
+            raise StepFailed(f"{label}: {failure}") from failure.__cause__
         state.use(step.name, result.record)
         host.show(result.report)
     if not state.is_consistent():
