@@ -170,8 +170,11 @@ def test_bad_parameter_values_and_command_lines(store, tmp_path, capsys):
     assert main(["--store", str(store), "replay", "v1", "-p", "window"]) == 2
     assert "'window' is not a parameter override; write name=value" in one_line_error(capsys.readouterr().err)
     assert main(["--store", str(store), "replay", "v1", "-p", "window=oops"]) == 1  # a string: the step fails
-    error = one_line_error(capsys.readouterr().err)
-    assert error.startswith("wfnb: replay of series/v1: step smooth failed (") and "nothing was cached" in error
+    shown = capsys.readouterr().err
+    user_part, error = shown.rstrip("\n").rsplit("\n", 1)
+    assert user_part.startswith("Traceback") and "step smooth" in user_part  # the user's own code, as in a notebook
+    assert "wfnb/" not in user_part  # and none of wfnb's
+    assert one_line_error(error).startswith("wfnb: replay of series/v1: step smooth failed (") and "nothing was cached" in error
     assert main(["--store", str(store), "export", "v1", "--to", str(tmp_path / "v1.txt")]) == 2
     assert "must end in .ipynb (notebook), .py (script) or .csv (table)" in one_line_error(capsys.readouterr().err)
     (tmp_path / "v1.py").write_text("mine")

@@ -36,7 +36,7 @@ class Host(Protocol):
 
     def transform(self, body: str) -> str: ...
 
-    async def execute(self, body: str, asynchronous: bool) -> BaseException | None: ...
+    async def execute(self, body: str, asynchronous: bool, step: str = "") -> BaseException | None: ...
 
     def capture(self) -> AbstractContextManager[list[capture.Event]]: ...
 
@@ -59,7 +59,7 @@ class ShellHost:
     def transform(self, body: str) -> str:
         return self.shell.transform_cell(body)
 
-    async def execute(self, body: str, asynchronous: bool) -> BaseException | None:
+    async def execute(self, body: str, asynchronous: bool, step: str = "") -> BaseException | None:
         if asynchronous:
             transformed = self.shell.transform_cell(body)
             result = await self.shell.run_cell_async(body, store_history=False, transformed_cell=transformed)
@@ -106,11 +106,11 @@ class NamespaceHost:
 
         return TransformerManager().transform_cell(body)
 
-    async def execute(self, body: str, asynchronous: bool) -> BaseException | None:
+    async def execute(self, body: str, asynchronous: bool, step: str = "") -> BaseException | None:
         with _display_builtin():
-            return await self._execute(body)
+            return await self._execute(body, step)
 
-    async def _execute(self, body: str) -> BaseException | None:
+    async def _execute(self, body: str, step: str) -> BaseException | None:
         try:
             # not IPython's own transform: its get_ipython() calls would act on the notebook's namespace
             source = to_plain_python(body, strict=True).code
@@ -125,12 +125,7 @@ class NamespaceHost:
                 if value is not None:
                     self._events.append(capture.result_event(value, self._shell))
         except Exception as error:  # the user's error: shown with the user's frames only
-            frames = traceback.extract_tb(error.__traceback__)[1:]
-            self.last_traceback = (
-                "Traceback (most recent call last):\n"
-                + "".join(traceback.format_list(frames))
-                + "".join(traceback.format_exception_only(type(error), error))
-            )
+            self.last_traceback = format_user_traceback(error, step)
             print(self.last_traceback, end="", file=sys.stderr)
             return error
         return None
@@ -189,9 +184,29 @@ def _display_builtin() -> Iterator[None]:
         del builtins.display  # type: ignore[attr-defined]
 
 
+def format_user_traceback(error: BaseException, step: str | None = None) -> str:
+    """A step's own exception as a notebook shows it: from the step's code on, with its lines.
+
+    Frames of wfnb itself (which ran the code) are left out; the step's frames
+    are labelled with the step's name when it is known.
+    """
+    frames = traceback.extract_tb(error.__traceback__)
+    start = next((i for i, frame in enumerate(frames) if frame.filename.startswith(_STEP_FILE)), 0)
+    lines = ["Traceback (most recent call last):\n"]
+    for frame in frames[start:]:
+        where = f"step {step}" if step and frame.filename.startswith(_STEP_FILE) else f'File "{frame.filename}"'
+        lines.append(f"  {where}, line {frame.lineno}, in {frame.name}\n")
+        if frame.line:
+            lines.append(f"    {frame.line.strip()}\n")
+    return "".join(lines) + "".join(traceback.format_exception_only(type(error), error))
+
+
+_STEP_FILE = "<wfnb step "
+
+
 def _remember_source(source: str) -> str:
     """A file name for this code, known to linecache so that tracebacks show its lines."""
-    filename = f"<wfnb step {next(_executions)}>"
+    filename = f"{_STEP_FILE}{next(_executions)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
     return filename
 

@@ -180,7 +180,7 @@ class StepRunner:
 
     async def _execute(self, body: str, report: StepReport, asynchronous: bool, key: str) -> None:
         """Run the body as a plain cell would, so the user sees their own traceback."""
-        error = await self.host.execute(body, asynchronous)
+        error = await self.host.execute(body, asynchronous, report.step)
         if error is None:
             return
         detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__

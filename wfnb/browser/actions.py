@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from wfnb.browser import table
 from wfnb.errors import BadArgument, StepFailed, WfnbError
+from wfnb.hosts import format_user_traceback
 from wfnb.snapshots import tag_variant
 
 if TYPE_CHECKING:
@@ -61,8 +62,7 @@ class Actions:
                     made = replay(variant, progress=self._step_done, **dict(overrides or {}))
             except StepFailed as failure:
                 failed = self._mark_failed()
-                code = variant.step(failed).code if failed else ""
-                self._say("error", str(failure), user_traceback(failure, failed, code) or printed.getvalue())
+                self._say("error", str(failure), user_traceback(failure, failed) or printed.getvalue())
                 return None
             except WfnbError:  # refused before any step ran (an unknown or unacceptable parameter)
                 self.progress = []
@@ -177,32 +177,12 @@ class Actions:
             self.message_kind, self.message, self.message_detail = kind, text, detail
 
 
-def user_traceback(error: BaseException, step: str, code: str) -> str:
-    """The traceback of the user's own exception behind a failed step, with the step's lines.
-
-    The runner chains that exception to the ``StepFailed`` it raises; frames
-    before the step's own code (wfnb's) are left out, as a notebook would.
-    """
+def user_traceback(error: BaseException, step: str) -> str:
+    """The traceback of the user's own exception behind a failed step (chained to wfnb's error)."""
     cause: BaseException | None = error
     while cause is not None and isinstance(cause, WfnbError):
         cause = cause.__cause__ or cause.__context__
-    if cause is None:
-        return ""
-    frames = traceback.extract_tb(cause.__traceback__)
-    start = next((i for i, frame in enumerate(frames) if frame.filename == "<step>"), 0)
-    lines = code.splitlines()
-    out = ["Traceback (most recent call last):"]
-    for frame in frames[start:]:
-        if frame.filename == "<step>":
-            out.append(f"  step {step}, line {frame.lineno}, in {frame.name}")
-            source = lines[frame.lineno - 1].strip() if frame.lineno and 0 < frame.lineno <= len(lines) else ""
-        else:
-            out.append(f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}')
-            source = (frame.line or "").strip()
-        if source:
-            out.append(f"    {source}")
-    out.append("".join(traceback.format_exception_only(type(cause), cause)).rstrip())
-    return "\n".join(out)
+    return format_user_traceback(cause, step).rstrip("\n") if cause is not None else ""
 
 
 def _parse_value(text: str) -> Any:
