@@ -107,10 +107,7 @@ class Store:
         so an existing object is freshened: ``gc`` keeps it for its grace period.
         """
         rel = object_path(digest)
-        if not self._files.exists(rel):
-            return False
-        self._freshen(rel)
-        return True
+        return self._files.exists(rel) and self._freshen(rel)
 
     def put_object(self, digest: str, encoded: Encoded) -> int:
         """Write an object under ``digest``; return the bytes written, 0 if it already exists.
@@ -124,8 +121,8 @@ class Store:
             with self._files.open_read(rel) as f:
                 try:
                     read_header(f)  # cheap: a truncated or zero-filled file fails here
-                    self._freshen(rel)  # about to be named by a record: gc's grace counts from now
-                    return 0
+                    if self._freshen(rel):  # about to be named by a record: gc's grace counts from now
+                        return 0
                 except Damaged:
                     self._files.quarantine(rel, f)
         except FileNotFoundError:
@@ -291,14 +288,14 @@ class Store:
         return self._files.usage(OBJECTS)
 
     # ----- internals
-    def _freshen(self, rel: str) -> None:
+    def _freshen(self, rel: str) -> bool:
         """Mark an existing object as just used, for gc's grace period (``wfnb.store.gc``).
 
-        A backend without ``freshen`` (the remote one, so far) has no gc either.
+        False if gc retired it meanwhile: the caller writes it again. A backend
+        without ``freshen`` (the remote one, so far) has no gc either.
         """
         freshen = getattr(self._files, "freshen", None)
-        if freshen is not None:
-            freshen(rel)
+        return True if freshen is None else freshen(rel)
 
     def _read_object(self, digest: str) -> tuple[Header, Any]:
         rel = object_path(digest)

@@ -11,8 +11,9 @@ last, so an object can be unreferenced for a moment and still be needed. The
 grace period protects it: only objects whose file is older than that are
 removed. A writer that finds an object already there (and so does not write
 it) freshens its time, so an old object that a new record is about to name is
-protected too (see ``Store.has_object`` and ``Store.put_object``). The time is
-read again just before each deletion.
+protected too (see ``Store.has_object`` and ``Store.put_object``). The final
+decision is taken on the object moved aside (``LocalFiles.retire``), so a
+writer's freshening and a deletion can never cross.
 """
 
 from __future__ import annotations
@@ -72,12 +73,9 @@ def collect(store: Store, *, grace_s: float = DEFAULT_GRACE_S, dry_run: bool = F
                 recent += 1
                 continue
             size = files.size(rel)
-            if not dry_run:
-                # Read the time again: a writer may have freshened it since the walk began.
-                if files.modified(rel) > cutoff:
-                    recent += 1
-                    continue
-                files.delete(rel)
+            if not dry_run and not files.retire(rel, cutoff):  # decided on the file moved aside
+                recent += 1
+                continue
         except FileNotFoundError:
             continue  # quarantined or removed meanwhile
         except OSError as err:

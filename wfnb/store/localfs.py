@@ -62,15 +62,44 @@ class LocalFiles:
         """Last modification time (seconds since the epoch); FileNotFoundError if absent."""
         return (self.root / rel).stat().st_mtime
 
-    def freshen(self, rel: str) -> None:
+    def freshen(self, rel: str) -> bool:
         """Set a file's modification time to now, so that ``gc``'s grace period counts from this use.
 
-        Best effort: a store this process cannot write is one it cannot collect either.
+        False if the file is gone (``gc`` may just have retired it): the caller
+        must then write it again. Otherwise best effort: a store this process
+        cannot write is one it cannot collect either.
         """
         try:
             os.utime(self.root / rel)
+        except FileNotFoundError:
+            return False
         except OSError:
             pass
+        return True
+
+    def retire(self, rel: str, cutoff: float) -> bool:
+        """Delete a file unless it was used (modified) after ``cutoff``; True if it was deleted.
+
+        The file is first moved aside (one atomic rename), and only then is its
+        time read: a writer that freshened it before the move gets it back, and
+        a writer that comes after the move finds it gone and writes it again
+        (see ``freshen``). No moment exists at which both lose it.
+        """
+        aside = self.root / TMP / self._tmp_name()
+        try:
+            os.rename(self.root / rel, aside)
+        except FileNotFoundError:
+            return False
+        try:
+            if aside.stat().st_mtime <= cutoff:
+                return True
+            try:
+                os.link(aside, self.root / rel)
+            except FileExistsError:
+                pass  # a writer has written it again meanwhile
+            return False
+        finally:
+            _unlink_quietly(aside)
 
     def walk(self, top: str) -> Iterator[str]:
         """Relative paths of all files under ``top``, sorted for reproducible output."""
