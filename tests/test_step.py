@@ -520,3 +520,22 @@ def test_deps_without_a_path_is_a_usage_error(ip, probe):
     assert isinstance(result.error_in_exec, UsageError)
     assert "expected at least one argument" in str(result.error_in_exec)
     assert probe.count() == 0
+
+
+FORGETFUL = """
+class Forgetful(dict):
+    '''Like scikit-learn's Bunch: its pickle round trip drops its attributes.'''
+    def __setstate__(self, state):
+        pass
+"""
+
+
+def test_a_value_that_changes_in_a_pickle_round_trip_still_gives_hits_downstream(ip, new_kernel, probe):
+    make = "%%step make\nbunch = Forgetful(a=1)\nbunch.note = 'dropped by pickle'"
+    use = "%%step use\nprobe.hit('use')\nsize = len(bunch)"
+    for shell in (ip, new_kernel()):
+        shell.run_cell(FORGETFUL)
+        run(shell, make)
+        run(shell, use)
+        assert not hasattr(shell.user_ns["bunch"], "note")  # the restored form, in both kernels
+    assert probe.count("use") == 1

@@ -25,8 +25,10 @@ from wfnb.rebinding import rebind
 from wfnb.report import StepReport
 from wfnb.saving import SaveTarget, write_output
 from wfnb.store import Store
+from wfnb.store.codecs import Encoded, decode_encoded
 
 RECORD_FORMAT_VERSION = 1  # bump when a record's fields change meaning
+_ROUND_TRIP_LIMIT = 64 << 20  # pickled values above this are not checked for a lossy round trip
 # Names IPython itself binds while running a cell (output cache, input history).
 _SHELL_NAMES = re.compile(r"_+|_\d+|_i+|_i\d+|_[iod]h|In|Out|exit|quit|get_ipython|__builtins?__")
 
@@ -251,7 +253,8 @@ class StepRunner:
             if name in aliases:
                 continue
             try:
-                encoded[name] = (hash_value(value), store.encode(value))
+                data = store.encode(value)
+                encoded[name] = (self._digest_as_restored(name, value, data), data)
             except (UnhashableValue, UnstorableValue) as error:
                 problems[name] = str(error)
         if problems:
@@ -293,6 +296,29 @@ class StepRunner:
         if record["restorable"]:
             report.stored(len(outcome.outputs), total, written)
         return record
+
+    def _digest_as_restored(self, name: str, value: Any, data: Encoded) -> str:
+        """The hash of ``value`` as a restore will give it back.
+
+        A few types lose state in a pickle round trip (scikit-learn's ``Bunch``
+        forgets its attributes). Their restored copy hashes differently, and
+        the steps that read it would never be hits after a restart. For pickled
+        values of types not known to round-trip exactly (and not too big to
+        check), the restored copy is made now and, if it differs, it becomes
+        the step's output here too: this kernel then holds what any later
+        restore gives.
+        """
+        digest = hash_value(value)
+        if data.codec != "pickle" or _round_trips_exactly(value) or data.payload_size > _ROUND_TRIP_LIMIT:
+            return digest
+        try:
+            restored = decode_encoded(data)
+            restored_digest = hash_value(restored)
+        except Exception:  # noqa: BLE001 - any failure here means: keep the value as it is
+            return digest
+        if restored_digest != digest:
+            self.host.namespace[name] = restored
+        return restored_digest
 
     # -- around the step ----------------------------------------------------
 
@@ -390,6 +416,12 @@ def _reasons(options: StepOptions, fingerprint: Fingerprint | None, previous: Ma
     if fingerprint is None or previous is None:
         return []
     return fingerprint.changes_from(previous)
+
+
+def _round_trips_exactly(value: Any) -> bool:
+    """Types whose pickle round trip is known to be exact (the big ones: checking them would cost)."""
+    module = type(value).__module__.partition(".")[0]
+    return module in ("pandas", "numpy", "pyarrow", "builtins")
 
 
 def _is_scalar(value: Any) -> bool:

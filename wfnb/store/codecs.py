@@ -95,6 +95,17 @@ def encode(value: object) -> Encoded:
     return _encode_pickle(value)
 
 
+def decode_encoded(encoded: Encoded) -> object:
+    """Decode an ``Encoded`` value in memory, as a read from the store would (for round-trip checks)."""
+    payload = np.empty(encoded.payload_size, np.uint8)
+    offset = 0
+    for part in encoded.parts:
+        view = memoryview(part).cast("B")
+        payload[offset : offset + view.nbytes] = np.frombuffer(view, np.uint8)
+        offset += view.nbytes
+    return decode(encoded.codec, encoded.meta, payload)
+
+
 def decode(codec: str, meta: dict[str, Any], payload: Any) -> object:
     """Rebuild a value from its codec, meta and payload (any bytes-like object).
 
