@@ -539,3 +539,11 @@ def test_a_value_that_changes_in_a_pickle_round_trip_still_gives_hits_downstream
         run(shell, use)
         assert not hasattr(shell.user_ns["bunch"], "note")  # the restored form, in both kernels
     assert probe.count("use") == 1
+
+
+def test_a_trailing_semicolon_hides_the_last_value_as_in_a_plain_cell(ip):
+    for _ in range(2):  # the run, then the hit
+        _, io = run(ip, "%%step quiet\nvalue = 6\nvalue;")
+        assert "Out[" not in io.stdout and ip.user_ns["value"] == 6
+    _, io = run(ip, "%%step loud\nother = 7\nother")
+    assert "Out[" in io.stdout

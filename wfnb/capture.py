@@ -103,9 +103,9 @@ def _shell_recorded(shell: InteractiveShell, events: list[Event], muted: list[bo
         real_finish()
         muted[0] = False
 
-    with _patched(publisher, "publish", publish), _patched(publisher, "clear_output", clear_output), _patched(
+    with patched(publisher, "publish", publish), patched(publisher, "clear_output", clear_output), patched(
         hook, "write_format_data", write_format_data
-    ), _patched(hook, "start_displayhook", start_displayhook), _patched(hook, "finish_displayhook", finish_displayhook):
+    ), patched(hook, "start_displayhook", start_displayhook), patched(hook, "finish_displayhook", finish_displayhook):
         yield
 
 
@@ -119,8 +119,8 @@ def result_event(value: Any, shell: InteractiveShell | None) -> Event:
 
 
 @contextmanager
-def _patched(obj: Any, attribute: str, replacement: Any) -> Iterator[None]:
-    """Shadow one method on one instance, and put back exactly what was there."""
+def patched(obj: Any, attribute: str, replacement: Any) -> Iterator[None]:
+    """Shadow one attribute of one instance, and put back exactly what was there."""
     had_own = attribute in vars(obj)
     own = vars(obj).get(attribute)
     setattr(obj, attribute, replacement)

@@ -16,10 +16,11 @@ import itertools
 import linecache
 import sys
 import traceback
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol
 
 from wfnb import capture
+from wfnb.capture import patched
 from wfnb.plaincode import to_plain_python
 
 if TYPE_CHECKING:
@@ -60,11 +61,15 @@ class ShellHost:
         return self.shell.transform_cell(body)
 
     async def execute(self, body: str, asynchronous: bool, step: str = "") -> BaseException | None:
-        if asynchronous:
-            transformed = self.shell.transform_cell(body)
-            result = await self.shell.run_cell_async(body, store_history=False, transformed_cell=transformed)
-        else:
-            result = self.shell.run_cell(body, store_history=False)
+        hook = self.shell.displayhook
+        # IPython reads a trailing ';' from the outer cell (the magic call): apply it to the step's body.
+        quiet = patched(hook, "quiet", lambda: True) if hook.semicolon_at_end_of_expression(body) else nullcontext()
+        with quiet:
+            if asynchronous:
+                transformed = self.shell.transform_cell(body)
+                result = await self.shell.run_cell_async(body, store_history=False, transformed_cell=transformed)
+            else:
+                result = self.shell.run_cell(body, store_history=False)
         return None if result.success else (result.error_before_exec or result.error_in_exec)
 
     def capture(self) -> AbstractContextManager[list[capture.Event]]:
