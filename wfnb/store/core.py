@@ -42,7 +42,7 @@ from wfnb.store.layout import (
     record_path,
     run_path,
 )
-from wfnb.store.localfs import LocalFiles
+from wfnb.store.localfs import LocalFiles, read_if_present
 from wfnb.store.refs import Refs
 from wfnb.store.objects import (
     Damaged,
@@ -210,12 +210,9 @@ class Store:
     def read_record(self, key: str) -> dict[str, Any] | None:
         """The record committed under ``key``, or None if there is none."""
         rel = record_path(key)
-        try:
-            raw = self._files.read_bytes(rel)
-        except FileNotFoundError:
+        raw = read_if_present(self._files, rel)
+        if raw is None:
             return None
-        except OSError as err:
-            raise self._files.error(err, "read", rel) from err
         try:
             return unpack_document("record", key, raw)
         except Damaged as err:

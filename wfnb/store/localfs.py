@@ -24,7 +24,7 @@ import socket
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from wfnb.errors import StoreError
 from wfnb.store.layout import CORRUPT, TMP
@@ -246,22 +246,7 @@ class LocalFiles:
 
     def clean_tmp(self) -> int:
         """Remove temporary files whose writer is gone or that are over a day old."""
-        removed = 0
-        tmp_dir = self.root / TMP
-        try:
-            names = os.listdir(tmp_dir)
-        except OSError:
-            return 0
-        now = time.time()
-        for name in names:
-            path = tmp_dir / name
-            try:
-                old = now - path.stat().st_mtime > _TMP_MAX_AGE_S
-            except OSError:
-                continue
-            if old or _writer_is_gone(name):
-                removed += _unlink_quietly(path)
-        return removed
+        return remove_stale_tmp(self.root / TMP)
 
     # ----- errors
     def error(self, err: OSError, action: str, rel: str | None = None) -> StoreError:
@@ -298,6 +283,35 @@ class LocalFiles:
                 raise
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, final)
+
+
+def remove_stale_tmp(tmp_dir: Path) -> int:
+    """Remove the files in ``tmp_dir`` whose writer is gone or that are over a day old; return how many."""
+    try:
+        names = os.listdir(tmp_dir)
+    except OSError:
+        return 0
+    removed = 0
+    now = time.time()
+    for name in names:
+        path = tmp_dir / name
+        try:
+            old = now - path.stat().st_mtime > _TMP_MAX_AGE_S
+        except OSError:
+            continue
+        if old or _writer_is_gone(name):
+            removed += _unlink_quietly(path)
+    return removed
+
+
+def read_if_present(files: Any, rel: str) -> bytes | None:
+    """The bytes of a store file, or None if it does not exist; other OS errors become StoreError."""
+    try:
+        return files.read_bytes(rel)
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise files.error(err, "read", rel) from err
 
 
 def _writer_is_gone(name: str) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 
 from wfnb.errors import CorruptObject, StoreError
 from wfnb.store.layout import REFS
-from wfnb.store.localfs import LocalFiles
+from wfnb.store.localfs import LocalFiles, read_if_present
 from wfnb.store.objects import Damaged, pack_document, unpack_document
 
 _SEGMENT = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
@@ -48,12 +48,9 @@ class Refs:
     def read(self, name: str) -> dict[str, Any] | None:
         """The data of ref ``name``, or None if there is no such ref."""
         rel = ref_path(name)
-        try:
-            raw = self._files.read_bytes(rel)
-        except FileNotFoundError:
+        raw = read_if_present(self._files, rel)
+        if raw is None:
             return None
-        except OSError as err:
-            raise self._files.error(err, "read", rel) from err
         try:
             return unpack_document("ref", name, raw)
         except Damaged as err:

@@ -49,7 +49,7 @@ import xxhash
 
 from wfnb.errors import StoreError
 from wfnb.store.layout import CORRUPT, FORMAT_FILE, OBJECTS, RUNS, TMP
-from wfnb.store.localfs import _HOST, _TMP_MAX_AGE_S, _unlink_quietly, _writer_is_gone
+from wfnb.store.localfs import _HOST, _TMP_MAX_AGE_S, _unlink_quietly, remove_stale_tmp
 
 _PROTOCOLS = ("s3", "s3a")
 _WRITE_ONCE = (OBJECTS + "/", RUNS + "/", FORMAT_FILE)
@@ -229,18 +229,7 @@ class RemoteFiles:
 
     def clean_tmp(self) -> int:
         """Remove stale files of the local cache, and abort multipart uploads abandoned over a day ago."""
-        removed = 0
-        tmp_dir = self._cache_tmp()
-        now = time.time()
-        for name in os.listdir(tmp_dir):
-            path = tmp_dir / name
-            try:
-                old = now - path.stat().st_mtime > _TMP_MAX_AGE_S
-            except OSError:
-                continue
-            if old or _writer_is_gone(name):
-                removed += _unlink_quietly(path)
-        return removed + self._abort_stale_uploads(now)
+        return remove_stale_tmp(self._cache_tmp()) + self._abort_stale_uploads(time.time())
 
     # ----- errors
     def error(self, err: BaseException, action: str, rel: str | None = None) -> StoreError:
