@@ -17,6 +17,7 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
 import wfnb
+from readme_blocks import python_blocks  # tests/readme_blocks.py
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -104,14 +105,8 @@ def test_iris_notebook_compares_models_as_variants(tmp_path):
     assert "replay v1 · step load · cached" in printed(notebook)
 
 
-def readme_variant_cells() -> list[str]:
-    text = (ROOT / "README.md").read_text()
-    section = text.split("## Variants", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```python\n(.*?)```", section, flags=re.S)
-
-
 def test_readme_variants_example_runs_as_written(tmp_path):
-    cells = readme_variant_cells()
+    cells = python_blocks("Variants")
     assert len(cells) >= 4
     shutil.copytree(ROOT / "notebooks" / "data", tmp_path / "data")
     notebook = execute(new_notebook(cells=[new_code_cell(c) for c in cells]), tmp_path, tmp_path / "store", "readme.ipynb")

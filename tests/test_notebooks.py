@@ -13,6 +13,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbformat.v4 import new_code_cell, new_notebook
 
+from readme_blocks import python_blocks  # tests/readme_blocks.py
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -82,15 +84,8 @@ def test_top_level_await_in_a_kernel(workdir):
         assert expected in statuses(notebook)[0]
 
 
-def readme_cells() -> list[str]:
-    """The code blocks of the README's example section, one cell each."""
-    text = (ROOT / "README.md").read_text()
-    section = text.split("## Example", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```python\n(.*?)```", section, flags=re.S)
-
-
 def test_readme_example_runs_as_written(workdir):
-    cells = readme_cells()
+    cells = python_blocks("Example")
     assert len(cells) >= 3
     notebook = new_notebook(cells=[new_code_cell(c) for c in cells])
     execute(notebook, workdir, workdir / "store")
