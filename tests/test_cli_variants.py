@@ -16,10 +16,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
 import wfnb
+from kernels import run_notebook  # tests/kernels.py
 from wfnb.cli import main
 from wfnb.hashing import hash_value
 from wfnb.store import open_store
@@ -40,9 +40,8 @@ def store(tmp_path_factory) -> Path:
     """A store written by a notebook kernel: workflow `series`, v1 (tagged baseline) and v2 (window=4)."""
     work = tmp_path_factory.mktemp("cli")
     location = work / "store"
-    env = {**os.environ, "WFNB_STORE": str(location), "WFNB_FSYNC": "0", "JPY_SESSION_NAME": str(work / "series.ipynb")}
     notebook = new_notebook(cells=[new_code_cell(cell) for cell in CELLS])
-    NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(work)}}).execute(env=env)
+    run_notebook(notebook, work, location, name="series.ipynb")
     return location
 
 

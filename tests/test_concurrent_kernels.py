@@ -7,15 +7,13 @@ kernel reached is a variant whose values load.
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
 import wfnb
+from kernels import run_notebook  # tests/kernels.py
 
 CELLS = [
     "%load_ext wfnb\nimport os\nimport wfnb\nSEED = int(os.environ['WFNB_TEST_SEED'])",
@@ -27,17 +25,9 @@ CELLS = [
 
 
 def _run_kernel(directory: Path, store: Path, seed: int, errors: list[BaseException]) -> None:
-    env = {
-        **os.environ,
-        "WFNB_STORE": str(store),
-        "WFNB_FSYNC": "0",
-        "WFNB_TEST_SEED": str(seed),
-        "JPY_SESSION_NAME": str(directory / "shared.ipynb"),
-    }
     notebook = new_notebook(cells=[new_code_cell(c) for c in CELLS])
-    client = NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(directory)}})
     try:
-        client.execute(env=env)
+        run_notebook(notebook, directory, store, name="shared.ipynb", timeout=120, WFNB_TEST_SEED=str(seed))
     except BaseException as error:  # reported by the test thread
         errors.append(error)
 

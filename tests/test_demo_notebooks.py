@@ -4,7 +4,6 @@ each executed end to end in a real kernel with nbclient."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -13,10 +12,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
 import wfnb
+from kernels import run_notebook  # tests/kernels.py
 from readme_blocks import python_blocks  # tests/readme_blocks.py
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,10 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def execute(notebook, directory: Path, store: Path, name: str):
     """Run a notebook in a fresh kernel, as Jupyter would for ``directory/name``; return it executed."""
-    env = {**os.environ, "WFNB_STORE": str(store), "WFNB_FSYNC": "0", "JPY_SESSION_NAME": str(directory / name)}
-    client = NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(directory)}})
-    client.execute(env=env)
-    return notebook
+    return run_notebook(notebook, directory, store, name=name)
 
 
 def status_lines(notebook) -> list[str]:

@@ -18,9 +18,9 @@ import nbformat
 import numpy as np
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
-from nbclient import NotebookClient
 
 import wfnb
+from kernels import run_notebook  # tests/kernels.py
 from wfnb.errors import BadArgument, StepFailed
 from wfnb.plaincode import to_plain_python
 
@@ -162,9 +162,7 @@ def test_notebook_runs_in_a_fresh_kernel_with_every_step_a_hit(v1, recorded, tmp
     assert stored[4][-1] == {"output_type": "execute_result", "data": {"text/plain": "array([2., 4., 6.])"}, "metadata": {}}
 
     before = len(executions(store))
-    env = {**os.environ, "WFNB_STORE": str(store), "WFNB_FSYNC": "0"}
-    client = NotebookClient(written, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(work)}})
-    client.execute(env=env)
+    run_notebook(written, work, store)
     assert executions(store)[before:] == [("load", True), ("smooth", True)]
     lines = [o["data"]["text/plain"] for c in written.cells for o in c.outputs if o.get("metadata", {}).get("wfnb") == "status"]
     statuses = [line for line in lines if line.startswith("step ")]
@@ -185,9 +183,8 @@ def test_notebook_of_a_variant_with_an_unstorable_helper_source_restores_it_from
     assert "def helper" not in setup and "scale = 2.0" not in setup and "import numpy as np" in setup
     assert ".restore_inputs(globals(), ['helper'])" in setup
     notebook = nbformat.read(target, as_version=4)
-    env = {**os.environ, "WFNB_STORE": str(store), "WFNB_FSYNC": "0"}
     before = len(executions(store))
-    NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(work)}}).execute(env=env)
+    run_notebook(notebook, work, store)
     assert executions(store)[before:] == [("load", True), ("smooth", True)]
 
 

@@ -2,37 +2,26 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbformat.v4 import new_code_cell, new_notebook
 
+from kernels import run_notebook, status_outputs  # tests/kernels.py
 from readme_blocks import python_blocks  # tests/readme_blocks.py
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def execute(notebook, directory: Path, store: Path):
-    """Run a notebook in a fresh kernel with its working directory and store; return it executed."""
-    env = {**os.environ, "WFNB_STORE": str(store), "WFNB_FSYNC": "0", "JPY_SESSION_NAME": str(directory / "nb.ipynb")}
-    client = NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(directory)}})
-    client.execute(env=env)
-    return notebook
+    return run_notebook(notebook, directory, store, name="nb.ipynb")
 
 
-def statuses(notebook) -> list[str]:
-    return [
-        output["data"]["text/plain"]
-        for cell in notebook.cells
-        for output in cell.get("outputs", [])
-        if output.get("metadata", {}).get("wfnb") == "status"
-    ]
+statuses = status_outputs
 
 
 def visible_outputs(notebook) -> list[list[dict]]:
