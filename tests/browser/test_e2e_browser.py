@@ -122,21 +122,21 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _wait_for_port(port: int, server: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
+def _wait_for_port(port: int, server: subprocess.Popen, log: Path, timeout: float = 60.0, name: str = "voila") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            pytest.fail(f"voila exited with {server.returncode}:\n{log.read_text()}")
+            pytest.fail(f"{name} exited with {server.returncode}:\n{log.read_text()}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.2)
-    pytest.fail(f"voila did not listen on 127.0.0.1:{port} within {timeout:.0f} s:\n{log.read_text()}")
+    pytest.fail(f"{name} did not listen on 127.0.0.1:{port} within {timeout:.0f} s:\n{log.read_text()}")
 
 
 def _stop(server: subprocess.Popen) -> None:
-    """Stop Voila and its kernels: the whole process group it leads."""
+    """Stop the server (Voila, JupyterLab) and its kernels: the whole process group it leads."""
     if server.poll() is not None:
         return
     os.killpg(server.pid, signal.SIGTERM)

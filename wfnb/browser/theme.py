@@ -39,8 +39,10 @@ CSS = f"""
 .wfnb-browser .wfnb-cell .widget-html-content {{ line-height: 26px; overflow: hidden; text-overflow: ellipsis; }}
 .wfnb-browser .wfnb-hidden {{ display: none; }}
 .wfnb-browser .wfnb-link.jupyter-button, .wfnb-browser .wfnb-link.widget-button {{ background: transparent; box-shadow: none;
-  color: var(--jp-content-link-color, {_BRAND}); font-weight: 600; padding: 0 8px; height: auto; min-height: 26px; line-height: 26px; text-align: left; }}
+  color: var(--jp-content-link-color, {_BRAND}); font-weight: 600; padding: 0 8px; height: auto; min-height: 26px; line-height: 26px; text-align: left;
+  border-radius: 0; }}
 .wfnb-browser .wfnb-link.jupyter-button:hover {{ text-decoration: underline; box-shadow: none; }}
+.wfnb-browser .wfnb-link.jupyter-button:focus:not(:focus-visible) {{ outline: none; }}  /* a clicked cell: no box; keyboard focus keeps it */
 .wfnb-browser .wfnb-head.wfnb-link.jupyter-button {{ color: var(--jp-ui-font-color1, inherit);
   background: var(--jp-layout-color2, rgba(128,128,128,0.1)); border-bottom: 1px solid {_BORDER}; }}
 .wfnb-browser .wfnb-selected.wfnb-cell, .wfnb-browser .wfnb-selected.wfnb-link.jupyter-button {{ background: {_tint(_BRAND, 16)}; }}
