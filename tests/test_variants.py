@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import textwrap
 
 import numpy as np
@@ -217,3 +218,26 @@ def test_a_step_using_display_replays_in_a_plain_process(ip, tmp_path):
     other = subprocess.run([*command, "-p", "n=4"], capture_output=True, text=True)
     assert other.returncode == 0 and "step show · ran" in other.stdout, other.stderr
     assert wfnb.variant("v2", "shown").outputs["table"] == [0, 1, 2, 3]
+
+
+def test_replaying_an_old_variant_gives_its_figures_back(ip, probe):
+    ip.enable_gui = lambda gui=None: None  # `%matplotlib inline` in a plain shell: no GUI event loop needed
+    ip.enable_matplotlib("inline")
+    run(ip, "%wfnb workflow figs")
+    run(ip, "%%params\nslope = 1")
+    plot = "%%step plot\nimport matplotlib.pyplot as plt\nprobe.hit('plot')\nfig, ax = plt.subplots()\nax.plot([0, slope])\nplt.show()"
+    _, first = run(ip, plot)
+    shown = [_base64(o.data["image/png"]) for o in first.outputs if "image/png" in o.data]
+    run(ip, "%%params\nslope = 3")
+    run(ip, plot)
+    assert numbers() == ["v1", "v2"] and probe.count("plot") == 2
+    replayed = wfnb.variant("v2").replay(slope=1)
+    assert replayed.number == 1 and probe.count("plot") == 2  # restored, not run
+    events = replayed.display_events("plot")
+    pictures = [e["data"]["image/png"] for e in events if e["kind"] == "display" and "image/png" in e["data"]]
+    assert len(shown) == 1 and pictures == shown
+
+
+def _base64(png):
+    """A PNG as notebooks store it: base64 text (IPython may hand over raw bytes)."""
+    return png if isinstance(png, str) else base64.b64encode(png).decode("ascii")
