@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo test bench bench-smoke install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,16 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The benchmarks against the peers (joblib, marimo, np.save, pickle, Feather); see docs/benchmarks.md.
+# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE can slow numpy on this machine: unset for the benchmarks only.
+BENCH := env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python -m benchmarks
+
+bench: $(STAMP)
+	$(BENCH) --out docs/benchmarks.md
+
+bench-smoke: $(STAMP)
+	$(BENCH) --smoke --out build/benchmarks-smoke.md
 
 clean:
 	rm -rf $(VENV) notebooks/.wfnb .pytest_cache
