@@ -241,3 +241,15 @@ def test_replaying_an_old_variant_gives_its_figures_back(ip, probe):
 def _base64(png):
     """A PNG as notebooks store it: base64 text (IPython may hand over raw bytes)."""
     return png if isinstance(png, str) else base64.b64encode(png).decode("ascii")
+
+
+def test_switching_store_or_workflow_starts_from_that_ones_own_variants(ip, tmp_path):
+    run(ip, "x = 1")
+    run(ip, "%%step s\ny = x + 1")
+    assert numbers() == ["v1"]
+    run(ip, f"%wfnb store {tmp_path / 'other'}")
+    result, io = run(ip, "%%step s\ny = x + 1")
+    assert result.success and status(io).endswith("new variant v1")
+    run(ip, "%wfnb workflow another")
+    result, io = run(ip, "%%step s\ny = x + 1")
+    assert result.success and status(io).endswith("new variant v1")

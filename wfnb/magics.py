@@ -7,6 +7,7 @@ class as one line, with no traceback through wfnb's internals.
 from __future__ import annotations
 
 import argparse
+import functools
 import shlex
 from typing import TYPE_CHECKING
 
@@ -53,7 +54,7 @@ class WorkflowMagics(Magics):
         are unchanged is not run again: its variables and outputs are restored.
         """
         try:
-            options = _step_options(self.step, line)
+            options = _step_options(line)
             self.session.run_step(options, cell)
         except WfnbError as error:
             raise UsageError(str(error)) from None
@@ -76,7 +77,7 @@ class WorkflowMagics(Magics):
     async def step_async(self, line: str, cell: str) -> None:
         """``%%step`` for a cell with top-level ``await`` (see ``await_transformer``)."""
         try:
-            options = _step_options(self.step, line)
+            options = _step_options(line)
             await self.session.run_step_async(options, cell)
         except WfnbError as error:
             raise UsageError(str(error)) from None
@@ -122,6 +123,8 @@ def await_transformer(shell: InteractiveShell):
         if not lines or not lines[0].startswith("%%step"):
             return lines
         line, body = lines[0][len("%%step"):].strip(), "".join(lines[1:])
+        if "await" not in body and "async" not in body:  # the common case, without IPython's full transform
+            return lines
         try:
             transformed = shell.transform_cell(body)
         except Exception:  # malformed input: the synchronous path reports it
@@ -135,9 +138,11 @@ def await_transformer(shell: InteractiveShell):
     return transform
 
 
-def _step_options(magic: object, line: str) -> StepOptions:
+@functools.lru_cache(maxsize=256)
+def _step_options(line: str) -> StepOptions:
+    """The checked options of a ``%%step`` line (kept: the same line gives the same options)."""
     try:
-        args = parse_argstring(magic, line)
+        args = parse_argstring(WorkflowMagics.step, line)
     except UsageError as error:
         raise UsageError(f"%%step {line}: {error}. Usage: %%step NAME [--force] [--no-cache] "
                          "[--deps PATH ...] [--save NAME=PATH ...]") from None

@@ -12,7 +12,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from wfnb import metrics
 from wfnb.analysis import CellAnalysis, analyze_cell
@@ -29,6 +29,7 @@ from wfnb.store.codecs import Encoded, decode_encoded
 
 RECORD_FORMAT_VERSION = 1  # bump when a record's fields change meaning
 _ROUND_TRIP_LIMIT = 64 << 20  # pickled values above this are not checked for a lossy round trip
+_REMEMBERED = 256  # cell analyses and captured outputs kept in memory, for fast repeated hits
 # Names IPython itself binds while running a cell (output cache, input history).
 _SHELL_NAMES = re.compile(r"_+|_\d+|_i+|_i\d+|_[iod]h|In|Out|exit|quit|get_ipython|__builtins?__")
 
@@ -70,6 +71,9 @@ class StepRunner:
         self.workflow = workflow
         self.host = host
         self._warned_dynamic: set[str] = set()
+        self._analyses: dict[str, CellAnalysis] = {}  # least recently used first
+        self._events: dict[str, list[dict[str, Any]]] = {}
+        self._records: dict[str, dict[str, Any]] = {}
 
     async def run(
         self,
@@ -86,7 +90,7 @@ class StepRunner:
         """
         report = StepReport(options.name, started=_now(), clock=time.perf_counter())
         try:
-            analysis = analyze_cell(self.host.transform(body))
+            analysis = self._analysis(body)
         except SyntaxError:
             await self._execute(body, report, asynchronous, key="")  # shows the SyntaxError; raises
             return StepResult(None, False, report)
@@ -103,6 +107,20 @@ class StepRunner:
         return StepResult(record, False, report)
 
     # -- the key ------------------------------------------------------------
+
+    def _analysis(self, body: str) -> CellAnalysis:
+        """What the cell reads and binds: a pure function of its text, kept for the cells seen last."""
+        return _remembered(self._analyses, body, lambda: analyze_cell(self.host.transform(body)))
+
+    def _display_events(self, digest: str) -> list[dict[str, Any]]:
+        """A record's captured output, by its content hash: immutable, so kept once read."""
+        return _remembered(self._events, digest, lambda: self.store.get_json(digest))
+
+    def _record(self, key: str) -> dict[str, Any] | None:
+        """The committed record of a key. Kept once read: any complete record of a key is a valid
+        result for it, and this process's own commits replace the kept one."""
+        record = self._records.get(key) or self.store.read_record(key)
+        return None if record is None else _remembered(self._records, key, lambda: record)
 
     def _fingerprint(
         self, step: str, analysis: CellAnalysis, namespace: dict[str, Any], deps: list[str]
@@ -131,11 +149,11 @@ class StepRunner:
         """Put a stored result back as if the step had run; None when there is none to trust."""
         store = self.store
         try:
-            record = store.read_record(fingerprint.key)
+            record = self._record(fingerprint.key)
             if record is None or not record.get("restorable", True):
                 return None
             values = load_values(store, record)
-            events = store.get_json(record["display"])
+            events = self._display_events(record["display"])
         except (CorruptObject, StoreError, KeyError, TypeError) as error:
             self.host.warn(f"{error} Step {options.name} runs again instead of loading it.")
             return None
@@ -293,6 +311,7 @@ class StepRunner:
         if problems and store.read_record(fingerprint.key) is not None:
             return record  # never replace a restorable entry with one that is not
         store.commit_record(fingerprint.key, record)
+        self._records[fingerprint.key] = record
         if record["restorable"]:
             report.stored(len(outcome.outputs), total, written)
         return record
@@ -372,6 +391,15 @@ def apply_values(
     for name, source in record.get("aliases", {}).items():
         if source in namespace:
             namespace[name] = namespace[source]
+
+
+def _remembered(memo: dict[str, Any], key: str, make: Callable[[], Any]) -> Any:
+    """``memo[key]``, made if missing; the memo keeps the ``_REMEMBERED`` most recently used."""
+    value = memo.pop(key) if key in memo else make()
+    memo[key] = value
+    while len(memo) > _REMEMBERED:
+        memo.pop(next(iter(memo)))
+    return value
 
 
 def run_sync(coroutine: Any) -> Any:

@@ -57,7 +57,7 @@ class Session:
         """Switch to another store (``%wfnb store PATH``); opened now, so a bad path fails here."""
         store = open_store(location)
         self._store_location, self._store = location, store
-        self._runner = self._state = None
+        self._forget_state()
         return store
 
     @property
@@ -68,7 +68,12 @@ class Session:
 
     def use_workflow(self, name: str) -> None:
         self._workflow = name
+        self._forget_state()
+
+    def _forget_state(self) -> None:
+        """Another store or workflow: its state (and variant numbers) start from its own current variant."""
         self._runner = self._state = None
+        self._base = self._growing = None
 
     @property
     def runner(self) -> StepRunner:
@@ -115,6 +120,13 @@ class Session:
         except StepFailed:
             state.use(options.name, None)
             raise
+        if result.cached and state.current is not None and previous is not None and result.record is not None:
+            if previous.get("key") == result.record.get("key"):  # a hit that changes nothing: same variant
+                state.place(options.name)
+                result.report.note(f"variant v{state.current}")
+                self.host.show(result.report)
+                self.notify()
+                return
         state.use(options.name, result.record)
         self._after_step(options.name, result.report)
 
