@@ -116,17 +116,16 @@ def _trivial(ctx: Context, ip: Any) -> None:
         f"joblib.Memory's hit of the same work takes {ms(job.median)}: it writes nothing.",
     )
     why = (
-        f"Of the hit's {ms(step.median)}, about {ms(writes * log.median)} is the {writes} file(s) it writes "
-        "(the run-log entry, and the variants' current-variant pointer, which is rewritten on every "
-        "hit even when it does not change). Writing the run-log entry after the cell returns "
-        "(a background writer that `runs()` and exit wait for), and not rewriting an unchanged "
-        f"pointer, would take the hit to roughly {ms(max(step.median - writes * log.median, 0))}. Most of "
-        "the rest is the session's bookkeeping after every step, hits included: finding the variant "
-        "of the workflow's state and reading its manifest and tags back (several small reads and "
-        "checksums), then IPython transforming the cell a second time, the key and the status "
-        "line. Skipping the variant lookup when the state did not change (a hit of the current "
-        "variant's own step) is the largest single saving. Those are changes to wfnb/session.py, "
-        "the variants code and the run log, outside this issue's files."
+        f"Of the hit's {ms(step.median)}, about {ms(writes * log.median)} is the {writes} file(s) it writes: "
+        "the run-log entry, a new file renamed into place so that no reader ever sees half of it. "
+        "A hit that leaves the workflow's state as it was already skips the variant bookkeeping, and "
+        "the cell's analysis, record and captured output are kept in memory; what remains is IPython's "
+        "handling of the outer cell (about one plain `run_cell`), the key (hashing the inputs), reading "
+        "and checking the output value from the store, and publishing the status line. What would close "
+        "the gap: writing the run-log entry from a background writer that `wfnb.runs()` and interpreter "
+        f"exit wait for (to about {ms(max(step.median - writes * log.median, 0))}), and serving small "
+        "restored values from an in-memory copy of their bytes instead of reading the object file. "
+        "Both trade a little crash-safety of the log or memory for speed; they are not done yet."
     )
     ctx.target(
         "Trivial hit ≤ 3× a plain `run_cell`",

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from wfnb import hashing
+from wfnb import _datahash, hashing
 from wfnb.hashing import hash_value
 from wfnb.store import open_store
 
@@ -236,27 +236,27 @@ STRINGS = st.lists(st.text(alphabet=st.characters(categories=["L", "N", "P", "Zs
 @given(STRINGS)
 def test_object_strings_through_arrow_hash_exactly_as_through_the_loop(strings):
     arr = np.array(strings + [""], dtype=object)[:-1]
-    saved = hashing._ARROW_STRINGS_FROM
+    saved = _datahash._ARROW_STRINGS_FROM
     try:
-        hashing._ARROW_STRINGS_FROM = 1
+        _datahash._ARROW_STRINGS_FROM = 1
         fast = hash_value(arr)
-        hashing._ARROW_STRINGS_FROM = 1 << 62
+        _datahash._ARROW_STRINGS_FROM = 1 << 62
         assert hash_value(arr) == fast
     finally:
-        hashing._ARROW_STRINGS_FROM = saved
+        _datahash._ARROW_STRINGS_FROM = saved
 
 
 def test_the_arrow_path_is_taken_for_long_arrays_and_refuses_surrogates(monkeypatch):
     strings = np.array([f"s{i}é" for i in range(70_000)], dtype=object)
     taken = []
-    original = hashing._feed_strings_arrow
-    monkeypatch.setattr(hashing, "_feed_strings_arrow", lambda *a: taken.append(original(*a)) or taken[-1])
+    original = _datahash._feed_strings_arrow
+    monkeypatch.setattr(_datahash, "_feed_strings_arrow", lambda *a: taken.append(original(*a)) or taken[-1])
     fast = hash_value(strings)
     assert taken == [True]
     strings[3] = "\ud800"  # a lone surrogate: Arrow refuses it, the loop encodes it
     with_surrogate = hash_value(strings)
     assert taken == [True, False]
-    monkeypatch.setattr(hashing, "_ARROW_STRINGS_FROM", 1 << 62)
+    monkeypatch.setattr(_datahash, "_ARROW_STRINGS_FROM", 1 << 62)
     assert hash_value(strings) == with_surrogate
     strings[3] = "s3é"
     assert hash_value(strings) == fast
