@@ -294,14 +294,18 @@ class Store:
         freshen = getattr(self._files, "freshen", None)
         return True if freshen is None else freshen(rel)
 
-    def _read_object(self, digest: str) -> tuple[Header, Any]:
+    def _open_object(self, digest: str) -> tuple[str, BinaryIO]:
+        """An object's path and open file; a missing one is reported as such (its step recomputes)."""
         rel = object_path(digest)
         try:
-            f = self._files.open_read(rel)
+            return rel, self._files.open_read(rel)
         except FileNotFoundError:
             raise self._missing(digest) from None
         except OSError as err:
             raise self._files.error(err, "read", rel) from err
+
+    def _read_object(self, digest: str) -> tuple[Header, Any]:
+        rel, f = self._open_object(digest)
         with f:
             try:
                 header = read_header(f)
@@ -321,13 +325,7 @@ class Store:
         """
         if not isinstance(self._files, LocalFiles):
             return None
-        rel = object_path(digest)
-        try:
-            f = self._files.open_read(rel)
-        except FileNotFoundError:
-            raise self._missing(digest) from None
-        except OSError as err:
-            raise self._files.error(err, "read", rel) from err
+        rel, f = self._open_object(digest)
         with f:
             try:
                 header = read_header(f)
