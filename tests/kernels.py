@@ -30,3 +30,90 @@ def status_outputs(notebook) -> list[str]:
         for output in cell.get("outputs", [])
         if output.get("metadata", {}).get("wfnb") == "status"
     ]
+
+
+class LiveKernel:
+    """One real kernel driven cell by cell, as a user does in Jupyter; ``restart()`` gives a fresh one.
+
+    ``run(code)`` returns what the cell showed; ``value(expr)`` the text repr of an expression.
+    """
+
+    def __init__(self, directory: Path, store: Path | None = None, *, name: str = "nb.ipynb", **env: str) -> None:
+        from jupyter_client.manager import KernelManager
+
+        self.directory = Path(directory)
+        variables = {**os.environ, "WFNB_FSYNC": "0", "JPY_SESSION_NAME": str(self.directory / name), **env}
+        if store is not None:
+            variables["WFNB_STORE"] = str(store)
+        self._manager = KernelManager(kernel_name="python3")
+        self._manager.start_kernel(cwd=str(self.directory), env=variables)
+        self._connect()
+
+    def _connect(self) -> None:
+        self._client = self._manager.client()
+        self._client.start_channels()
+        self._client.wait_for_ready(timeout=60)
+
+    def restart(self) -> "LiveKernel":
+        self._client.stop_channels()
+        self._manager.restart_kernel(now=True)
+        self._connect()
+        return self
+
+    def run(self, code: str, *, timeout: int = 120) -> "CellRun":
+        messages: list[dict] = []
+        reply = self._client.execute_interactive(code, timeout=timeout, output_hook=messages.append)
+        return CellRun(messages, reply["content"])
+
+    def value(self, expression: str) -> str:
+        """The text repr of ``expression`` evaluated in the kernel (raises if it fails)."""
+        reply = self._client.execute_interactive("", user_expressions={"v": expression}, timeout=60)
+        result = reply["content"]["user_expressions"]["v"]
+        if result["status"] != "ok":
+            raise AssertionError(f"{expression!r} failed in the kernel: {result.get('ename')}: {result.get('evalue')}")
+        return result["data"]["text/plain"]
+
+    def shutdown(self) -> None:
+        self._client.stop_channels()
+        self._manager.shutdown_kernel(now=True)
+
+    def __enter__(self) -> "LiveKernel":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.shutdown()
+
+
+class CellRun:
+    """What one cell showed in a real kernel: text streams, wfnb's status lines, displays, and its error."""
+
+    def __init__(self, messages: list[dict], reply: dict) -> None:
+        self.messages = messages
+        self.ok = reply["status"] == "ok"
+        self.error = None if self.ok else f"{reply.get('ename')}: {reply.get('evalue')}"
+        self.stdout = "".join(m["content"]["text"] for m in messages if _kind(m) == "stream" and m["content"]["name"] == "stdout")
+        self.stderr = "".join(m["content"]["text"] for m in messages if _kind(m) == "stream" and m["content"]["name"] == "stderr")
+        shown = [m["content"] for m in messages if _kind(m) in ("display_data", "execute_result")]
+        self.statuses = [c["data"]["text/plain"] for c in shown if c.get("metadata", {}).get("wfnb") == "status"]
+        self.displays = [c["data"] for c in shown if c.get("metadata", {}).get("wfnb") != "status"]
+        self.traceback = "\n".join(line for m in messages if _kind(m) == "error" for line in m["content"]["traceback"])
+
+    @property
+    def status(self) -> str:
+        """The (last) status line; a cell with a step shows exactly one."""
+        return self.statuses[-1] if self.statuses else ""
+
+    @property
+    def cached(self) -> bool:
+        return " · cached · " in self.status
+
+    @property
+    def ran(self) -> bool:
+        return " · ran " in self.status
+
+    def __repr__(self) -> str:
+        return f"CellRun(ok={self.ok}, status={self.status!r}, stdout={self.stdout!r}, stderr={self.stderr!r}, error={self.error!r})"
+
+
+def _kind(message: dict) -> str:
+    return message["header"]["msg_type"]
