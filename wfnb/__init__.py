@@ -69,7 +69,9 @@ def load_ipython_extension(shell: Any) -> None:
     """Register ``%%step`` and ``%wfnb`` in an IPython shell (``%load_ext wfnb``)."""
     from wfnb.magics import WorkflowMagics, await_transformer
     from wfnb.session import start_session
+    from wfnb.tracing import install
 
+    install(shell)
     shell.register_magics(WorkflowMagics(shell, start_session(shell)))
     cleanup = shell.input_transformers_cleanup
     cleanup[:] = [t for t in cleanup if not getattr(t, "wfnb", False)]  # %reload_ext adds it once

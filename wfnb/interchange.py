@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 
 __all__ = ["FRAME_COLUMNS", "Workflow", "variant_frame", "write_notebook", "write_script"]
 
-FRAME_COLUMNS = ["step", "code", "params", "inputs", "outputs", "key", "deps", "workflow", "variant", "workflow_params"]
-_JSON_COLUMNS = ("params", "inputs", "outputs", "deps", "workflow_params")
+FRAME_COLUMNS = ["step", "code", "params", "inputs", "outputs", "key", "deps", "workflow", "variant", "workflow_params", "indirect"]
+_JSON_COLUMNS = ("params", "inputs", "outputs", "deps", "workflow_params", "indirect")
 
 
 def variant_frame(variant: Variant) -> pd.DataFrame:
@@ -62,6 +62,7 @@ def variant_frame(variant: Variant) -> pd.DataFrame:
                 "workflow": variant.workflow,
                 "variant": variant.name,
                 "workflow_params": _dumps(variant.params),
+                "indirect": _dumps(list(record.record.get("indirect", ()))),
             }
         )
     return pd.DataFrame(rows, columns=FRAME_COLUMNS)
@@ -144,6 +145,7 @@ class Workflow:
                     deps=tuple(str(d) for d in deps),
                     inputs=_loads(row, "inputs", {}, name),
                     outputs=_loads(row, "outputs", {}, name),
+                    indirect=tuple(_loads(row, "indirect", [], name)),
                 )
             )
             step_params.update(_loads(row, "params", {}, name))

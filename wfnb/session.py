@@ -17,7 +17,8 @@ from wfnb.analysis import analyze_cell
 from wfnb.errors import BadArgument, CorruptObject, StepFailed, WfnbError
 from wfnb.hosts import ShellHost, warn
 from wfnb.report import StepReport
-from wfnb.runner import StepOptions, StepRunner, apply_values, load_values, run_sync
+from wfnb import stepvalues
+from wfnb.runner import StepOptions, StepRunner, run_sync
 from wfnb.store import Store, open_store
 from wfnb.snapshots import Variant, current_number, load_variant, record_variant, resolve, set_current, tag_variant
 from wfnb.workflow import WorkflowState
@@ -181,18 +182,18 @@ class Session:
         """Restore a variant's values into the notebook and make it the current variant."""
         variant = resolve(self.store, ref, self.workflow)
         namespace = self.shell.user_ns
-        loaded = []
-        for record in variant.steps:
+        for record in variant.steps:  # every value readable first: a damaged one changes nothing
             try:
-                loaded.append((record.record, load_values(self.store, record.record)))
+                stepvalues.load_values(self.store, record.record)
             except CorruptObject as error:
                 raise BadArgument(
                     f"{variant.name} cannot be restored: a value of step {record.step} is damaged ({error}). "
                     f"Replay it instead: %wfnb replay {variant.name}"
                 ) from None
         namespace.update(variant.params)
-        for record, values in loaded:
-            apply_values(namespace, record, values)
+        for record in variant.steps:  # in order: a step's values may be parts of an earlier step's
+            resolver = stepvalues.checkout_resolver(self.store, record.record, namespace)
+            stepvalues.apply(namespace, record.record, stepvalues.read(self.store, record.record, resolver))
         self._adopt(variant)
         set_current(self.store, self.workflow, variant.number)
         self.notify()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 from wfnb.errors import BadArgument, CorruptObject
 from wfnb.names import check_name
-from wfnb.runner import output_digests
+from wfnb.stepvalues import load_values, output_digests
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -152,21 +152,23 @@ class VariantOutputs(Mapping[str, Any]):
 
     def __init__(self, variant: Variant) -> None:
         self._variant = variant
-        self._digests: dict[str, str] = {}
+        self._producers: dict[str, Any] = {}
         for record in variant.steps:
-            self._digests.update(record.outputs)
-        self._loaded: dict[str, Any] = {}
+            for name in record.outputs:
+                self._producers[name] = record
+        self._loaded: dict[int, dict[str, Any]] = {}
 
     def __getitem__(self, name: str) -> Any:
-        if name not in self._loaded:
-            self._loaded[name] = self._variant._store().get_object(self._digests[name])
-        return self._loaded[name]
+        record = self._producers[name]
+        if id(record) not in self._loaded:
+            self._loaded[id(record)] = load_values(self._variant._store(), record.record)
+        return self._loaded[id(record)][name]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._digests)
+        return iter(self._producers)
 
     def __len__(self) -> int:
-        return len(self._digests)
+        return len(self._producers)
 
 
 @dataclass(frozen=True)
