@@ -16,7 +16,7 @@ import types
 from dataclasses import dataclass, field
 from typing import Any
 
-from wfnb import libsettings, localmodules
+from wfnb import libsettings, localmodules, randomness
 from wfnb.codeorigin import is_user_module
 
 _DELETED = "<deleted>"  # an attribute or variable the step removed
@@ -57,6 +57,7 @@ class Effects:
     environ: dict[str, str | None] = field(default_factory=dict)  # None: unset
     random: Any = None
     numpy_random: Any = None
+    seeded: dict[str, bool] = field(default_factory=dict)  # generator → reproducible after the step
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     modules: dict[str, dict[str, Any]] = field(default_factory=dict)  # attribute → value or _DELETED
     classes: list[tuple[type, str, Any]] = field(default_factory=list)  # library classes changed
@@ -117,11 +118,9 @@ class Effects:
         for library, values in self.settings.items():
             libsettings.apply(library, values)
         if self.random is not None:
-            random.setstate(self.random)
+            randomness.restore("random", self.random, self.seeded.get("random", False))
         if self.numpy_random is not None:
-            import numpy as np
-
-            np.random.set_state(self.numpy_random)
+            randomness.restore("numpy", self.numpy_random, self.seeded.get("numpy", False))
 
 
 def difference(before: ProcessState, after: ProcessState, *, fresh_modules: set[str]) -> Effects:
@@ -136,8 +135,10 @@ def difference(before: ProcessState, after: ProcessState, *, fresh_modules: set[
             effects.environ[key] = after.environ.get(key)
     if after.random != before.random:
         effects.random = after.random
+        effects.seeded["random"] = randomness.is_seeded("random")
     if after.numpy_random is not None and not _same_state(before.numpy_random, after.numpy_random):
         effects.numpy_random = after.numpy_random
+        effects.seeded["numpy"] = randomness.is_seeded("numpy")
     for library in libsettings.LIBRARIES:
         changed = libsettings.difference(before.settings.get(library), after.settings.get(library), library)
         if changed:

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import xxhash
 
-from wfnb import libsettings, localmodules, patches
+from wfnb import libsettings, localmodules, patches, randomness
 from wfnb.errors import UnhashableValue
 from wfnb.files import glob_digest, listing_digest, path_digest, tree_digest
 
@@ -118,13 +117,6 @@ def environ_digest(environ: dict[str, str]) -> str:
     return xxhash.xxh3_128_hexdigest(json.dumps(sorted(environ.items())).encode("utf-8", "surrogatepass"))
 
 
-def random_state(generator: str) -> str:
-    if generator == "numpy":
-        np_random = sys.modules.get("numpy.random")
-        return "unloaded" if np_random is None else value_digest(np_random.get_state(legacy=False))
-    return value_digest(random.getstate())
-
-
 def _global(name: str, namespace: dict[str, Any]) -> str:
     return value_digest(namespace[name]) if name in namespace else ABSENT
 
@@ -153,7 +145,7 @@ _OBSERVERS: dict[str, Callable[[str, dict[str, Any]], str]] = {
     "module": lambda what, ns: localmodules.module_state(what),
     "package": _package,
     "global": _global,
-    "rng": lambda what, ns: random_state(what),
+    "rng": lambda what, ns: randomness.fingerprint(what),
     "settings": lambda what, ns: libsettings.digest(what),
     "patches": lambda what, ns: patches.state(what) or "",
 }

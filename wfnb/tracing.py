@@ -12,18 +12,21 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import sys
 import types
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from wfnb import libsettings, localmodules, patches, probes
+from wfnb import libsettings, localmodules, patches, probes, randomness
 from wfnb.codeorigin import is_user_module
 from wfnb.effects import _DELETED, Effects, ProcessState, difference
 from wfnb.watch import FileUse, Watch, watching
 
 _MAX_UNTRACEABLE = 3  # reasons shown in the status line
+# A cell that may set an attribute of a class: `X.y = …`, `X.y += …`, `del X.y`, setattr, an accessor.
+_MAY_PATCH = re.compile(r"\w\.\w+\s*(=(?!=)|[-+*/|&]=)|\bdel\b|setattr|delattr|register_\w+_accessor")
 
 
 @dataclass
@@ -32,6 +35,7 @@ class Observation:
 
     before: ProcessState
     watch: Watch
+    draws: randomness.StepDraws
     modules_before: set[str] = field(default_factory=set)
     after: ProcessState | None = None
     fresh_modules: set[str] = field(default_factory=set)
@@ -43,6 +47,7 @@ def install(shell: Any) -> None:
 
     watch.install()
     localmodules.install()
+    randomness.install()
     events = shell.events
     for callback in list(events.callbacks.get("post_run_cell", [])):
         if getattr(callback, "wfnb", False):
@@ -53,7 +58,7 @@ def install(shell: Any) -> None:
 def _patches_seen(shell: Any) -> Any:
     def seen(result: Any) -> None:
         source = getattr(getattr(result, "info", None), "raw_cell", None)
-        if not source or "." not in source and "setattr" not in source and "register" not in source:
+        if not source or not _MAY_PATCH.search(source):
             return
         try:
             patches.note_source(shell.transform_cell(source), shell.user_ns)
@@ -68,10 +73,11 @@ def _patches_seen(shell: Any) -> Any:
 def observe(namespace: dict[str, Any], boundary: types.FrameType, ignored_roots: tuple[str, ...] = ()) -> Iterator[Observation]:
     """Snapshot the process, watch the block run, snapshot again."""
     localmodules.install()
+    randomness.install()
     before = ProcessState.now()
     loaded = set(sys.modules)
-    with watching(namespace, boundary=boundary, ignored_roots=ignored_roots + _quiet_roots()) as watch:
-        observation = Observation(before, watch, loaded)
+    with watching(namespace, boundary=boundary, ignored_roots=ignored_roots + _quiet_roots()) as watch, randomness.StepDraws() as draws:
+        observation = Observation(before, watch, draws, loaded)
         yield observation
     observation.after = ProcessState.now()
     observation.fresh_modules = set(sys.modules) - loaded
@@ -149,15 +155,13 @@ def _add_modules(trace: probes.Trace, observation: Observation) -> None:
 
 
 def _add_random(trace: probes.Trace, observation: Observation) -> None:
-    """A step that drew from a global generator without seeding it first depends on its state."""
-    before, after, seeded = observation.before, observation.after, observation.watch.seeded
+    """A step that drew from a global generator without seeding it first depends on the state it found."""
+    after = observation.after
     if after is None:
         return
-    if after.random != before.random and not seeded.get("random", False):
-        trace.add("rng", "random", probes.value_digest(before.random))
-    if before.numpy_random is not None and after.numpy_random is not None and not seeded.get("numpy", False):
-        if probes.value_digest(before.numpy_random) != probes.value_digest(after.numpy_random):
-            trace.add("rng", "numpy", probes.value_digest(before.numpy_random))
+    for generator, state in (("random", after.random), ("numpy", after.numpy_random)):
+        if state is not None and observation.draws.depended_on(generator, state):
+            trace.add("rng", generator, observation.draws.found(generator))
 
 
 def effects_of(observation: Observation, source: str, namespace: dict[str, Any]) -> Effects:

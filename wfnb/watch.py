@@ -1,14 +1,13 @@
 """What a step did while it ran: the files it opened, the folders it listed, the modules it
 imported, the names it read through ``eval``, the environment variables it read, the
-programs it started and whether it seeded the global random generators.
+programs it started.
 
 Reading the cell cannot see a path built with an f-string, a file opened by a library,
 or a helper reached through ``eval``; the running code can. Python's audit hooks
 (``sys.addaudithook``) report every ``open``, listing, glob, import, ``exec`` and
 subprocess without slowing the code between them, so a step's dependencies are
 recorded from what it did. A few things raise no audit event, and are watched by
-light wrappers installed only while a step runs: reads of ``os.environ``, seeding of
-the global random generators, and the compiled readers (pyarrow, ``numpy.fromfile``)
+light wrappers installed only while a step runs: reads of ``os.environ`` and the compiled readers (pyarrow, ``numpy.fromfile``)
 that open files in C.
 
 Only what the step's own code caused counts: an event is the step's when the code
@@ -66,9 +65,7 @@ class Watch:
     environ: dict[str, None] = field(default_factory=dict)  # variables read by the step's code
     whole_environ: bool = False  # the step's code iterated over os.environ
     programs: list[str] = field(default_factory=list)  # commands started
-    seeded: dict[str, bool] = field(default_factory=dict)  # generator → seeded before any draw
     temporary: set[str] = field(default_factory=set)  # files made by tempfile: not data
-    _start_states: dict[str, Any] = field(default_factory=dict)
     thread: int = field(default_factory=threading.get_ident)
 
     # -- classification ---------------------------------------------------------
@@ -246,7 +243,6 @@ def watching(namespace: dict[str, Any], *, boundary: types.FrameType | None, ign
     watch.boundary = boundary
     with ExitStack() as stack:
         stack.enter_context(_environ_reads(watch))
-        stack.enter_context(_seeding(watch))
         stack.enter_context(_compiled_readers(watch))
         _active.append(watch)
         try:
@@ -279,72 +275,6 @@ def _environ_reads(watch: Watch) -> Iterator[None]:
     finally:
         for name, value in saved.items():
             setattr(environ_type, name, value)
-
-
-@contextmanager
-def _seeding(watch: Watch) -> Iterator[None]:
-    """Whether the step seeded the global generators before drawing from them.
-
-    A step that seeds first does not depend on the state it found; one that draws
-    first does. The wrappers compare the state at the seed call with the state at
-    the step's start: equal means nothing was drawn before the seed.
-    """
-    import random
-
-    watch._start_states["random"] = random.getstate()
-    restore: list[Callable[[], None]] = []
-    original_seed = random.Random.seed
-
-    def seed(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if self is random._inst and "random" not in watch.seeded:
-            watch.seeded["random"] = random.getstate() == watch._start_states["random"]
-        return original_seed(self, *args, **kwargs)
-
-    random.Random.seed = seed  # type: ignore[method-assign]
-    restore.append(lambda: setattr(random.Random, "seed", original_seed))
-    for name in ("seed", "setstate"):  # the module's functions are methods bound before the step
-        original = getattr(random, name)
-        setattr(random, name, _random_seed_wrapper(watch, random, original))
-        restore.append(functools.partial(setattr, random, name, original))
-    np_random = sys.modules.get("numpy.random")
-    if np_random is not None:
-        global_state = np_random.get_state(legacy=False)
-        watch._start_states["numpy"] = global_state
-        for name in ("seed", "set_state"):
-            original = getattr(np_random, name)
-            setattr(np_random, name, _numpy_seed_wrapper(watch, np_random, original))
-            restore.append(functools.partial(setattr, np_random, name, original))
-    try:
-        yield
-    finally:
-        for undo in reversed(restore):
-            undo()
-
-
-def _random_seed_wrapper(watch: Watch, random: Any, original: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(original)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if "random" not in watch.seeded:
-            watch.seeded["random"] = random.getstate() == watch._start_states["random"]
-        return original(*args, **kwargs)
-
-    return wrapper
-
-
-def _numpy_seed_wrapper(watch: Watch, np_random: Any, original: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(original)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if "numpy" not in watch.seeded:
-            watch.seeded["numpy"] = _same_numpy_state(np_random.get_state(legacy=False), watch._start_states["numpy"])
-        return original(*args, **kwargs)
-
-    return wrapper
-
-
-def _same_numpy_state(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    from wfnb.hashing import hash_value
-
-    return hash_value(a) == hash_value(b)
 
 
 # Readers that open files in compiled code, where no audit event is raised: (module, function).
