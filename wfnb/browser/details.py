@@ -9,7 +9,7 @@ and tests check content without parsing HTML.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
 
 from wfnb.browser.table import parse_time
 from wfnb.errors import WfnbError
@@ -98,6 +98,46 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class Column:
+    """One variant in a side-by-side comparison."""
+
+    ref: str
+    name: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ValueRow:
+    """A parameter or metric across the compared variants (None: the variant has none)."""
+
+    name: str
+    values: tuple[Any, ...]
+
+    @property
+    def differs(self) -> bool:
+        return len({repr(value) for value in self.values}) > 1
+
+
+@dataclass(frozen=True)
+class FigureRow:
+    """The figures one step showed, per compared variant."""
+
+    step: str
+    images: tuple[tuple[Image, ...], ...]
+
+
+@dataclass(frozen=True)
+class SideBySide:
+    """Two or more variants side by side: parameters, metrics, changed steps, figures."""
+
+    variants: tuple[Column, ...]
+    params: tuple[ValueRow, ...]
+    metrics: tuple[ValueRow, ...]
+    changed: tuple[tuple[str, ...], ...]  # per variant: steps that differ from the first one
+    figures: tuple[FigureRow, ...]
+
+
+@dataclass(frozen=True)
 class DagNode:
     step: str
     status: NodeStatus
@@ -114,6 +154,7 @@ class Dag:
     nodes: tuple[DagNode, ...]
     edges: tuple[tuple[str, str, tuple[str, ...]], ...]  # (upstream, step, names read)
     live: bool  # statuses come from a running notebook
+    notebook_at: str = ""  # when the notebook is at another variant of this workflow: which ("v3")
 
 
 def variant_detail(variant: Variant, parent: Variant | None, status: str) -> Detail:
@@ -179,8 +220,9 @@ def compare_variants(old: Variant, new: Variant) -> Comparison:
     )
 
 
-def step_graph(variant: Variant, statuses: Mapping[str, tuple[str, str]] | None) -> Dag:
-    """The data-flow graph of ``variant``'s steps; ``statuses`` (the notebook's, if any) marks stale steps."""
+def step_graph(variant: Variant, statuses: Mapping[str, tuple[str, str]] | None, notebook_at: str = "") -> Dag:
+    """The data-flow graph of ``variant``'s steps; ``statuses`` (the notebook's, given only when the
+    notebook is at this variant or left it) marks stale steps; ``notebook_at`` says where it is otherwise."""
     order = [record.step for record in variant.steps]
     records = {record.step: record.record for record in variant.steps}
     grouped: dict[tuple[str, str], list[str]] = {}
@@ -201,10 +243,52 @@ def step_graph(variant: Variant, statuses: Mapping[str, tuple[str, str]] | None)
     stale = sum(node.status == "stale" for node in nodes)
     if statuses is None:
         title = f"{variant.workflow}/{variant.name}: steps by data flow"
+        if notebook_at:
+            title += f" (the notebook is at {notebook_at}: its stale marks are not this variant's)"
     else:
         title = f"{variant.workflow}/{variant.name} in this notebook now: " + (f"{stale} stale step{'s' if stale != 1 else ''}" if stale else "no stale step")
     edges = tuple((up, down, tuple(names)) for (up, down), names in grouped.items())
-    return Dag(title=title, nodes=tuple(nodes), edges=edges, live=statuses is not None)
+    return Dag(title=title, nodes=tuple(nodes), edges=edges, live=statuses is not None, notebook_at=notebook_at)
+
+
+def side_by_side(variants: Sequence[Variant]) -> SideBySide:
+    """Every parameter and metric of any of ``variants``, the steps each changed from the first, and
+    the figures of each step that showed any, one column per variant."""
+    first = {record.step: record.key for record in variants[0].steps}
+    changed = tuple(
+        tuple(record.step for record in variant.steps if first.get(record.step) != record.key) for variant in variants
+    )
+    figures = []
+    for step in _steps_in_order(variants):
+        images = tuple(_images(variant, step) if step in _step_names(variant) else () for variant in variants)
+        if any(images):
+            figures.append(FigureRow(step, images))
+    return SideBySide(
+        variants=tuple(Column(f"{v.workflow}/{v.name}", v.name, tuple(v.tags)) for v in variants),
+        params=_value_rows([v.params for v in variants]),
+        metrics=_value_rows([v.metrics for v in variants]),
+        changed=changed,
+        figures=tuple(figures),
+    )
+
+
+def _value_rows(sources: Sequence[Mapping[str, Any]]) -> tuple[ValueRow, ...]:
+    names: dict[str, None] = {}
+    for source in sources:
+        names.update(dict.fromkeys(source))
+    return tuple(ValueRow(name, tuple(source.get(name) for source in sources)) for name in names)
+
+
+def _step_names(variant: Variant) -> list[str]:
+    steps = variant.steps
+    return steps.names() if hasattr(steps, "names") else [record.step for record in steps]
+
+
+def _steps_in_order(variants: Sequence[Variant]) -> list[str]:
+    order: dict[str, None] = {}
+    for variant in variants:
+        order.update(dict.fromkeys(_step_names(variant)))
+    return list(order)
 
 
 def step_events(variant: Variant, step: str) -> tuple[list[Event], str]:
