@@ -2,15 +2,17 @@
 
 Voila (on 127.0.0.1, a free port) runs the notebook in a real kernel and
 renders only its widgets; Playwright drives Debian's ``/usr/bin/chromium``
-(never a downloaded browser). The test selects a variant, edits a parameter,
-clicks Replay and waits for the new variant's metric to appear in the page.
-Screenshots go to ``test-artifacts/``; ``WFNB_UPDATE_SCREENSHOT=1`` also
-copies the main one to ``docs/browser.png`` for the README.
+(never a downloaded browser). The test clicks a row, types a filter it cannot
+read, replays a variant with an edited parameter, ticks three variants and
+compares them, and clicks a point of the scatter. Screenshots go to
+``test-artifacts/``; ``WFNB_UPDATE_SCREENSHOT=1`` also copies the main one (the
+compare of three above the scatter) to ``docs/browser.png`` for the README.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -78,42 +80,83 @@ def voila_url(tmp_path_factory: pytest.TempPathFactory):
         log.close()
 
 
-def test_select_a_variant_replay_it_and_see_its_metric(voila_url: str) -> None:
+def test_select_replay_compare_three_and_plot_in_a_real_page(voila_url: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
+    expect = sync_api.expect
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             page.goto(voila_url, timeout=90_000)
-            page.wait_for_selector(".wfnb-browser .wfnb-grid", timeout=90_000)
-            table = page.locator(".wfnb-browser .wfnb-grid")
-            sync_api.expect(table).to_contain_text("baseline")
-            assert "70.5" not in page.inner_text(".wfnb-browser")
+            page.wait_for_selector(".wfnb-browser table.wfnb-table", timeout=90_000)
+            table = page.locator(".wfnb-browser table.wfnb-table")
+            expect(table).to_contain_text("baseline")
+            expect(table.locator("tr.wfnb-groups")).to_contain_text("parameters")
+            assert "70.5" not in page.inner_text(".wfnb-browser table.wfnb-table")
 
-            table.get_by_role("button", name="v1", exact=True).click()
-            sync_api.expect(page.locator(".wfnb-detail .wfnb-title")).to_contain_text("demo / v1")
+            row(page, "demo/v1").click()  # a click in the HTML table, through the bridge
+            expect(page.locator(".wfnb-detail .wfnb-title")).to_contain_text("demo / v1")
+            expect(row(page, "demo/v1")).to_have_class(re.compile("wfnb-selected"))
+
+            search = page.locator(".wfnb-browser .wfnb-search input")
+            search.fill("accuracy > 0.99")
+            expect(page.locator(".wfnb-filter-error")).to_contain_text("no parameter or metric is named 'accuracy'")
+            search.fill("")
+            expect(page.locator(".wfnb-filter-error")).to_have_count(0)
+
             page.get_by_role("tab", name="Actions").click()
             window = page.locator(".wfnb-browser .widget-text", has=page.locator("label", has_text="window")).locator("input")
             window.fill("7")
             window.press("Tab")
             page.get_by_role("button", name="Replay").click()  # its name also holds the icon glyph
-
-            message = page.locator(".wfnb-msg-success")
-            sync_api.expect(message).to_contain_text("score = 70.5", timeout=60_000)
-            sync_api.expect(message).to_contain_text("→ v4")
-            sync_api.expect(table).to_contain_text("70.5")  # the table lists the replayed variant
-            sync_api.expect(page.locator(".wfnb-browser .widget-hprogress").first).to_be_visible()
+            notice = page.locator(".wfnb-notice .wfnb-msg-success")
+            expect(notice).to_contain_text("score = 70.5", timeout=90_000)
+            expect(notice).to_contain_text("→ v4")
+            expect(table).to_contain_text("70.5")  # the table lists the replayed variant
+            expect(page.locator(".wfnb-browser .widget-hprogress").first).to_be_visible()
             page.screenshot(path=str(ARTIFACTS / "browser-replay.png"), full_page=True)
+            notice.locator(".wfnb-dismiss").click()
+            expect(notice).to_have_count(0)
 
-            page.get_by_role("tab", name="Detail").click()  # the replayed variant, as it ran
-            sync_api.expect(page.locator(".wfnb-detail .wfnb-title")).to_contain_text("demo / v4")
-            sync_api.expect(page.locator(".wfnb-detail img").first).to_be_visible()
-            page.set_viewport_size({"width": 1280, "height": 1360})  # down to the replayed figure
-            page.screenshot(path=str(ARTIFACTS / "browser.png"))
+            for ref in ("demo/v1", "demo/v3", "demo/v4"):
+                row(page, ref).locator("td.wfnb-tick").click()
+                expect(row(page, ref)).to_have_class(re.compile("wfnb-ticked"))
+            page.get_by_role("button", name="Compare ticked").click()
+            side = page.locator(".wfnb-browser table.wfnb-side")
+            expect(side.locator("tr").first).to_contain_text("v1")
+            expect(side.locator("tr").first).to_contain_text("v4")
+            expect(page.locator(".wfnb-figure-grid img")).to_have_count(3)
+            page.wait_for_timeout(300)  # the figures decode
+            page.screenshot(path=str(ARTIFACTS / "browser-compare.png"))
+
+            page.get_by_role("tab", name="Plots").click()
+            point = page.locator('.wfnb-chart circle.wfnb-point[data-wfnb="select|demo/v2"]')
+            expect(point).to_be_visible()
+            point.click()
+            expect(row(page, "demo/v2")).to_have_class(re.compile("wfnb-selected"))
+            page.locator(".wfnb-chart").scroll_into_view_if_needed()
+            page.locator(".wfnb-browser .widget-tab").screenshot(path=str(ARTIFACTS / "browser-scatter.png"))
         finally:
             browser.close()
+    _stitch(ARTIFACTS / "browser-compare.png", ARTIFACTS / "browser-scatter.png", ARTIFACTS / "browser.png")
     if os.environ.get("WFNB_UPDATE_SCREENSHOT") == "1" or not (ROOT / "docs" / "browser.png").exists():
         shutil.copyfile(ARTIFACTS / "browser.png", ROOT / "docs" / "browser.png")
+
+
+def row(page, ref: str):
+    return page.locator(f'.wfnb-browser tr.wfnb-row[data-ref="{ref}"]')
+
+
+def _stitch(top: Path, bottom: Path, out: Path) -> None:
+    """The README's picture: the table with three variants compared, above the scatter."""
+    from PIL import Image
+
+    with Image.open(top) as upper, Image.open(bottom) as lower:
+        width = max(upper.width, lower.width)
+        canvas = Image.new("RGB", (width, upper.height + lower.height), "white")
+        canvas.paste(upper, (0, 0))
+        canvas.paste(lower, (0, upper.height))
+        canvas.save(out)
 
 
 def _free_port() -> int:

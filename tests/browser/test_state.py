@@ -102,8 +102,9 @@ def test_a_numeric_column_shows_one_number_of_decimals_so_that_its_points_line_u
     assert table.column_decimals([0.9912, 0.98, 0.5]) == 4
     assert [table.format_value(v, 4) for v in (0.9912, 0.98, 0.5)] == ["0.9912", "0.9800", "0.5000"]
     assert table.column_decimals([30.5, 50.5, 70.25]) == 2 and table.column_decimals([3, 5]) is None
-    assert table.format_value(0.00001234, 4) == "1.234e-05"  # would read 0.0000
-    assert table.format_value(123456.789, None) == "1.235e+05" and table.format_value(123456.789, 1) == "123456.8"
+    assert table.column_decimals([0.123456789]) == 5  # five significant digits at most
+    assert table.format_value(0.00001234, 4) == "1.2340e-05"  # would read 0.0000
+    assert table.format_value(123456.789, None) == "1.2346e+05" and table.format_value(123456.789, 1) == "123456.8"
 
 
 # -- the filter -------------------------------------------------------------------

@@ -23,7 +23,7 @@ ANY_TAG = ""  # the tag filter that keeps every variant
 TAGGED = "*"  # the tag filter that keeps the tagged ones
 # A text column sorts A→Z on its first click; a number or a date is most useful largest/newest first.
 _ASCENDING_FIRST = {"workflow", "tag", "changed", "status"}
-SIGNIFICANT = 4  # digits a metric shows (its full value is in the cell's tooltip)
+SIGNIFICANT = 5  # digits a metric shows at most (its full value is in the cell's tooltip)
 MAX_DECIMALS = 6  # past this a column's small numbers switch to scientific notation
 BASE_COLUMNS = ("variant", "workflow", "tag", "age", "changed", "status")
 

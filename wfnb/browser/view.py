@@ -13,6 +13,7 @@ from html import escape
 from typing import Any, Callable
 
 import ipywidgets as w
+from traitlets import TraitError
 
 from wfnb.browser import bridge, render, render_table, table, theme
 from wfnb.browser.panels import ActionsPanel, ComparePanel, PlotsPanel, link_choice
@@ -122,7 +123,7 @@ class BrowserView(w.VBox):
         """A click on something that has just gone (a row of a page redrawn meanwhile) does nothing."""
         try:
             act()
-        except (WfnbError, w.TraitError):
+        except (WfnbError, TraitError):
             pass
 
     def show_tab(self, name: str) -> None:
