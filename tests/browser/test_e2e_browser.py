@@ -14,15 +14,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import nbformat
 import pytest
+
+from .servers import CHROMIUM, CHROMIUM_ARGS, VOILA, isolated_env, voila
 
 try:
     from playwright import sync_api
@@ -31,16 +30,10 @@ except ImportError:  # reported by the fixture: skipped locally, a failure in CI
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-VOILA = Path(sys.executable).with_name("voila")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 REQUIRED = os.environ.get("WFNB_REQUIRE_BROWSER") == "1"  # set by .ci/run: there, a missing browser fails
 
 
-def _need(ok: bool, why: str) -> None:
+def need(ok: bool, why: str) -> None:
     if not ok:
         (pytest.fail if REQUIRED else pytest.skip)(why)
 
@@ -48,36 +41,18 @@ def _need(ok: bool, why: str) -> None:
 @pytest.fixture(scope="module")
 def voila_url(tmp_path_factory: pytest.TempPathFactory):
     """A Voila server for a notebook calling ``wfnb.browse('demo')`` over a demo store; stopped at the end."""
-    _need(CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
-    _need(sync_api is not None and VOILA.exists(), "voila or playwright is missing: pip install -e '.[test]'")
+    need(CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
+    need(sync_api is not None and VOILA.exists(), "voila or playwright is missing: pip install -e '.[test]'")
     root = tmp_path_factory.mktemp("voila")
-    env = {
-        **os.environ,
-        "WFNB_STORE": str(root / "store"),
-        "WFNB_FSYNC": "0",
-        "IPYTHONDIR": str(root / "ipython"),
-        "JUPYTER_CONFIG_DIR": str(root / "jupyter-config"),  # no user configuration or extension leaks in
-        "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
-    }
+    env = isolated_env(root, WFNB_STORE=str(root / "store"))
     demo = Path(__file__).with_name("demo_workflow.py")
     made = subprocess.run([sys.executable, str(demo)], cwd=root, env=env, capture_output=True, text=True, timeout=120)
     assert made.returncode == 0, made.stdout + made.stderr
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import wfnb\nwfnb.browse('demo')")])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, root / "browse.ipynb")
-    port = _free_port()
-    log = (root / "voila.log").open("w")
-    server = subprocess.Popen(
-        [str(VOILA), "browse.ipynb", "--no-browser", f"--port={port}",
-         "--Voila.ip=127.0.0.1", "--theme=light"],
-        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    try:
-        _wait_for_port(port, server, root / "voila.log")
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        _stop(server)
-        log.close()
+    with voila(root, "browse.ipynb", env) as url:
+        yield url
 
 
 def test_select_replay_compare_three_and_plot_in_a_real_page(voila_url: str) -> None:
@@ -157,34 +132,3 @@ def _stitch(top: Path, bottom: Path, out: Path) -> None:
         canvas.paste(upper, (0, 0))
         canvas.paste(lower, (0, upper.height))
         canvas.save(out)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_for_port(port: int, server: subprocess.Popen, log: Path, timeout: float = 60.0, name: str = "voila") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"{name} exited with {server.returncode}:\n{log.read_text()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"{name} did not listen on 127.0.0.1:{port} within {timeout:.0f} s:\n{log.read_text()}")
-
-
-def _stop(server: subprocess.Popen) -> None:
-    """Stop the server (Voila, JupyterLab) and its kernels: the whole process group it leads."""
-    if server.poll() is not None:
-        return
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=10)

@@ -17,47 +17,24 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from .test_e2e_browser import (
-    ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    _free_port,
-    _need,
-    _stop,
-    _wait_for_port,
-    sync_api,
-)
-
-JUPYTER_LAB = Path(sys.executable).with_name("jupyter-lab")
+from .servers import CHROMIUM, CHROMIUM_ARGS, JUPYTER_LAB, isolated_env, jupyterlab
+from .test_e2e_browser import ARTIFACTS, need, sync_api
 
 
 @pytest.fixture(scope="module")
 def lab_url(demo_template: Path, tmp_path_factory: pytest.TempPathFactory):
     """JupyterLab serving ``browse.ipynb`` over a copy of the demo store, at the notebook's URL; stopped at the end."""
-    _need(CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
-    _need(sync_api is not None and JUPYTER_LAB.exists(), "jupyterlab or playwright is missing: pip install -e '.[test]'")
+    need(CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
+    need(sync_api is not None and JUPYTER_LAB.exists(), "jupyterlab or playwright is missing: pip install -e '.[test]'")
     root = tmp_path_factory.mktemp("jupyterlab")
     shutil.copytree(demo_template, root / "store")
-    home = root / "home"  # everything JupyterLab and the kernel would write under $HOME
-    env = {
-        **os.environ,
-        "WFNB_STORE": str(root / "store"),
-        "WFNB_FSYNC": "0",
-        "IPYTHONDIR": str(home / "ipython"),
-        "JUPYTER_CONFIG_DIR": str(home / "jupyter-config"),  # no user configuration or extension leaks in
-        "JUPYTER_DATA_DIR": str(home / "jupyter-data"),
-        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-        "MPLCONFIGDIR": str(home / "matplotlib"),
-    }
+    env = isolated_env(root / "home", WFNB_STORE=str(root / "store"))
     notebooks = root / "notebooks"
     notebooks.mkdir()
     notebook = nbformat.v4.new_notebook(cells=[
@@ -67,27 +44,8 @@ def lab_url(demo_template: Path, tmp_path_factory: pytest.TempPathFactory):
     ])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     nbformat.write(notebook, notebooks / "browse.ipynb")
-    settings = home / "lab-settings"  # no "get notified about Jupyter news?" toast over the page
-    (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True)
-    (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    port, token = _free_port(), secrets.token_hex(16)
-    log = (root / "jupyterlab.log").open("w")
-    server = subprocess.Popen(
-        [str(JUPYTER_LAB), "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-         "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={notebooks}",
-         f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={home / 'lab-workspaces'}",
-         # nothing fetched from the internet: no news, no update check, no PyPI extension manager
-         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-         "--LabApp.extension_manager=readonly", "--LanguageServerManager.autodetect=False",  # no `npm prefix -g` either
-         *(["--allow-root"] if os.geteuid() == 0 else [])],
-        cwd=notebooks, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    try:
-        _wait_for_port(port, server, root / "jupyterlab.log", name="jupyter lab")
-        yield f"http://127.0.0.1:{port}/lab/tree/browse.ipynb?token={token}"
-    finally:
-        _stop(server)
-        log.close()
+    with jupyterlab(root, notebooks, env) as url:
+        yield url.format(name="browse.ipynb")
 
 
 def test_the_browser_in_jupyterlab_light_and_dark(lab_url: str, tmp_path: Path) -> None:

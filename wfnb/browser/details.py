@@ -60,41 +60,24 @@ class Detail:
 
 
 @dataclass(frozen=True)
-class ValueChange:
-    """A parameter or metric in two variants."""
-
-    name: str
-    old: Any
-    new: Any
-
-    @property
-    def changed(self) -> bool:
-        return self.old != self.new
-
-
-@dataclass(frozen=True)
 class StepComparison:
-    """One step in two variants: its code in each (None: absent) and the figures each showed."""
+    """One step in two variants: its code in each (None: absent)."""
 
     step: str
     old_code: str | None
     new_code: str | None
     changed: bool  # its code differs
     rerun: bool  # same code, but a different key: it ran on other inputs or parameters
-    old_images: tuple[Image, ...]
-    new_images: tuple[Image, ...]
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """``new`` against ``old``: per-step code, parameters and metrics."""
+    """``new``'s code against ``old``'s, step by step (their values are compared in ``SideBySide``)."""
 
     old: str  # "v1"
     new: str
     workflow: str
     steps: tuple[StepComparison, ...]
-    params: tuple[ValueChange, ...]
-    metrics: tuple[ValueChange, ...]
 
 
 @dataclass(frozen=True)
@@ -193,7 +176,7 @@ def variant_detail(variant: Variant, parent: Variant | None, status: str) -> Det
 
 
 def compare_variants(old: Variant, new: Variant) -> Comparison:
-    """Per-step code of both, every parameter and metric of either, and the figures of both."""
+    """The code of each step in both, in the new variant's order, then the steps it dropped."""
     diff = new.diff(old)
     old_steps = {s.step: s for s in old.steps}
     new_steps = {s.step: s for s in new.steps}
@@ -206,18 +189,9 @@ def compare_variants(old: Variant, new: Variant) -> Comparison:
                 new_code=new_steps[name].code if name in new_steps else None,
                 changed=bool(diff.code[name]),
                 rerun=not diff.code[name] and name in old_steps and name in new_steps and old_steps[name].key != new_steps[name].key,
-                old_images=_images(old, name) if name in old_steps else (),
-                new_images=_images(new, name) if name in new_steps else (),
             )
         )
-    return Comparison(
-        old=old.name,
-        new=new.name,
-        workflow=new.workflow,
-        steps=tuple(steps),
-        params=_values(old.params, new.params),
-        metrics=_values(old.metrics, new.metrics),
-    )
+    return Comparison(old=old.name, new=new.name, workflow=new.workflow, steps=tuple(steps))
 
 
 def step_graph(variant: Variant, statuses: Mapping[str, tuple[str, str]] | None, notebook_at: str = "") -> Dag:
@@ -327,8 +301,3 @@ def _reuse(variant: Variant, step: str, started: str, parent: Variant | None) ->
         return "reused"
     ran_at, parent_at = parse_time(started), parse_time(parent.created)
     return "cached" if ran_at and parent_at and ran_at < parent_at else "ran"
-
-
-def _values(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[ValueChange, ...]:
-    names = list(new) + [name for name in old if name not in new]
-    return tuple(ValueChange(name, old.get(name), new.get(name)) for name in names)

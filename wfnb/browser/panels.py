@@ -188,7 +188,8 @@ class ActionsPanel(_Panel):
         for action, widget in self.notices.items():
             widget.value = render.notice_html(action, self.state.notice(action))
 
-    def set_busy(self, busy: bool) -> None:
+    def set_busy(self, busy: bool | None = None) -> None:
+        busy = self.state.busy if busy is None else busy
         self.replay.disabled = busy
         self.cancel.layout.display = None if busy else "none"
         self._count_points()

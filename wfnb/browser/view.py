@@ -70,10 +70,8 @@ class BrowserView(w.VBox):
         )
 
         self.detail = w.HTML()
-        self.compare = ComparePanel(state)
-        self.plots = PlotsPanel(state)
-        self.actions = ActionsPanel(state)
-        self.tabs = w.Tab(children=[self.detail, self.compare.widget, self.plots.widget, self.actions.widget])
+        self._panels: dict[str, Any] = {}  # the other tabs' widgets, built when first opened: a faster first paint
+        self.tabs = w.Tab(children=[self.detail, w.VBox(), w.VBox(), w.VBox()])
         self.tabs.titles = TABS
         style = w.HTML(theme.style_html(), layout=w.Layout(display="none"))
         self.children = [style, self.events, toolbar, self.filter_note, self.columns_panel, self.table, pager, self.tabs]
@@ -89,7 +87,7 @@ class BrowserView(w.VBox):
         w.link((state, "live"), (self.live, "value"))
         self._choice(self.workflow, "workflow", lambda: [("all workflows", "")] + [(n, n) for n in state.workflows])
         self._choice(self.tag, "tag_filter", state.tag_options)
-        self._refreshers += [self.compare.refresh_options, self.plots.refresh_options]
+        self._refreshers.append(self._refresh_panels)
         self.events.observe(lambda change: self._clicked(change["new"]), "value")
         self.bridge.on("select", lambda ref: self._quietly(lambda: setattr(state, "selected", ref)))
         self.bridge.on("tick", lambda ref: self._quietly(lambda: state.tick(ref)))
@@ -108,9 +106,9 @@ class BrowserView(w.VBox):
         state.observe(lambda _: self._mark(("Compare",)), "baseline")
         state.observe(lambda _: self._draw_filter_note(), "query_error")
         state.observe(lambda _: self._mark(("Plots",)), ["plot_kind", "x_axis", "y_axis", "color_by", "log_x", "log_y"])
-        state.observe(lambda _: self.actions.draw_notices(), "notices")
-        state.observe(lambda _: self.actions.draw_progress(), "progress")
-        state.observe(lambda change: self.actions.set_busy(change["new"]), "busy")
+        state.observe(lambda _: self._if_built("Actions", ActionsPanel.draw_notices), "notices")
+        state.observe(lambda _: self._if_built("Actions", ActionsPanel.draw_progress), "progress")
+        state.observe(lambda _: self._if_built("Actions", ActionsPanel.set_busy), "busy")
 
     def _choice(self, dropdown: w.Dropdown, trait: str, options: Callable[[], list[tuple[str, str]]]) -> None:
         """Keep a dropdown and a state trait equal, its options drawn from the state each time."""
@@ -129,6 +127,39 @@ class BrowserView(w.VBox):
     def show_tab(self, name: str) -> None:
         self.tabs.selected_index = TABS.index(name)
 
+    @property
+    def compare(self) -> ComparePanel:
+        return self._panel("Compare", ComparePanel)
+
+    @property
+    def plots(self) -> PlotsPanel:
+        return self._panel("Plots", PlotsPanel)
+
+    @property
+    def actions(self) -> ActionsPanel:
+        return self._panel("Actions", ActionsPanel)
+
+    def _panel(self, name: str, kind: type) -> Any:
+        """A tab's panel, built (and put in its tab) the first time it is needed."""
+        panel = self._panels.get(name)
+        if panel is None:
+            panel = self._panels[name] = kind(self.state)
+            children = list(self.tabs.children)
+            children[TABS.index(name)] = panel.widget
+            self.tabs.children = children
+        return panel
+
+    def _if_built(self, name: str, draw: Callable[[Any], None]) -> None:
+        panel = self._panels.get(name)
+        if panel is not None:
+            draw(panel)
+
+    def _refresh_panels(self) -> None:
+        for panel in self._panels.values():
+            refresh = getattr(panel, "refresh_options", None)
+            if refresh is not None:
+                refresh()
+
     # -- drawing ---------------------------------------------------------------
 
     def _rows_changed(self) -> None:
@@ -141,7 +172,7 @@ class BrowserView(w.VBox):
 
     def _selection_changed(self) -> None:
         self._draw_table()
-        self.actions.selection_changed()
+        self._if_built("Actions", ActionsPanel.selection_changed)
         for refresh in self._refreshers:
             refresh()
         self._mark(TABS)

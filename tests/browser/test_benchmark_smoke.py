@@ -1,0 +1,29 @@
+"""The browser's benchmark still runs (``make bench-browser`` at tiny sizes): its report's shape, never its numbers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from .servers import CHROMIUM, JUPYTER_LAB
+from .test_e2e_browser import ROOT, need, sync_api
+
+
+def test_the_browser_benchmark_writes_its_section_and_keeps_the_rest(tmp_path: Path) -> None:
+    need(CHROMIUM.exists() and JUPYTER_LAB.exists() and sync_api is not None, "the benchmark needs chromium, jupyterlab and playwright")
+    out = tmp_path / "benchmarks.md"
+    out.write_text("# wfnb benchmarks\n\nThe other families' report.\n")
+    for _ in range(2):  # a second run replaces its section, not adds one
+        done = subprocess.run(
+            [sys.executable, "-m", "benchmarks.browser", "--sizes", "3", "--repeats", "1", "--out", str(out)],
+            cwd=ROOT, capture_output=True, text=True, timeout=600,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    report = out.read_text()
+    assert report.startswith("# wfnb benchmarks\n\nThe other families' report.\n")
+    assert report.count("## Browser: time to a painted table") == 1
+    assert "| 3 | **" in report and "Load average before:" in report
+    from benchmarks.browser import carried_section
+
+    assert carried_section(out).startswith("<!-- browser benchmark") and carried_section(out).endswith("-->")
