@@ -72,6 +72,9 @@ def test_select_replay_compare_three_and_plot_in_a_real_page(voila_url: str) -> 
             row(page, "demo/v1").click()  # a click in the HTML table, through the bridge
             expect(page.locator(".wfnb-detail .wfnb-title")).to_contain_text("demo / v1")
             expect(row(page, "demo/v1")).to_have_class(re.compile("wfnb-selected"))
+            expect(page.locator(".wfnb-detail details.wfnb-step[open]")).to_have_count(0)  # folded
+            page.locator(".wfnb-detail summary", has_text="plot").click()  # opened: its code and figure come
+            expect(page.locator(".wfnb-detail details.wfnb-step[open] img")).to_be_visible()
 
             search = page.locator(".wfnb-browser .wfnb-search input")
             search.fill("accuracy > 0.99")
@@ -109,7 +112,7 @@ def test_select_replay_compare_three_and_plot_in_a_real_page(voila_url: str) -> 
             expect(point).to_be_visible()
             point.click()
             expect(row(page, "demo/v2")).to_have_class(re.compile("wfnb-selected"))
-            page.locator(".wfnb-chart").scroll_into_view_if_needed()
+            expect(page.locator('.wfnb-chart circle[stroke-width="3"][data-wfnb="select|demo/v2"]')).to_be_visible()  # redrawn, marked
             page.locator(".wfnb-browser .widget-tab").screenshot(path=str(ARTIFACTS / "browser-scatter.png"))
         finally:
             browser.close()

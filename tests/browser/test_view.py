@@ -63,13 +63,20 @@ def test_the_table_is_one_html_table_with_grouped_headers_and_the_detail_opens_f
     assert "demo / v3" in detail and "parent <b>v1</b>" in detail and " open>" not in detail  # folded
     order = re.findall(r'<span class="wfnb-step-name">(\w+)</span>', detail)
     assert order == ["smooth", "plot", "load"] and "the changed ones first" in detail
-    assert '<span class="tok-n">smooth</span>' in detail and 'src="data:image/png;base64,' in detail
+    assert "tok-n" not in detail and "data:image" not in detail  # a folded step carries no code, no figure
+    view.bridge.send("step", "plot")  # a click on its summary opens it
+    detail = view.detail.value
+    assert re.findall(r'<details class="wfnb-step"( open)?>', detail) == ["", " open", ""]
+    assert '<span class="tok-n">plt</span>' in detail and 'src="data:image/png;base64,' in detail
+    view.bridge.send("step", "plot")
+    assert " open>" not in view.detail.value
 
 
 def test_clicks_in_the_table_select_tick_and_sort(view):
     view.bridge.send("select", "demo/v1")
     assert view.state.selected == "demo/v1" and selected_rows(view) == ["v1"]
     assert "demo / v1" in view.detail.value and "no parent (first variant)" in view.detail.value
+    open_tab(view, "Actions")
     assert [f.description for f in view.actions.form.children[1:]] == ["column", "window"]
     assert view.actions.export_path.value == "demo-v1.ipynb"
     view.bridge.send("tick", "demo/v1")

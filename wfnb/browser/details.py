@@ -9,7 +9,7 @@ and tests check content without parsing HTML.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Collection, Literal, Mapping, Sequence
 
 from wfnb.browser.table import parse_time
 from wfnb.errors import WfnbError
@@ -38,6 +38,7 @@ class StepDetail:
     changed: bool  # differs from the parent
     outputs: tuple[str, ...]
     metrics: Mapping[str, Any]
+    loaded: bool = True  # whether ``events`` were read (a folded step's are read when it opens)
 
 
 @dataclass(frozen=True)
@@ -140,11 +141,16 @@ class Dag:
     notebook_at: str = ""  # when the notebook is at another variant of this workflow: which ("v3")
 
 
-def variant_detail(variant: Variant, parent: Variant | None, status: str) -> Detail:
-    """The detail of ``variant``; ``parent`` (its parent variant, if still there) tells what was reused."""
+def variant_detail(variant: Variant, parent: Variant | None, status: str, opened: Collection[str] | None = None) -> Detail:
+    """The detail of ``variant``; ``parent`` (its parent variant, if still there) tells what was reused.
+
+    Only the outputs of the steps in ``opened`` are read (None: every step's): a
+    figure can weigh hundreds of kilobytes, and a folded step shows none.
+    """
     steps = []
     for record in variant.steps:
-        events, error = step_events(variant, record.step)
+        loaded = opened is None or record.step in opened
+        events, error = step_events(variant, record.step) if loaded else ([], "")
         steps.append(
             StepDetail(
                 step=record.step,
@@ -156,6 +162,7 @@ def variant_detail(variant: Variant, parent: Variant | None, status: str) -> Det
                 changed=record.step in variant.changed_steps,
                 outputs=tuple(record.outputs),
                 metrics=dict(record.metrics),
+                loaded=loaded,
             )
         )
     return Detail(

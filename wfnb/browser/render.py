@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 from datetime import datetime
 from html import escape
-from typing import Any, Iterable, Mapping
+from typing import Any, Collection, Iterable, Mapping
 
 from wfnb.browser import bridge, details, table
 from wfnb.report import format_duration
@@ -62,8 +62,12 @@ def image_html(image: details.Image) -> str:
     return f'<img src="data:{mime};base64,{"".join(payload.split())}" alt="figure">'
 
 
-def detail_html(detail: details.Detail | None, now: datetime) -> str:
-    """The selected variant: lineage, parameters, metrics, then each step with its code and outputs."""
+def detail_html(detail: details.Detail | None, now: datetime, opened: Collection[str] = ()) -> str:
+    """The selected variant: lineage, parameters, metrics, then each step, folded unless in ``opened``.
+
+    A step's summary carries the bridge's ``step`` action: opening it asks for
+    its code and outputs, which a folded step does not carry.
+    """
     if detail is None:
         return '<div class="wfnb-empty">Select a variant in the table to see what it did and what it gave.</div>'
     created = table.parse_time(detail.created)
@@ -79,14 +83,14 @@ def detail_html(detail: details.Detail | None, now: datetime) -> str:
         f'<div class="wfnb-kv-row">{values_table("parameters", detail.params)}{values_table("metrics", detail.metrics)}</div>'
     )
     order = sorted(detail.steps, key=lambda step: not step.changed)  # what changed first; all folded
-    moved = " (the changed ones first; click one to open it)" if order != list(detail.steps) else " (click one to open it)"
+    moved = " (the changed ones first; open one for its code and outputs)" if order != list(detail.steps) else " (open one for its code and outputs)"
     heading = f'<div class="wfnb-meta wfnb-steps-head">{len(order)} step{"s" if len(order) != 1 else ""}{moved}</div>'
     positions = {step.step: i for i, step in enumerate(detail.steps, 1)}
-    steps = "".join(_step_html(step, detail.parent, positions[step.step], len(order)) for step in order)
-    return f'<div class="wfnb-detail">{head}{heading}{steps}</div>'
+    steps = "".join(_step_html(step, detail.parent, positions[step.step], len(order), step.step in opened) for step in order)
+    return f'<div class="wfnb-detail" {bridge.on_click_attribute()}>{head}{heading}{steps}</div>'
 
 
-def _step_html(step: details.StepDetail, parent: str | None, position: int, count: int) -> str:
+def _step_html(step: details.StepDetail, parent: str | None, position: int, count: int, opened: bool) -> str:
     badges = [_reuse_badge(step, parent)]
     if step.changed and parent:
         badges.append(f'<span class="wfnb-badge wfnb-badge-changed">changed from {escape(parent)}</span>')
@@ -96,11 +100,14 @@ def _step_html(step: details.StepDetail, parent: str | None, position: int, coun
         f'<span class="wfnb-muted">{position}/{count}</span> <span class="wfnb-step-name">{escape(step.step)}</span> {" ".join(badges)}'
         f'<span class="wfnb-muted"> → {produced}{" · logged " + logged if logged else ""}</span>'
     )
+    toggle = bridge.act("step", step.step)
+    if not (opened and step.loaded):
+        return f'<details class="wfnb-step"><summary {toggle}>{summary}</summary></details>'
     outputs = outputs_html(step.events)
     if step.events_error:
         outputs += f'<div class="wfnb-msg wfnb-msg-error">{escape(step.events_error)}</div>'
     shown = f'<div class="wfnb-outputs">{outputs}</div>' if outputs else '<div class="wfnb-muted wfnb-pad">no output</div>'
-    return f'<details class="wfnb-step"><summary>{summary}</summary>{highlight(step.code)}{shown}</details>'
+    return f'<details class="wfnb-step" open><summary {toggle}>{summary}</summary>{highlight(step.code)}{shown}</details>'
 
 
 def _reuse_badge(step: details.StepDetail, parent: str | None) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Collection
 
 from traitlets import Bool, Dict, Enum, HasTraits, Int, List, TraitError, Unicode, observe, validate
 
@@ -336,12 +336,13 @@ class BrowserState(Actions, Live):
     def row(self, ref: str | None = None) -> table.Row | None:
         return self._rows.get(self.selected if ref is None else ref)
 
-    def detail(self) -> details.Detail | None:
+    def detail(self, opened: Collection[str] | None = None) -> details.Detail | None:
+        """The selected variant's detail, with the outputs of the ``opened`` steps (None: of every step)."""
         variant, row = self.variant(), self.row()
         if variant is None or row is None:
             return None
         parent = self._variants.get(f"{variant.workflow}/v{variant.parent}") if variant.parent is not None else None
-        return details.variant_detail(variant, parent, row.status)
+        return details.variant_detail(variant, parent, row.status, opened)
 
     def comparison(self) -> details.Comparison | None:
         """The code of the selected variant against the baseline's, step by step."""

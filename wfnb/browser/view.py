@@ -33,6 +33,7 @@ class BrowserView(w.VBox):
         self.add_class("wfnb-browser")
         self._syncing = False
         self._dirty = set(TABS)
+        self._opened: set[str] = set()  # the detail's open steps
         self._refreshers: list[Callable[[], None]] = []  # redraw a dropdown's options from the state
 
         self.events = w.Text(layout=w.Layout(display="none"))  # the bridge's field: clicks in the HTML land here
@@ -93,6 +94,7 @@ class BrowserView(w.VBox):
         self.bridge.on("tick", lambda ref: self._quietly(lambda: state.tick(ref)))
         self.bridge.on("sort", lambda key: self._quietly(lambda: state.sort(key)))
         self.bridge.on("dismiss", state.dismiss)
+        self.bridge.on("step", self.toggle_step)
         self.refresh.on_click(lambda _: state.refresh())
         self.previous.on_click(lambda _: setattr(state, "page", state.page - 1))
         self.next.on_click(lambda _: setattr(state, "page", state.page + 1))
@@ -170,7 +172,13 @@ class BrowserView(w.VBox):
         if self.columns_button.value:
             self._draw_columns_panel()
 
+    def toggle_step(self, step: str) -> None:
+        """Open a step of the detail (its code and outputs are read then), or fold it again."""
+        self._opened ^= {step}
+        self._mark(("Detail",))
+
     def _selection_changed(self) -> None:
+        self._opened = set()
         self._draw_table()
         self._if_built("Actions", ActionsPanel.selection_changed)
         for refresh in self._refreshers:
@@ -192,7 +200,7 @@ class BrowserView(w.VBox):
             return
         self._dirty.discard(shown)
         if shown == "Detail":
-            self.detail.value = render.detail_html(self.state.detail(), table.now_utc())
+            self.detail.value = render.detail_html(self.state.detail(self._opened), table.now_utc(), self._opened)
         elif shown == "Compare":
             self.compare.draw()
         elif shown == "Plots":
