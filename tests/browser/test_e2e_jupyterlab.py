@@ -116,6 +116,11 @@ def test_the_browser_in_jupyterlab_light_and_dark(lab_url: str, tmp_path: Path) 
             page.wait_for_timeout(300)  # the theme's stylesheet swap settles
             first.scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "jupyterlab-dark.png"))
+            second = browsers.nth(1)
+            second.locator("table.wfnb-table").locator('tr[data-ref="demo/v1"] td.wfnb-tick').click()
+            second.locator("table.wfnb-table").locator('tr[data-ref="demo/v4"] td.wfnb-tick').click()
+            expect(second.locator("circle.wfnb-point")).to_have_count(4)
+            second.locator(".widget-tab").screenshot(path=str(ARTIFACTS / "jupyterlab-dark-plots.png"))
         finally:
             browser.close()
 
