@@ -294,7 +294,12 @@ def test_a_replay_a_sweep_and_a_tag_in_cells_reach_every_open_browser(notebook):
     assert following.total == other.total == 4 and following.row("demo/v4").params["window"] == 7
     assert notebook.run_cell("wfnb.tag('v4', 'week', note='seven days')").success
     assert following.row("demo/v4").tags == ("week",) and other.row("demo/v4").tags == ("week",)
-    result = notebook.run_cell("table = wfnb.sweep('v1', grid={'window': [8, 9]}, n_jobs=2, progress=False)")
+    try:
+        result = notebook.run_cell("table = wfnb.sweep('v1', grid={'window': [8, 9]}, n_jobs=2, progress=False)")
+    finally:  # loky keeps its worker processes for the next sweep, with this test's environment: not for other tests
+        from joblib.externals.loky import get_reusable_executor
+
+        get_reusable_executor().shutdown(wait=True)
     assert result.success, result.error_in_exec
     assert following.total == other.total == 6  # the points, recorded by worker processes
     assert sorted(following.row(f"demo/v{n}").params["window"] for n in (5, 6)) == [8, 9]
