@@ -202,3 +202,11 @@ def test_form_values_parse_as_json_else_text():
     assert actions.parse_value("7") == 7 and actions.parse_value('"rbf"') == "rbf" and actions.parse_value("rbf") == "rbf"
     assert actions.parse_values("3, 5, 7") == [3, 5, 7] and actions.parse_values("[1, 2]") == [1, 2]
     assert actions.parse_values("[1, 2]", list_valued=True) == [[1, 2]] and actions.parse_values("linear, rbf") == ["linear", "rbf"]
+
+
+def test_a_worker_that_cannot_start_is_reported_and_leaves_nothing_busy(state, monkeypatch, tmp_path):
+    monkeypatch.setattr("sys.executable", str(tmp_path / "no-python"))
+    assert state.replay() is None
+    run = state.notice("run")
+    assert run["kind"] == "error" and "Replay failed: FileNotFoundError" in run["text"]
+    assert not state.busy and not state.job.running

@@ -142,7 +142,12 @@ class Actions(HasTraits):
             self.progress = progress
             self.busy = True
         self._say("run", "info", f"Running {label} in the background: the notebook stays free. Cancel stops it.", keep=True)
-        job.start()
+        try:
+            job.start()
+        except OSError:  # no worker process could start: nothing runs, say why
+            job.state = "failed"
+            self.busy = False
+            raise
         if wait:
             job.wait()
         return job
