@@ -170,6 +170,7 @@ class Session:
         self.state.current = None
         shown = ", ".join(f"{k}={v!r}" for k, v in values.items()) or "none"
         self.shell.display_pub.publish({"text/plain": f"params · {shown}"}, metadata={"wfnb": "status"})
+        self.notify()  # the notebook left its variant: an open browser shows it stale
         return values
 
     # -- variants ---------------------------------------------------------
