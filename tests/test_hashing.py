@@ -259,7 +259,12 @@ def test_array_layouts_and_views_hash_like_their_copies(arr):
 def test_changing_any_bit_dtype_or_shape_changes_the_hash(arr, data):
     changed = arr.copy()
     raw = changed.reshape(-1).view(np.uint8)
-    raw[data.draw(st.integers(0, raw.size - 1))] ^= 1
+    position = data.draw(st.integers(0, raw.size - 1))
+    raw[position] ^= 1
+    if arr.dtype.kind in "fc":  # within a NaN, the bits are not the value: every NaN hashes alike
+        component = np.dtype(f"{arr.dtype.byteorder}f{arr.dtype.itemsize // 2}") if arr.dtype.kind == "c" else arr.dtype
+        before, after = (a.reshape(-1).view(component)[position // component.itemsize] for a in (arr, changed))
+        assume(not (np.isnan(before) and np.isnan(after)))
     assert hash_value(changed) != hash_value(arr)
     assert hash_value(arr.reshape(arr.shape + (1,))) != hash_value(arr)
     if arr.dtype.kind in "biuf":
