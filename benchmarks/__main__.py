@@ -14,7 +14,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks import browser, fingerprints, hits, listing, memory, storage
+from benchmarks import browser, fingerprints, hits, listing, memory, storage, tracing
 from benchmarks.harness import FULL, SMOKE, Context, load_average, machine, versions
 from benchmarks.report import render
 
@@ -24,6 +24,7 @@ FAMILIES = {
     "memory": memory.run,
     "hits": hits.run,
     "listing": listing.run,
+    "tracing": tracing.run,
 }
 PACKAGES = ["wfnb", "numpy", "pandas", "pyarrow", "joblib", "marimo", "xxhash", "blake3", "ipython", "cloudpickle"]
 

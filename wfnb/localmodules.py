@@ -166,6 +166,17 @@ def data_state(name: str) -> str:
     return changed_digest(known.fresh, data_digests(module))
 
 
+def edited_since_loaded(names: Iterable[str]) -> list[str]:
+    """The loaded modules among ``names`` whose file now differs from the source this process runs."""
+    edited = []
+    for name in names:
+        module, known = sys.modules.get(name), _loaded.get(name)
+        file = getattr(module, "__file__", None)
+        if known is not None and file and path_digest(file) != known.source:
+            edited.append(name)
+    return sorted(edited)
+
+
 def changed_digest(fresh: dict[str, str], now: dict[str, str]) -> str:
     changes = sorted((key, now.get(key, "deleted")) for key in set(fresh) | set(now) if fresh.get(key) != now.get(key))
     if not changes:

@@ -38,12 +38,13 @@ class StepCode:
     inputs: Mapping[str, str] = field(default_factory=dict)  # name → value hash, as recorded
     outputs: Mapping[str, str] = field(default_factory=dict)  # name → value hash, as recorded
     indirect: tuple[str, ...] = ()  # inputs only its helpers read: they come with the helpers
+    recorded: Mapping[str, Any] | None = None  # the record it was made with, to say why it runs again
 
     @classmethod
     def from_record(cls, record: StepRecord) -> StepCode:
         deps = tuple(record.record.get("deps", ()))
         indirect = tuple(record.record.get("indirect", ()))
-        return cls(record.step, record.code, deps, dict(record.inputs), dict(record.outputs), indirect)
+        return cls(record.step, record.code, deps, dict(record.inputs), dict(record.outputs), indirect, record.record)
 
 
 def replay(
@@ -114,7 +115,7 @@ def run_steps(
         _bring_inputs(store, step, fresh, label, missing_hint)
         options = StepOptions(name=step.name, deps=step.deps)
         try:
-            result = run_sync(runner.run(options, step.code, params=params))
+            result = run_sync(runner.run(options, step.code, params=params, previous=step.recorded))
         except StepFailed as failure:
             if host.last_traceback:  # it was recorded with the step's output, not shown: show it now
                 print(host.last_traceback, end="", file=sys.stderr, flush=True)

@@ -183,13 +183,16 @@ class StepRunner:
     def _restore(self, options: StepOptions, fingerprint: Fingerprint, record: dict[str, Any], report: StepReport) -> bool:
         """Put a stored result back as if the step had run; False when it cannot be read."""
         namespace = self.host.namespace
-        undo = _ProcessUndo.now()
+        before = record.get("before") or {}
+        undo = _ProcessUndo.now() if any(before.values()) else None
         try:
-            _replay_before(record)
+            if undo is not None:
+                _replay_before(before)
             values = stepvalues.read(self.store, record, stepvalues.namespace_resolver(namespace))
             events = self._blob(record["display"])
         except (CorruptObject, StoreError, KeyError, TypeError, LookupError) as error:
-            undo.apply()
+            if undo is not None:
+                undo.apply()
             detail = error if isinstance(error, WfnbError) else f"A stored value of step {options.name} cannot be put back ({type(error).__name__}: {error})."
             self.host.warn(f"{detail} Step {options.name} runs again instead of loading it.")
             return False
@@ -199,6 +202,7 @@ class StepRunner:
         restored = sorted([*values.outputs, *values.changed, *values.classes, *record.get("aliases", {})])
         self._save_outputs(options, namespace, fingerprint, only_missing=True)
         report.cached(restored)
+        _note_edited_modules(report, record)
         self._log(report, fingerprint.key, cached=True, outputs=restored)
         return True
 
@@ -240,6 +244,7 @@ class StepRunner:
         record = self._store_outcome(
             options, body, fingerprint, outcome, events, report, dict(logged), params, stored_inputs, trace, effects, live, observation
         )
+        _note_edited_modules(report, record)
         self._log(report, fingerprint.key, cached=False, outputs=sorted(outcome.outputs))
         return record
 
@@ -482,10 +487,9 @@ def _before_effects(effects: Any) -> dict[str, Any]:
     return {"cwd": effects.cwd, "path": effects.path, "environ": effects.environ}
 
 
-def _replay_before(record: Mapping[str, Any]) -> None:
+def _replay_before(before: Mapping[str, Any]) -> None:
     from wfnb.effects import Effects
 
-    before = record.get("before") or {}
     path = before.get("path")
     Effects(cwd=before.get("cwd"), path=tuple(path) if path else None, environ=before.get("environ") or {}).replay_before()
 
@@ -500,6 +504,18 @@ def _reimports(observation: tracing.Observation) -> list[str]:
         if module is not None and "." not in name or (module is not None and is_user_module(module)):
             names.append(name)
     return names
+
+
+def _note_edited_modules(report: StepReport, record: Mapping[str, Any]) -> None:
+    """Say when a module the step uses was edited after this kernel imported it: Python still runs
+    the old code here, and a restart (or a sweep's worker) would run the edit."""
+    from wfnb import localmodules
+
+    names = {what for kind, what, _ in probes.probes_of(record) if kind == "module"} | set(record.get("modules", {}))
+    edited = localmodules.edited_since_loaded(names)
+    if edited:
+        shown = ", ".join(f"{name}.py" for name in edited)
+        report.note(f"{shown} edited since this kernel imported it: restart, or importlib.reload, to use the edit")
 
 
 def _import_again(names: list[str]) -> None:

@@ -87,6 +87,7 @@ def sweep(
     if client is not None and backend != "dask":
         raise BadArgument(f"client= is for backend='dask', but backend={backend!r} was given. Pass backend='dask'.")
     store = start._store()
+    _warn_if_modules_were_edited(start)
     settings = config.current()
     task = (str(store.root), settings.storage_options, settings.cache_dir, start.workflow, start.number)
     bar = _progress_bar(len(points), start, progress)
@@ -108,6 +109,21 @@ def sweep(
     finally:
         bar.close()
     return pd.DataFrame(rows)
+
+
+def _warn_if_modules_were_edited(variant: Variant) -> None:
+    """Points run in other processes import local modules afresh: say so if this kernel runs older code."""
+    from wfnb import localmodules, probes
+    from wfnb.hosts import warn
+
+    names = {what for step in variant.steps for kind, what, _ in probes.probes_of(step.record) if kind == "module"}
+    edited = localmodules.edited_since_loaded(names)
+    if edited:
+        warn(
+            f"{', '.join(f'{name}.py' for name in edited)} changed on disk after this kernel imported it: "
+            f"the sweep's points run the code on disk, {variant.name} was made with the code imported here. "
+            "Restart the kernel (or importlib.reload the module) to compare like with like."
+        )
 
 
 def grid_points(grid: Mapping[str, Sequence[Any]], params: Mapping[str, Any]) -> list[dict[str, Any]]:
