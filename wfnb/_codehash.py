@@ -332,6 +332,15 @@ def _scan(code: CodeType, names: set[str], imports: set[tuple[str, int]]) -> Non
             _scan(const, names, imports)
 
 
+def names_used(code: CodeType) -> set[str]:
+    """Every name a code object (and its nested code) loads, stores or looks up as an attribute."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            names |= names_used(const)
+    return names
+
+
 def imported_modules(code: CodeType, package: str | None) -> list[str]:
     """The absolute names of the modules a code object (and its nested code) imports."""
     names: set[str] = set()

@@ -25,6 +25,7 @@ from typing import Any, Mapping
 import xxhash
 
 from wfnb import localmodules, patches
+from wfnb._codehash import names_used
 from wfnb.analysis import CellAnalysis, analyze_cell
 from wfnb.codeorigin import is_library_module, is_user_file
 from wfnb.files import digest_files, literal_files
@@ -231,7 +232,7 @@ class _Reach:
 
     def _function(self, function: types.FunctionType) -> list[Any]:
         owner = function.__module__ or ""
-        code_names = _all_names(function.__code__)
+        code_names = names_used(function.__code__)
         self.argv = self.argv or "argv" in code_names
         if is_library_module(owner):
             self.packages.add(owner.partition(".")[0])
@@ -250,14 +251,6 @@ class _Reach:
                 self.globals.add(name)
                 found.append(self.namespace[name])
         return found
-
-
-def _all_names(code: types.CodeType) -> set[str]:
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names |= _all_names(const)
-    return names
 
 
 def _paths_in_value(value: Any) -> list[str]:

@@ -27,6 +27,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Literal
 
+from wfnb._codehash import names_used
 from wfnb.codeorigin import is_user_file
 
 Origin = Literal["user", "library", "import"]
@@ -137,7 +138,7 @@ class Watch:
         """``eval``/``exec`` called by the notebook's code: the notebook names its code reads."""
         if frame is None or not is_user_file(frame.f_code.co_filename) or frame.f_globals is not self.namespace:
             return
-        for name in _names_read(code):
+        for name in names_used(code):
             if name in self.namespace:
                 self.evaluated[name] = None
 
@@ -166,14 +167,6 @@ def _absolute(path: Any) -> str | None:
         return os.path.abspath(os.fsdecode(path))
     except (TypeError, ValueError):
         return None
-
-
-def _names_read(code: types.CodeType) -> set[str]:
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names |= _names_read(const)
-    return names
 
 
 # ---- the audit hook: installed once per process, active only while a step runs -------------------
