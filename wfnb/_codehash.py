@@ -376,9 +376,24 @@ def _enc_class(enc: _Encoder, cls: type) -> Iterator[object]:
 
 
 def _enc_method(enc: _Encoder, method: MethodType) -> Iterator[object]:
+    token = _module_level_method(method, getattr(method.__func__, "__module__", None))
+    if token is not None:  # e.g. random.random: a library's own bound method, by name (its state is a probe)
+        write_global(enc, token)
+        return
     enc.write(_T_METHOD)
     yield method.__func__
     yield method.__self__
+
+
+def _module_level_method(method: Any, module: Any) -> tuple[str, str, str] | None:
+    """A library's bound method that the library publishes under its name (``random.random``)."""
+    name = getattr(method, "__name__", None)
+    if not isinstance(module, str) or not isinstance(name, str) or not is_library_module(module):
+        return None
+    if vars(sys.modules.get(module) or sys).get(name) is not method:
+        return None
+    version = library_version(module)
+    return None if version is None else (module, name, version)
 
 
 def _enc_builtin(enc: _Encoder, fn: BuiltinFunctionType) -> Iterator[object]:
@@ -391,6 +406,10 @@ def _enc_builtin(enc: _Encoder, fn: BuiltinFunctionType) -> Iterator[object]:
         enc.write(_T_BUILTIN)
         enc.write_str(fn.__qualname__)
         yield owner
+        return
+    token = _module_level_method(fn, type(owner).__module__)
+    if token is not None:  # e.g. random.random, np.random.rand: the library's own, by name (their state is a probe)
+        write_global(enc, token)
         return
     enc.write(_T_BOUND)  # e.g. ``mylist.append``: the object it is bound to is part of it
     enc.write_str(fn.__name__)

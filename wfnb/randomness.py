@@ -35,11 +35,11 @@ def install() -> None:
         for name in functions:
             original = getattr(module, name)
             if not getattr(original, "_wfnb", False):
-                setattr(module, name, _seeder(generator, original))
+                setattr(module, name, _seeder(generator, original, module_name, name))
         _wrapped[generator] = module
 
 
-def _seeder(generator: str, original: Callable[..., Any]) -> Callable[..., Any]:
+def _seeder(generator: str, original: Callable[..., Any], module: str, name: str) -> Callable[..., Any]:
     @functools.wraps(original)
     def seed(*args: Any, **kwargs: Any) -> Any:
         if _step and generator not in _step[-1]["first_seed"]:
@@ -49,6 +49,7 @@ def _seeder(generator: str, original: Callable[..., Any]) -> Callable[..., Any]:
         return result
 
     seed._wfnb = True  # type: ignore[attr-defined]
+    seed.__module__, seed.__qualname__ = module, name  # found by its name: hashed as the library function
     return seed
 
 

@@ -84,3 +84,14 @@ def test_a_registry_filled_by_a_step_through_a_decorator(lab):
         "result = HANDLERS['shout']('a')",
     ]
     hit_like_plain(lab, cells, ["result", "sorted(HANDLERS)"])
+
+
+def test_a_generator_function_imported_by_name_is_followed_through_the_generator_state(lab):
+    session = lab.run(["from random import random, seed", "seed(1)", "%%step draw\nx = random()"])
+    first = session.value("x")
+    session.run("seed(1)")
+    session.run("%%step draw\nx = random()")
+    assert session.last.cached and session.value("x") == first  # the same state: the same draw
+    session.run("seed(2)")
+    session.run("%%step draw\nx = random()")
+    assert session.last.ran and "random module's state differs" in session.last.status
