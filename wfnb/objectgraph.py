@@ -21,11 +21,13 @@ A changed input is not replaced on a hit but brought *in place* to its new state
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import pickle
 import sys
 import threading
 import types
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -35,6 +37,8 @@ Path = tuple[Any, ...]  # (name, (kind, key), ...): kind "i" index, "k" dict key
 GRAPH_FORMAT = 1  # bump when the graph's pickle changes meaning
 LEAF_MIN_BYTES = 64 << 10  # arrays and frames from this size are leaves: stored once, restored without a copy
 _INDEX_BUDGET = 100_000  # objects indexed per step, at most: past it, parts of inputs are stored as copies
+_PER_CONTAINER = 10_000  # items of one container looked into: a shared part is rarely deeper in a long list
+_SCAN_DEPTH = 6  # levels of the graph looked into for parts of the inputs and arrays
 _ATOMS = (type(None), bool, int, float, complex, str, bytes)
 _KEY_TYPES = (str, int, float, bool, type(None))
 _BUILTIN_CONTAINERS = (list, dict, set, bytearray)
@@ -58,9 +62,9 @@ class LiveIndex:
         for name, value in namespace.items():  # restored as themselves wherever a step's values hold them
             if isinstance(value, (type, types.FunctionType)) and getattr(value, "__module__", None) == "__main__":
                 index.definitions[id(value)] = (name, value)
-        pending: list[tuple[Any, Path]] = [(namespace[name], (name,)) for name in sorted(names) if name in namespace]
+        pending = deque((namespace[name], (name,)) for name in sorted(names) if name in namespace)
         while pending and len(index.paths) < budget:
-            value, path = pending.pop(0)
+            value, path = pending.popleft()
             if isinstance(value, _ATOMS) or id(value) in index.paths:
                 continue
             index.paths[id(value)] = path
@@ -90,11 +94,14 @@ class LiveIndex:
 
 
 def _children(value: Any, path: Path) -> list[tuple[Any, Path]]:
+    """The objects directly inside ``value`` worth a path: not atoms, and not past the first few thousand."""
     kind = type(value)
     if kind in (list, tuple):
-        return [(item, (*path, ("i", i))) for i, item in enumerate(value)]
+        items = itertools.islice(enumerate(value), _PER_CONTAINER)
+        return [(item, (*path, ("i", i))) for i, item in items if not isinstance(item, _ATOMS)]
     if kind is dict:
-        return [(item, (*path, ("k", key))) for key, item in value.items() if isinstance(key, _KEY_TYPES)]
+        items = itertools.islice(value.items(), _PER_CONTAINER)
+        return [(item, (*path, ("k", key))) for key, item in items if isinstance(key, _KEY_TYPES) and not isinstance(item, _ATOMS)]
     if isinstance(value, (type, types.FunctionType, types.ModuleType, types.MethodType)) or _is_leaf_type(value):
         return []
     attributes = getattr(value, "__dict__", None)
@@ -157,7 +164,8 @@ def pack(graph: dict[str, Any], live: LiveIndex, digest_of: Callable[[Any], str]
     leaves: dict[str, Any] = {}
     ordinals: dict[tuple[str, int], int] = {}
     buffer = io.BytesIO()
-    pickler = _GraphPickler(buffer, live, leaves, ordinals, digest_of, _arrays_in(graph))
+    arrays, shares_containers = _scan(graph, live)
+    pickler = _GraphPickler(buffer, live, leaves, ordinals, digest_of, arrays, shares_containers)
     pickler._namespace = namespace
     pickler.dump((GRAPH_FORMAT, graph))
     return Packed(buffer.getvalue(), leaves)
@@ -165,7 +173,14 @@ def pack(graph: dict[str, Any], live: LiveIndex, digest_of: Callable[[Any], str]
 
 class _GraphPickler(_Pickler):
     def __init__(
-        self, file: Any, live: LiveIndex, leaves: dict[str, Any], ordinals: dict, digest_of: Callable[[Any], str], arrays: set[int]
+        self,
+        file: Any,
+        live: LiveIndex,
+        leaves: dict[str, Any],
+        ordinals: dict,
+        digest_of: Callable[[Any], str],
+        arrays: set[int],
+        shares_containers: bool,
     ) -> None:
         super().__init__(file, protocol=5)
         self._arrays = arrays
@@ -173,7 +188,7 @@ class _GraphPickler(_Pickler):
         self._leaves = leaves
         self._ordinals = ordinals
         self._digest_of = digest_of
-        if live.has_containers:
+        if shares_containers:
             self.persistent_id = self._container_id  # only then: it is called for every object pickled
 
     def _container_id(self, obj: Any) -> Any:
@@ -228,20 +243,27 @@ class _GraphPickler(_Pickler):
         return LeafRef(digest, ordinal, layout)
 
 
-def _arrays_in(graph: dict[str, Any]) -> set[int]:
-    """The ids of the arrays a graph holds near its top (outputs, and items of containers in them)."""
+def _scan(graph: dict[str, Any], live: LiveIndex) -> tuple[set[int], bool]:
+    """Near the graph's top (outputs, and what containers in them hold, a few levels down): the ids
+    of the arrays (a view of one is stored as a view), and whether a list, dict or set of an input
+    is there (only then is every object pickled checked against the inputs', which costs)."""
     np = sys.modules.get("numpy")
-    found: set[int] = set()
-    if np is None:
-        return found
+    arrays: set[int] = set()
+    shares = False
     pending = [(value, 0) for value in graph.values()]
     while pending:
         value, depth = pending.pop()
-        if isinstance(value, np.ndarray):
-            found.add(id(value))
-        elif depth < 3 and type(value) in (dict, list, tuple):
-            pending.extend((item, depth + 1) for item in (value.values() if type(value) is dict else value))
-    return found
+        kind = type(value)
+        if np is not None and isinstance(value, np.ndarray):
+            arrays.add(id(value))
+        elif kind in _BUILTIN_CONTAINERS or kind is tuple:
+            shares = shares or (kind is not tuple and live.path_of(value) is not None)
+            if depth < _SCAN_DEPTH and kind is not bytearray:
+                items = value.values() if kind is dict else value
+                pending.extend((item, depth + 1) for item in itertools.islice(items, _PER_CONTAINER) if not isinstance(item, _ATOMS))
+        elif depth < _SCAN_DEPTH and type(getattr(value, "__dict__", None)) is dict and not _is_library_data(value):
+            pending.extend((item, depth + 1) for item in itertools.islice(vars(value).values(), _PER_CONTAINER) if not isinstance(item, _ATOMS))
+    return arrays, shares
 
 
 def _nbytes(obj: Any) -> int:
