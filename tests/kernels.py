@@ -73,6 +73,11 @@ class LiveKernel:
             raise AssertionError(f"{expression!r} failed in the kernel: {result.get('ename')}: {result.get('evalue')}")
         return result["data"]["text/plain"]
 
+    def complete(self, code: str) -> list[str]:
+        """What Tab offers at the end of ``code``, as Jupyter asks the kernel for it."""
+        reply = self._client.complete(code, cursor_pos=len(code), reply=True, timeout=60)
+        return list(reply["content"]["matches"])
+
     def shutdown(self) -> None:
         self._client.stop_channels()
         self._manager.shutdown_kernel(now=True)

@@ -165,7 +165,7 @@ def test_unknown_variants_and_workflows_are_one_line_errors_with_exit_1(store, c
 
 def test_bad_parameter_values_and_command_lines(store, tmp_path, capsys):
     assert main(["--store", str(store), "replay", "v1", "-p", "windw=4"]) == 1
-    assert one_line_error(capsys.readouterr().err) == "wfnb: v1 has no parameter windw; its parameters: window."
+    assert one_line_error(capsys.readouterr().err) == "wfnb: series/v1 has no parameter windw; its parameters: window. Did you mean window?"
     assert main(["--store", str(store), "replay", "v1", "-p", "window"]) == 2
     assert "'window' is not a parameter override; write name=value" in one_line_error(capsys.readouterr().err)
     assert main(["--store", str(store), "replay", "v1", "-p", "window=oops"]) == 1  # a string: the step fails

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from wfnb.errors import BadArgument
+from wfnb.errors import BadArgument, api_boundary
 from wfnb.fingerprint import ABSENT
 from wfnb.names import check_name
-from wfnb.notebooks import write_notebook, write_script
-from wfnb.replayer import StepCode
+from wfnb.notebooks import write_file, write_notebook, write_script
+from wfnb.replayer import StepCode, check_overrides
 
 if TYPE_CHECKING:
     import os
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from wfnb.snapshots import Variant
     from wfnb.store import Store
 
-__all__ = ["FRAME_COLUMNS", "Workflow", "variant_frame", "write_notebook", "write_script"]
+__all__ = ["FRAME_COLUMNS", "Workflow", "variant_frame", "write_csv", "write_notebook", "write_script"]
 
 FRAME_COLUMNS = ["step", "code", "params", "inputs", "outputs", "key", "deps", "workflow", "variant", "workflow_params"]
 _JSON_COLUMNS = ("params", "inputs", "outputs", "deps", "workflow_params")
@@ -65,6 +65,12 @@ def variant_frame(variant: Variant) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=FRAME_COLUMNS)
+
+
+def write_csv(variant: Variant, path: str | os.PathLike[str]) -> None:
+    """Write ``variant_frame(variant)`` to a CSV file, atomically, as the umask says."""
+    frame = variant_frame(variant)
+    write_file(Path(path), lambda temporary: frame.to_csv(temporary, index=False))
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,7 @@ class Workflow:
     # -- building -------------------------------------------------------------
 
     @classmethod
+    @api_boundary
     def from_frame(cls, frame: pd.DataFrame) -> Workflow:
         """The workflow of a frame made by ``Variant.to_frame()``.
 
@@ -161,6 +168,7 @@ class Workflow:
         )
 
     @classmethod
+    @api_boundary
     def from_csv(cls, path: str | os.PathLike[str]) -> Workflow:
         """The workflow of a CSV file written by ``Variant.to_csv``."""
         import pandas as pd
@@ -174,6 +182,7 @@ class Workflow:
         return cls.from_frame(frame)
 
     @classmethod
+    @api_boundary
     def from_notebook(cls, path: str | os.PathLike[str]) -> Workflow:
         """The workflow of a notebook file: its ``%%params`` cell, its ``%%step`` cells, and as ``setup``
         the plain code cells before the last step that read nothing a step makes (imports, helpers).
@@ -187,6 +196,7 @@ class Workflow:
         return read_notebook(Path(path))
 
     @classmethod
+    @api_boundary
     def from_variant(cls, ref: str | int | Variant, workflow: str | None = None, store: Store | str | None = None) -> Workflow:
         """The workflow of a recorded variant (``v3``, a tag, a hash prefix, or a ``Variant``)."""
         from wfnb.api import variant as find_variant
@@ -216,6 +226,7 @@ class Workflow:
             produced.update(step.outputs)
         return found
 
+    @api_boundary
     def run(
         self,
         store: Store | str | None = None,
@@ -251,10 +262,7 @@ class Workflow:
         from wfnb.replayer import print_progress, run_steps
         from wfnb.session import resolve_store
 
-        unknown = sorted(set(params) - set(self.params))
-        if unknown:
-            known = ", ".join(sorted(self.params)) or "none"
-            raise BadArgument(f"Workflow {self.name} has no parameter {', '.join(unknown)}; its parameters: {known}.")
+        check_overrides(f"Workflow {self.name}", params, self.params)
         if not self.steps:
             raise BadArgument(f"Workflow {self.name} has no steps to run.")
         target = resolve_store(store)
@@ -275,6 +283,7 @@ class Workflow:
             ),
         )
 
+    @api_boundary
     def restore_inputs(self, namespace: dict[str, Any], names: Sequence[str] | None = None, store: Store | str | None = None) -> list[str]:
         """Bind into ``namespace`` the outside inputs (see ``outside_inputs``) it lacks, loaded from the store.
 

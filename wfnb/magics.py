@@ -210,7 +210,7 @@ def _status_command(session: Session, arguments: list[str]) -> None:
 def _variants_command(session: Session, arguments: list[str]) -> None:
     from IPython.display import display
 
-    from wfnb.snapshots import variants_frame
+    from wfnb.listing import variants_frame
 
     display(variants_frame(session.store, arguments[0] if arguments else session.workflow))
 
