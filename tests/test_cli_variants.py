@@ -65,9 +65,11 @@ def test_list_shows_the_variants_as_a_table_and_as_json(store, capsys):
     assert rows[0].split()[:2] == ["v1", "baseline"] and rows[1].split()[0] == "v2"
     assert main(["list", "series", "--json", "--store", str(store)]) == 0  # --store after the command works too
     records = json.loads(capsys.readouterr().out)
-    assert [(r["variant"], r["window"], r["parent"]) for r in records[:2]] == [("v1", 3, ""), ("v2", 4, "v1")]
-    assert records[0]["tag"] == "baseline" and records[0]["changed_steps"] == ["load", "smooth"]
-    assert isinstance(records[0]["last"], float)
+    assert [(r["variant"], r["params"], r["parent"]) for r in records[:2]] == [("v1", {"window": 3}, None), ("v2", {"window": 4}, "v1")]
+    assert records[0]["tags"] == ["baseline"] and records[0]["changed_steps"] == ["load", "smooth"]
+    assert list(records[0]["metrics"]) == ["last"] and isinstance(records[0]["metrics"]["last"], float)
+    assert main(["--json", "--store", str(store), "list", "series"]) == 0  # global options before the command
+    assert json.loads(capsys.readouterr().out) == records
 
 
 def test_show_a_variant_by_tag_and_as_json(store, capsys):

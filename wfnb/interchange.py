@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     from wfnb.snapshots import Variant
     from wfnb.store import Store
 
-__all__ = ["FRAME_COLUMNS", "Workflow", "variant_frame", "write_csv", "write_notebook", "write_script"]
+__all__ = ["EXPORTS", "FRAME_COLUMNS", "Workflow", "export_kind", "export_variant", "variant_frame", "write_csv"]
+
+EXPORTS = {".ipynb": ("notebook", write_notebook), ".py": ("script", write_script), ".csv": ("CSV table", None)}
 
 FRAME_COLUMNS = ["step", "code", "params", "inputs", "outputs", "key", "deps", "workflow", "variant", "workflow_params"]
 _JSON_COLUMNS = ("params", "inputs", "outputs", "deps", "workflow_params")
@@ -71,6 +73,24 @@ def write_csv(variant: Variant, path: str | os.PathLike[str]) -> None:
     """Write ``variant_frame(variant)`` to a CSV file, atomically, as the umask says."""
     frame = variant_frame(variant)
     write_file(Path(path), lambda temporary: frame.to_csv(temporary, index=False))
+
+
+def export_kind(path: str | os.PathLike[str]) -> str:
+    """What a file of this name would hold ("notebook", "script", "CSV table"); BadArgument for another suffix."""
+    kind = EXPORTS.get(Path(path).suffix.lower())
+    if kind is None:
+        raise BadArgument(f"{path}: the file name must end in .ipynb (notebook), .py (script) or .csv (table).")
+    return kind[0]
+
+
+def export_variant(variant: Variant, path: str | os.PathLike[str], *, overwrite: bool = False) -> str:
+    """Write ``variant`` to ``path`` as its suffix says; refuse to replace a file unless ``overwrite``. Returns the kind."""
+    what = export_kind(path)
+    if Path(path).exists() and not overwrite:
+        raise BadArgument(f"{path} exists already; add --force to replace it, or choose another path.")
+    writer = EXPORTS[Path(path).suffix.lower()][1] or write_csv
+    writer(variant, path)
+    return what
 
 
 @dataclass(frozen=True)

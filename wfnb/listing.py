@@ -165,8 +165,11 @@ def render_table(
             del cells[name]
     lines = ["  ".join(text for text in line).rstrip() for line in zip(*cells.values())]
     if hidden:
-        lines.append(f"({len(hidden)} column{'s' if len(hidden) > 1 else ''} left out to fit {width} characters: "
-                     f"{', '.join(hidden)}; choose columns with --columns, or widen the terminal)")
+        import textwrap
+
+        note = (f"({len(hidden)} column{'s' if len(hidden) > 1 else ''} left out to fit {width} characters: "
+                f"{', '.join(hidden)}; choose columns with --columns, or widen the terminal)")
+        lines.extend(textwrap.wrap(note, width=max(width or 0, 40)))
     return "\n".join(lines)
 
 

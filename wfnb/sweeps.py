@@ -22,7 +22,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from wfnb.errors import BadArgument
+from wfnb.errors import BadArgument, api_boundary
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,6 +33,7 @@ Backend = Literal["loky", "threading", "dask"]
 _BACKENDS = ("loky", "threading", "dask")
 
 
+@api_boundary
 def sweep(
     workflow_or_variant: str | int | Variant,
     grid: Mapping[str, Sequence[Any]],
