@@ -268,8 +268,9 @@ def _replay_command(session: Session, arguments: list[str]) -> None:
 def _forget_command(session: Session, arguments: list[str]) -> None:
     if not arguments:
         raise UsageError("%wfnb forget takes the names of steps whose cells were deleted: %wfnb forget STEP ...")
-    session.forget(*arguments)
-    print(f"{'step' if len(arguments) == 1 else 'steps'} {', '.join(arguments)} no longer part of workflow {session.workflow}")
+    reached = session.forget(*arguments)
+    steps = f"{'step' if len(arguments) == 1 else 'steps'} {', '.join(arguments)}"
+    print(f"{steps} no longer part of workflow {session.workflow}" + (f": {reached}" if reached else ""))
 
 
 class _ArgumentParser(argparse.ArgumentParser):

@@ -62,6 +62,7 @@ class Session:
         self._ran_at: dict[str, float] = {}  # step → when it last ran (or was restored) in this kernel
         self._restored: Restored | None = None  # after a checkout, while the cells show other code
         self._saved: tuple[tuple[int, int], frozenset[str] | None] | None = None  # the notebook file's steps, by stat
+        self._left_out: list[str] = []  # steps left out when the kernel started, not said yet
         self.listeners: list[Callable[[Session], None]] = []  # told after each step, checkout or tag
 
     # -- configuration ----------------------------------------------------
@@ -110,6 +111,7 @@ class Session:
         self._runner = self._state = None
         self._base = self._growing = None
         self._restored = None
+        self._left_out = []
 
     @property
     def runner(self) -> StepRunner:
@@ -125,7 +127,7 @@ class Session:
             start = self._starting_variant()
             if start is not None:
                 self._adopt(start)
-                self._leave_out_deleted_steps()
+                self._left_out = self._leave_out_deleted_steps()  # said by the next status line
         return self._state
 
     def _starting_variant(self) -> Variant | None:
@@ -194,29 +196,42 @@ class Session:
 
     def _after_step(self, step: str, report: StepReport) -> None:
         state = self.state
-        gone = self._leave_out_deleted_steps()
+        gone, self._left_out = self._left_out + self._leave_out_deleted_steps(), []
         if gone:
             report.note(f"left out {', '.join(gone)}: no longer in {self.origin.path.name if self.origin.path else 'the notebook'}")
         stale = state.stale_after(step)
         if stale:
             report.note(f"stale: {', '.join(stale)}")
-        skipped = self._steps_in_the_way(step)
+        skipped = self._skipped(step)
         if skipped:
-            report.note(_forget_hint(skipped))
-        if state.is_consistent():
-            variant, created = record_variant(self.store, state, parent=self._base, grow=self._growing)
-            set_current(self.store, self.workflow, variant.number)
-            if created:
-                self._growing = variant.number
-            elif variant.number != self._growing:
-                self._growing = None
-            state.current = self._base = variant.number
-            report.note(f"new variant {variant.name}" if created else f"variant {variant.name}")
+            one = len(skipped) == 1
+            report.note(f"{', '.join(skipped)} {'was' if one else 'were'} skipped: no variant until {'it runs' if one else 'they run'}")
+        in_the_way = skipped + (stale if self._saved_step_names() is None else [])
+        if in_the_way:  # the saved notebook cannot tell (or was not saved): the user can
+            one = len(in_the_way) == 1
+            report.note(f"if {'its cell was' if one else 'their cells were'} deleted: %wfnb forget {' '.join(in_the_way)}")
+        reached = self._record_if_consistent()
+        if reached:
+            report.note(reached)
         left = self._leaving_restored(step)
         if left:
             report.note(left)
         self.host.show(report)
         self.notify()
+
+    def _record_if_consistent(self) -> str:
+        """Record the state as a variant if it is consistent; "new variant v3", "variant v2", or ""."""
+        state = self.state
+        if not state.is_consistent():
+            return ""
+        variant, created = record_variant(self.store, state, parent=self._base, grow=self._growing)
+        set_current(self.store, self.workflow, variant.number)
+        if created:
+            self._growing = variant.number
+        elif variant.number != self._growing:
+            self._growing = None
+        state.current = self._base = variant.number
+        return f"new variant {variant.name}" if created else f"variant {variant.name}"
 
     def _leave_out_deleted_steps(self) -> list[str]:
         """Forget the steps the saved notebook no longer has, unless they ran here after it was saved."""
@@ -247,19 +262,11 @@ class Session:
             self._saved = (stamp, saved_step_names(path))
         return self._saved[1]
 
-    def _steps_in_the_way(self, step: str) -> list[str]:
-        """Steps that keep the workflow from a variant and may never run again: stale or unrun steps
-        above the one just run (skipped, or their cell is gone), or, when the saved notebook cannot
-        tell, ones this kernel never ran."""
-        state = self.state
-        order = state.order
+    def _skipped(self, step: str) -> list[str]:
+        """Steps above the one just run that are stale or never ran: skipped, or their cell is gone."""
+        order, statuses = self.state.order, self.state.statuses()
         here = order.index(step) if step in order else len(order)
-        blind = self._saved_step_names() is None
-        return [
-            name
-            for name, (status, _) in state.statuses().items()
-            if status != "fresh" and name != step and (order.index(name) < here or (blind and name not in self._ran_at))
-        ]
+        return [name for name in order[:here] if statuses[name][0] != "fresh"]
 
     def _leaving_restored(self, step: str) -> str:
         """After a checkout: once the notebook has left that variant, say so (once) and forget it."""
@@ -355,8 +362,11 @@ class Session:
         self.notify()
         return variant
 
-    def forget(self, *steps: str) -> None:
-        """Drop steps that are no longer in the notebook from the workflow (``%wfnb forget STEP ...``)."""
+    def forget(self, *steps: str) -> str:
+        """Drop steps that are no longer in the notebook from the workflow (``%wfnb forget STEP ...``).
+
+        If the rest is consistent, that is a variant at once; returns "new variant v3", "variant v2" or "".
+        """
         unknown = [step for step in steps if step not in self.state.order]
         if unknown:
             raise BadArgument(
@@ -366,7 +376,9 @@ class Session:
         for step in steps:
             self.state.forget(step)
             self._ran_at.pop(step, None)
+        reached = self._record_if_consistent()
         self.notify()
+        return reached
 
 
 def check_param(name: str, value: Any) -> None:
@@ -397,15 +409,6 @@ def _plain(value: Any) -> bool:
 def _short_repr(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _forget_hint(steps: list[str]) -> str:
-    """What the status line says about steps that keep the workflow from a variant, and what to type."""
-    one = len(steps) == 1
-    return (
-        f"{', '.join(steps)} {'has' if one else 'have'} not run since: no variant until {'it runs' if one else 'they run'}; "
-        f"if {'its cell is' if one else 'their cells are'} deleted, %wfnb forget {' '.join(steps)}"
-    )
 
 
 _current: Session | None = None

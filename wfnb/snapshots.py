@@ -83,8 +83,8 @@ def record_variant(
         store.refs.replace(_identity_ref(state.name, identity), {"variant": grown.number})
         return load_variant(store, state.name, grown.number), False
     number = _next_number(store, state.name)
-    while not store.refs.create(variant_ref(state.name, number), {**manifest, "number": number}):
-        number += 1  # another kernel took this number first
+    while not _claim(store, state.name, number, {**manifest, "number": number}):
+        number += 1  # another kernel took this number first, or a deleted variant had it
     store.refs.replace(_identity_ref(state.name, identity), {"variant": number})
     return load_variant(store, state.name, number), True
 
@@ -340,7 +340,16 @@ def _numbers(store: Store, workflow: str) -> list[int]:
 
 
 def _next_number(store: Store, workflow: str) -> int:
-    return max(_numbers(store, workflow), default=0) + 1
+    claimed = [ref.rsplit("/", 1)[1] for ref in store.refs.names(f"workflows/{workflow}/numbers")]
+    return max([*_numbers(store, workflow), *(int(n) for n in claimed if n.isdigit())], default=0) + 1
+
+
+def _claim(store: Store, workflow: str, number: int, manifest: dict[str, Any]) -> bool:
+    """Take ``number`` for a new variant: its claim (kept even if the variant is deleted later, so that a
+    number never names two variants: a tag or a child naming the old one would name the new one), then
+    its manifest. False if either is taken."""
+    claim = f"workflows/{workflow}/numbers/{number:06d}"
+    return store.refs.create(claim, {"variant": number}) and store.refs.create(variant_ref(workflow, number), manifest)
 
 
 def variant_ref(workflow: str, number: int) -> str:
