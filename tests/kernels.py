@@ -22,6 +22,19 @@ def run_notebook(notebook, directory: Path, store: Path, *, name: str | None = N
     return notebook
 
 
+def wfnb_frames(text: str) -> list[str]:
+    """The wfnb source files a traceback shows frames of (``wfnb/session.py``, ...).
+
+    It looks for the package's own module paths, not for "wfnb/": a clone in a folder named
+    wfnb has that in every path of its .venv, so a test must not depend on where the clone lives.
+    """
+    import wfnb
+
+    package = Path(wfnb.__file__).parent
+    modules = {f"wfnb/{path.relative_to(package).as_posix()}" for path in package.rglob("*.py")}
+    return sorted(module for module in modules if module in text.replace("\\", "/"))
+
+
 def status_outputs(notebook) -> list[str]:
     """wfnb's status lines (text) in a notebook's outputs, in order."""
     return [

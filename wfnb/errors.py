@@ -92,10 +92,13 @@ def show_errors_plainly(shell: Any = None) -> None:
     shell.set_custom_exc((WfnbError,), _structured_traceback)
 
 
-def _structured_traceback(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> Any:
+def _structured_traceback(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> None:
+    """Show the error as IPython shows any other (the front end's ``_showtraceback``), minus wfnb's frames."""
     value.__cause__ = None
     value.__suppress_context__ = True
-    return shell.InteractiveTB.structured_traceback(etype, value, without_wfnb_frames(tb), tb_offset=tb_offset)
+    tb = without_wfnb_frames(tb)
+    sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb  # for %debug, as showtraceback does
+    shell._showtraceback(etype, value, shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset))
 
 
 def without_wfnb_frames(tb: types.TracebackType | None) -> types.TracebackType | None:

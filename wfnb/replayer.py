@@ -114,7 +114,12 @@ def run_steps(
         except StepFailed as failure:
             if host.last_traceback:  # it was recorded with the step's output, not shown: show it now
                 print(host.last_traceback, end="", file=sys.stderr, flush=True)
-            raise StepFailed(f"{label}: {failure}") from failure.__cause__
+            cause = failure.__cause__
+            detail = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
+            raise StepFailed(
+                f"{label}: step {step.name} failed{detail}, so no variant was made and nothing was cached; its "
+                "traceback is above. Try other parameters, or fix the step in the notebook and run it there."
+            ) from cause
         state.use(step.name, result.record)
         host.show(result.report)
     if not state.is_consistent():

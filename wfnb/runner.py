@@ -71,6 +71,7 @@ class StepRunner:
         self.workflow = workflow
         self.host = host
         self._warned_dynamic: set[str] = set()
+        self._warned_unstorable: set[tuple[str, ...]] = set()  # (step, names): the warning is said once
         self._analyses: dict[str, CellAnalysis] = {}  # least recently used first
         self._events: dict[str, list[dict[str, Any]]] = {}
         self._records: dict[str, dict[str, Any]] = {}
@@ -151,11 +152,13 @@ class StepRunner:
         try:
             record = self._record(fingerprint.key)
             if record is None or not record.get("restorable", True):
+                report.missed = "its values could not be stored last time" if record is not None else ""
                 return None
             values = load_values(store, record)
             events = self._display_events(record["display"])
         except (CorruptObject, StoreError, KeyError, TypeError) as error:
             self.host.warn(f"{error} Step {options.name} runs again instead of loading it.")
+            report.missed = "its stored result was damaged"
             return None
         namespace = self.host.namespace
         apply_values(namespace, record, values, adopt_globals=self.host.fresh)
@@ -185,7 +188,7 @@ class StepRunner:
         before = {name: id(value) for name, value in namespace.items()}
         with self.host.capture() as events, metrics.collecting(options.name) as logged:
             await self._execute(body, report, asynchronous, key=fingerprint.key if fingerprint else "")
-        report.ran(_reasons(options, fingerprint, previous))
+        report.ran([report.missed] if report.missed else _reasons(options, fingerprint, previous))
         outcome = self._outcome(analysis, fingerprint, before)
         self._save_outputs(options, namespace, fingerprint, only_missing=False)
         if fingerprint is None:
@@ -277,7 +280,9 @@ class StepRunner:
                 problems[name] = str(error)
         if problems:
             report.not_cached(problems)
-            self.host.warn(report.unstorable_warning(problems))
+            if (options.name, *sorted(problems)) not in self._warned_unstorable:
+                self._warned_unstorable.add((options.name, *sorted(problems)))
+                self.host.warn(report.unstorable_warning(problems))
             encoded = {}
         elif uncacheable is not None:
             report.uncacheable(uncacheable)
