@@ -33,5 +33,6 @@ bench: $(STAMP)
 bench-smoke: $(STAMP)
 	$(BENCH) --smoke --out build/benchmarks-smoke.md
 
+# Never notebooks/.wfnb: the variants made with the demo notebooks are the user's (make demo uses a scratch store).
 clean:
-	rm -rf $(VENV) notebooks/.wfnb .pytest_cache
+	rm -rf $(VENV) .pytest_cache
