@@ -129,24 +129,23 @@ def _names(text: str) -> list[str]:
     return names
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: cannot be negative")
-    return value
+def _non_negative(convert: Callable[[str], Any], what: str) -> Callable[[str], Any]:
+    """An argparse type: ``convert(text)``, which must be a number ``>= 0`` (NaN is refused too)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not value >= 0:
+            raise argparse.ArgumentTypeError(f"{text!r}: {what} cannot be negative")
+        return value
+
+    return parse
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: the grace period cannot be negative")
-    return value
+_count = _non_negative(int, "a whole number")
+_seconds = _non_negative(float, "a number of seconds")
 
 
 # -- variants -------------------------------------------------------------------

@@ -199,8 +199,8 @@ def _status_command(session: Session, arguments: list[str]) -> None:
         print(f"  {step:<20} {status:<9} {why}")
     if session.out_of_step():
         print(session.out_of_step())
-    elif current is None:
-        blocking = [step for step, status, _ in rows if status != "fresh"]
+    elif current is None and any(status not in ("fresh", "left out") for _, status, _ in rows):
+        blocking = [step for step, status, _ in rows if status not in ("fresh", "left out")]
         print(f"Run {', '.join(blocking)} to reach a variant; a step whose cell was deleted: %wfnb forget {' '.join(blocking)}")
 
 

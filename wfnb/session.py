@@ -127,7 +127,7 @@ class Session:
             start = self._starting_variant()
             if start is not None:
                 self._adopt(start)
-                self._left_out = self._leave_out_deleted_steps()  # said by the next status line
+                self._leave_out_deleted_steps()
         return self._state
 
     def _starting_variant(self) -> Variant | None:
@@ -196,7 +196,8 @@ class Session:
 
     def _after_step(self, step: str, report: StepReport) -> None:
         state = self.state
-        gone, self._left_out = self._left_out + self._leave_out_deleted_steps(), []
+        self._leave_out_deleted_steps()
+        gone, self._left_out = self._left_out, []
         if gone:
             report.note(f"left out {', '.join(gone)}: no longer in {self.origin.path.name if self.origin.path else 'the notebook'}")
         stale = state.stale_after(step)
@@ -234,7 +235,10 @@ class Session:
         return f"new variant {variant.name}" if created else f"variant {variant.name}"
 
     def _leave_out_deleted_steps(self) -> list[str]:
-        """Forget the steps the saved notebook no longer has, unless they ran here after it was saved."""
+        """Forget the steps the saved notebook no longer has, unless they ran here after it was saved.
+
+        They are also kept in ``_left_out`` until the next status line says so.
+        """
         path = self.origin.path
         names = self._saved_step_names()
         if path is None or names is None:
@@ -246,6 +250,7 @@ class Session:
         gone = [s for s in self.state.order if s not in names and self._ran_at.get(s, 0.0) < saved_at]
         for step in gone:
             self.state.forget(step)
+        self._left_out.extend(gone)
         return gone
 
     def _saved_step_names(self) -> frozenset[str] | None:
@@ -306,7 +311,7 @@ class Session:
     # -- variants ---------------------------------------------------------
 
     def status_table(self) -> list[tuple[str, str, str]]:
-        """(step, status, reason) for each step, in order."""
+        """(step, status, reason) for each step, in order; then each step left out as no longer in the notebook."""
         self._leave_out_deleted_steps()
         restored = self._restored
         rows = []
@@ -314,7 +319,8 @@ class Session:
             if restored is not None and step in restored.steps and not why:
                 why = f"restored from {restored.name}; its cell shows other code"
             rows.append((step, status, why))
-        return rows
+        where = self.origin.path.name if self.origin.path else "the notebook"
+        return rows + [(step, "left out", f"no longer in {where}") for step in self._left_out]
 
     def out_of_step(self) -> str:
         """After ``checkout``: how the notebook's cells differ from the variant restored, and how to bring
