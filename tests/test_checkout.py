@@ -57,3 +57,14 @@ def test_checkout_of_a_variant_the_cells_match_says_nothing_more(ip):
         ip.run_cell("%wfnb checkout v1")
     assert io.stdout == "restored same/v1: its values are in the namespace, and it is the current variant\n"
     assert current_session().out_of_step() == ""
+
+
+def test_the_session_tells_a_browser_how_the_cells_differ(ip):
+    ip.run_cell("%wfnb workflow differ")
+    for cell in (PARAMS.format(window=3), LOAD, SMOOTH, PARAMS.format(window=5), SMOOTH):
+        assert ip.run_cell(cell).success
+    session = current_session()
+    session.checkout("v1")  # what the browser's Restore calls
+    said = session.out_of_step()
+    assert said.startswith("The notebook's cells still show what ran last, not v1: the %%params cell (window=5 (v1: 3))")
+    assert "%wfnb show v1" in said

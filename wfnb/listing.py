@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from wfnb.errors import BadArgument
+from wfnb.errors import BadArgument, CorruptObject
 from wfnb.snapshots import current_number, list_variants, workflows
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def variant_rows(store: Store, workflow: str | None = None) -> list[VariantRow]:
     """Every variant of ``workflow`` (of every workflow if None), oldest first within each workflow."""
     rows = []
     for name in [workflow] if workflow else workflows(store):
-        current = current_number(store, name) if _has_head(store, name) else None
+        current = _current(store, name)
         for v in list_variants(store, name):
             rows.append(VariantRow(
                 workflow=v.workflow, variant=v.name, number=v.number, tags=tuple(v.tags), created=v.created,
@@ -67,15 +67,12 @@ def variant_rows(store: Store, workflow: str | None = None) -> list[VariantRow]:
     return rows
 
 
-def _has_head(store: Store, workflow: str) -> bool:
-    """HEAD is only a marker here: a damaged one must not hide the list (``wfnb verify`` reports it)."""
-    from wfnb.errors import CorruptObject
-
+def _current(store: Store, workflow: str) -> int | None:
+    """The number HEAD names; a damaged HEAD must not hide the list (``wfnb verify`` reports it)."""
     try:
-        current_number(store, workflow)
+        return current_number(store, workflow)
     except CorruptObject:
-        return False
-    return True
+        return None
 
 
 def variants_frame(store: Store, workflow: str | None = None) -> pd.DataFrame:

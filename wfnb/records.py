@@ -149,6 +149,7 @@ class Variant:
 
         write_script(self, path)
 
+    @api_boundary
     def cells(self) -> str:
         """The variant's ``%%params`` cell and ``%%step`` cells as text, ready to copy into a notebook."""
         parts = [params_cell(self.params)] if self.params else []
@@ -237,6 +238,9 @@ class VariantOutputs(Mapping[str, Any]):
         if name not in self._loaded:
             self._loaded[name] = self._variant._store().get_object(self._digests[name])
         return self._loaded[name]
+
+    def __contains__(self, name: object) -> bool:  # without loading the value, as Mapping's default would
+        return name in self._digests
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._digests)
