@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-smoke install clean
+.PHONY: demo test bench bench-smoke bench-browser install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ bench: $(STAMP)
 
 bench-smoke: $(STAMP)
 	$(BENCH) --smoke --out build/benchmarks-smoke.md
+
+# The variant browser in JupyterLab and headless Chromium: time to a painted table for 10, 1,000 and 10,000
+# variants, into its own section of docs/benchmarks.md (which `make bench` keeps).
+bench-browser: $(STAMP)
+	$(BIN)/python -m benchmarks.browser --out docs/benchmarks.md
 
 # Never notebooks/.wfnb: the variants made with the demo notebooks are the user's (make demo uses a scratch store).
 clean:

@@ -14,7 +14,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks import fingerprints, hits, listing, memory, storage
+from benchmarks import browser, fingerprints, hits, listing, memory, storage
 from benchmarks.harness import FULL, SMOKE, Context, load_average, machine, versions
 from benchmarks.report import render
 
@@ -63,8 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         machine=machine(),
         elapsed=time.perf_counter() - clock,
     )
+    carried = browser.carried_section(out)  # written by `make bench-browser`, which this run does not measure
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(report, encoding="utf-8")
+    out.write_text(report.rstrip("\n") + ("\n\n" + carried + "\n" if carried else "\n"), encoding="utf-8")
     met = sum(t.status == "met" for t in ctx.targets)
     print(f"benchmarks: wrote {out} ({met} of {len(ctx.targets)} targets met)", file=sys.stderr)
     return 0

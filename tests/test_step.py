@@ -451,13 +451,25 @@ def test_aliasing_between_outputs_survives_a_restore(ip, new_kernel):
     assert shell.run_cell("second is first").result is True
 
 
-def test_eval_makes_a_step_run_every_time(ip, probe):
+def test_names_read_through_eval_are_in_the_trace(ip, probe):
     ip.run_cell("x = 1")
     cell = "%%step dyn\nprobe.hit()\ny = eval('x + 1')"
+    run(ip, cell)
+    run(ip, cell)
+    assert probe.count() == 1
+    ip.run_cell("x = 5")
+    _, io = run(ip, cell)
+    assert probe.count() == 2 and ip.user_ns["y"] == 6
+    assert "input x changed" in status_lines(io)[0]
+
+
+def test_globals_makes_a_step_run_every_time(ip, probe):
+    ip.run_cell("x = 1")
+    cell = "%%step dyn\nprobe.hit()\ny = globals()['x'] + 1"
     _, io = run(ip, cell)
     run(ip, cell)
     assert probe.count() == 2
-    assert "eval()" in io.stderr
+    assert "globals()" in io.stderr
 
 
 def test_a_corrupt_object_is_reported_and_the_step_runs_again(ip, tmp_path, probe):

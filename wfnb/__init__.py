@@ -68,8 +68,10 @@ def load_ipython_extension(shell: "_typing.Any") -> None:
     from wfnb.errors import show_errors_plainly
     from wfnb.magics import WorkflowMagics, await_transformer
     from wfnb.session import start_session
+    from wfnb.tracing import install
 
     show_errors_plainly(shell)
+    install(shell)
     shell.register_magics(WorkflowMagics(shell, start_session(shell)))
     cleanup = shell.input_transformers_cleanup
     cleanup[:] = [t for t in cleanup if not getattr(t, "wfnb", False)]  # %reload_ext adds it once

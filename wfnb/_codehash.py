@@ -22,9 +22,7 @@ import importlib.metadata
 import importlib.util
 import os
 import platform
-import site
 import sys
-import sysconfig
 import weakref
 from types import (
     BuiltinFunctionType,
@@ -39,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, NamedTuple
 
 import xxhash
 
+from wfnb.codeorigin import is_library_module, library_roots
 from wfnb.errors import UnhashableValue
 
 if TYPE_CHECKING:
@@ -66,68 +65,12 @@ _SKIP_CLASS_ATTRS = frozenset(
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: classes written in Python (not C)
 _PYTHON_VERSION = f"{sys.implementation.name}-{platform.python_version()}"
 
-_SELF = __name__.partition(".")[0]
-_LIBRARY: dict[str, bool] = {}
 _FILE_DIGESTS: dict[tuple[str, int, int], bytes] = {}
 
 
-# ---- what is library code ---------------------------------------------------------------
+# ---- what is library code: see wfnb.codeorigin ---------------------------------------------------
 
-
-def is_library_module(module_name: str) -> bool:
-    """Whether a module is library code: standard library, builtin, or installed in site-packages.
-
-    Library code is hashed by name and version; everything else (``__main__``, local
-    files, editable installs) is user code and is hashed by content, so that editing
-    it invalidates the cache. A module that is not imported counts as user code.
-
-    Parameters
-    ----------
-    module_name : str
-        Dotted module name, e.g. ``fn.__module__``.
-
-    Returns
-    -------
-    bool
-        Cached per process and module name.
-    """
-    known = _LIBRARY.get(module_name)
-    if known is not None:
-        return known
-    if module_name == "__main__":
-        return False
-    if module_name.partition(".")[0] == _SELF:  # wfnb itself, even when installed editable
-        return True
-    module = sys.modules.get(module_name)
-    if module is None:
-        top = module_name.partition(".")[0]
-        return top != module_name and top in sys.modules and is_library_module(top)
-    result = _classify(module)
-    _LIBRARY[module_name] = result
-    return result
-
-
-def _classify(module: ModuleType) -> bool:
-    if module.__name__ in sys.builtin_module_names:
-        return True
-    origin = getattr(getattr(module, "__spec__", None), "origin", None)
-    if origin in ("built-in", "frozen"):
-        return True
-    file = getattr(module, "__file__", None)
-    paths = [file] if file else list(getattr(module, "__path__", None) or ())
-    roots = _library_roots()
-    return bool(paths) and all(os.path.realpath(p).startswith(roots) for p in paths)
-
-
-@functools.cache
-def _library_roots() -> tuple[str, ...]:
-    """Directories whose modules are library code (stdlib and site-packages), with a trailing separator."""
-    paths = sysconfig.get_paths()
-    dirs = [paths.get(key) for key in ("stdlib", "platstdlib", "purelib", "platlib")]
-    dirs += site.getsitepackages() if hasattr(site, "getsitepackages") else []
-    dirs.append(site.getusersitepackages())
-    dirs += [p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages")]
-    return tuple({os.path.join(os.path.realpath(d), "") for d in dirs if d})
+_library_roots = library_roots  # the directories whose code is library code (``cache_clear`` after sys.path changes)
 
 
 def module_version(module_name: str) -> str | None:
@@ -387,6 +330,15 @@ def _scan(code: CodeType, names: set[str], imports: set[tuple[str, int]]) -> Non
     for const in code.co_consts:
         if isinstance(const, CodeType):
             _scan(const, names, imports)
+
+
+def imported_modules(code: CodeType, package: str | None) -> list[str]:
+    """The absolute names of the modules a code object (and its nested code) imports."""
+    names: set[str] = set()
+    imports: set[tuple[str, int]] = set()
+    _scan(code, names, imports)
+    resolved = (_absolute_module(name, level, package) for name, level in sorted(imports))
+    return [name for name in resolved if name]
 
 
 def _enc_code(enc: _Encoder, code: CodeType) -> Iterator[object]:

@@ -48,7 +48,40 @@ def handler_for(kind: type) -> tuple[Handler, bool] | None:
     pa = sys.modules.get("pyarrow")
     if pa is not None and issubclass(kind, (pa.Array, pa.ChunkedArray)):
         return _enc_arrow, True
+    cbook = sys.modules.get("matplotlib.cbook")
+    if cbook is not None and issubclass(kind, cbook.CallbackRegistry):
+        return _enc_callbacks, True
+    transforms = sys.modules.get("matplotlib.transforms")
+    if transforms is not None and issubclass(kind, transforms.TransformNode):
+        return _enc_transform, True
     return None
+
+
+# Parts of a matplotlib transform that say nothing about what it does: the transforms that
+# depend on it (a dict keyed by object ids, different in every process) and a cache flag.
+_TRANSFORM_BOOKKEEPING = frozenset({"_parents", "_invalid"})
+
+
+def _enc_transform(enc: _Encoder, node: Any) -> Iterator[object]:
+    enc.write(b"~t")
+    yield type(node)
+    yield {key: value for key, value in vars(node).items() if key not in _TRANSFORM_BOOKKEEPING}
+
+
+def _enc_callbacks(enc: _Encoder, registry: Any) -> Iterator[object]:
+    """matplotlib's event connections: the signals and the callbacks kept when pickled, not the ids.
+
+    Its pickled state draws the next connection id from a counter (so reading it
+    changes it), and the ids depend on how many connections were made before.
+    """
+    enc.write(b"~e")
+    yield registry._signals
+    kept = []
+    for signal, callbacks in sorted(registry.callbacks.items(), key=lambda item: str(item[0])):
+        for cid, reference in callbacks.items():
+            if cid in registry._pickled_cids:
+                kept.append((signal, reference()))
+    yield kept
 
 
 # ---- numpy -----------------------------------------------------------------------------------

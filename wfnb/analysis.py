@@ -15,11 +15,29 @@ import inspect
 from dataclasses import dataclass
 from typing import Iterable
 
-# Line magics whose argument is Python code run in the user's namespace.
-_CODE_MAGICS = frozenset({"time", "timeit", "prun"})
-# Calls that read names the syntax tree cannot see; the second set only without arguments.
-_DYNAMIC_CALLS = frozenset({"eval", "exec"})
+# Magics whose argument (line magics) or body (cell magics) is Python code run in the user's namespace.
+_CODE_MAGICS = frozenset({"time", "timeit", "prun", "capture"})
+# Magics that start a program: such a step runs every time (see docs/hashing.md).
+_PROGRAM_MAGICS = frozenset({"system", "sx", "bash", "sh", "script", "python", "python2", "python3", "perl", "ruby", "pypy", "pip", "conda", "mamba", "micromamba", "uv"})
+# Magics that read the whole namespace or IPython's own stores: nothing says which names.
+_OPAQUE_MAGICS = frozenset({"who", "whos", "who_ls", "store", "debug", "pdb", "edit", "macro", "recall", "rerun", "save", "pastebin", "load"})
+# Magics known to read no notebook name (their effects, if any, are seen while the step runs).
+_PLAIN_MAGICS = frozenset(
+    {
+        "matplotlib", "config", "load_ext", "reload_ext", "unload_ext", "autoreload", "aimport", "precision",
+        "cd", "pwd", "env", "writefile", "html", "markdown", "latex", "javascript", "js", "svg", "xmode",
+        "colors", "page", "pinfo", "pinfo2", "psearch", "history", "alias", "unalias", "rehashx", "lsmagic",
+        "magic", "quickref", "automagic", "autocall", "doctest_mode", "notebook", "wfnb", "run", "timeit",
+        "time", "prun", "capture", "dhist", "dirs", "bookmark", "killbgscripts", "reset_selective", "tb",
+    }
+)
+# Shell methods IPython calls for `!cmd` and `x = !cmd`.
+_SHELL_PROGRAMS = frozenset({"system", "getoutput", "system_piped", "system_raw"})
+# Calls that read names the syntax tree cannot see, without arguments (eval and exec are
+# seen while the step runs: the names their code reads are in the trace).
 _DYNAMIC_BARE_CALLS = frozenset({"globals", "locals", "vars", "dir"})
+# Methods whose string argument is an expression over the caller's names (`@name` in pandas).
+_EXPRESSION_METHODS = frozenset({"query", "eval", "evaluate"})
 _MAX_PATH_LITERAL = 1024
 
 
@@ -33,7 +51,11 @@ class CellAnalysis:
     deletes: frozenset[str]  # removed with `del` at top level
     imports: frozenset[str]  # top-level packages the cell imports
     literals: tuple[str, ...]  # string constants that could name a file
-    dynamic: tuple[str, ...]  # calls such as eval() or globals() that hide what is read
+    dynamic: tuple[str, ...]  # calls such as globals() or %who that hide what is read
+    programs: tuple[str, ...] = ()  # programs the cell starts (`!cmd`, %%bash): it runs every time
+    runs: tuple[tuple[str, bool], ...] = ()  # scripts run with %run: (path, with -i)
+    env_reads: tuple[str, ...] = ()  # variables read by %env NAME
+    argv: bool = False  # the cell reads sys.argv
 
 
 def analyze_cell(source: str) -> CellAnalysis:
@@ -49,6 +71,10 @@ def analyze_cell(source: str) -> CellAnalysis:
         imports=frozenset(walker.imports),
         literals=tuple(dict.fromkeys(walker.literals)),
         dynamic=tuple(dict.fromkeys(walker.dynamic)),
+        programs=tuple(dict.fromkeys(walker.programs)),
+        runs=tuple(dict.fromkeys(walker.runs)),
+        env_reads=tuple(dict.fromkeys(walker.env_reads)),
+        argv=walker.argv,
     )
 
 
@@ -77,6 +103,10 @@ class _Walker:
         self.imports: set[str] = set()
         self.literals: list[str] = []
         self.dynamic: list[str] = []
+        self.programs: list[str] = []
+        self.runs: list[tuple[str, bool]] = []
+        self.env_reads: list[str] = []
+        self.argv = False
 
     # -- statements -------------------------------------------------------
 
@@ -226,9 +256,16 @@ class _Walker:
 
     def _absorb_scope(self, inner: _Walker, visible: set[str], local: set[str]) -> None:
         self.reads.update(name for name in inner.reads if name not in local and name not in visible)
+        self._absorb_facts(inner)
+
+    def _absorb_facts(self, inner: _Walker | CellAnalysis) -> None:
         self.imports.update(inner.imports)
         self.literals.extend(inner.literals)
         self.dynamic.extend(inner.dynamic)
+        self.programs.extend(inner.programs)
+        self.runs.extend(inner.runs)
+        self.env_reads.extend(inner.env_reads)
+        self.argv = self.argv or inner.argv
 
     # -- expressions ------------------------------------------------------
 
@@ -255,7 +292,9 @@ class _Walker:
                 self.literals.append(node.value)
             return
         if isinstance(node, ast.Call):
-            self._call(node)
+            self._call(node, bound)
+        if isinstance(node, ast.Attribute) and node.attr == "argv":
+            self.argv = True
         for child in ast.iter_child_nodes(node):
             self.expr(child, bound)
 
@@ -272,34 +311,61 @@ class _Walker:
             self.expr(part, scope)
         bound |= scope - bound - set(n for g in node.generators for n in _target_names(g.target))
 
-    def _call(self, node: ast.Call) -> None:
+    def _call(self, node: ast.Call, bound: set[str]) -> None:
         func = node.func
-        if isinstance(func, ast.Name) and (
-            func.id in _DYNAMIC_CALLS or (func.id in _DYNAMIC_BARE_CALLS and not node.args and not node.keywords)
-        ):
+        if isinstance(func, ast.Name) and func.id in _DYNAMIC_BARE_CALLS and not node.args and not node.keywords:
             self.dynamic.append(f"{func.id}()")
-        if (
-            isinstance(func, ast.Attribute)
-            and func.attr == "run_line_magic"
-            and len(node.args) >= 2
-            and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args[:2])
-        ):
-            self._line_magic(node.args[0].value, node.args[1].value)
+        if not isinstance(func, ast.Attribute):
+            return
+        texts = [a.value if isinstance(a, ast.Constant) and isinstance(a.value, str) else None for a in node.args]
+        if func.attr == "run_line_magic" and len(texts) >= 2 and texts[0] is not None and texts[1] is not None:
+            self._magic(texts[0], texts[1], None)
+        elif func.attr == "run_cell_magic" and len(texts) >= 3 and None not in texts[:3]:
+            self._magic(texts[0], texts[1], texts[2])
+        elif func.attr in _SHELL_PROGRAMS and _is_shell(func.value):
+            self.programs.append(texts[0] if texts and texts[0] is not None else "a shell command")
+        elif func.attr in _EXPRESSION_METHODS and texts and texts[0] is not None:
+            self._expression_string(texts[0], bound)
 
-    def _line_magic(self, magic: str, argument: str) -> None:
-        """`%time y = f(x)` reads x and binds y inside a string: look inside."""
-        if magic not in _CODE_MAGICS:
-            return
-        code = argument.split(" ", 1)[-1] if argument.startswith("-") else argument
+    def _magic(self, name: str, line: str, body: str | None) -> None:
+        """What a magic in the cell reads: code magics are looked into, program magics noted."""
+        if name in _CODE_MAGICS:
+            code = body if body is not None else _strip_options(line)
+            try:
+                inner = analyze_cell(_magic_free(code))
+            except SyntaxError:
+                self.dynamic.append(f"%{name}")
+                return
+            self.reads.update(inner.reads)
+            self.binds.update(inner.binds)
+            self._absorb_facts(inner)
+            if name == "capture" and line.split():
+                self.binds.add(line.split()[-1])
+        elif name in _PROGRAM_MAGICS:
+            self.programs.append(f"%{name} {line}".strip() if body is None else f"%%{name} {line}".strip())
+        elif name == "run":
+            words = line.split()
+            paths = [w for w in words if not w.startswith("-")]
+            if paths:
+                self.runs.append((paths[0], "-i" in words))
+        elif name == "env":
+            variable = line.strip()
+            if variable and "=" not in variable and " " not in variable:
+                self.env_reads.append(variable)
+            elif not variable:
+                self.dynamic.append("%env")
+        elif name in _OPAQUE_MAGICS or name not in _PLAIN_MAGICS:
+            self.dynamic.append(f"%{name}")
+
+    def _expression_string(self, text: str, bound: set[str]) -> None:
+        """``df.query("a > @limit")``: the names in the string may be the caller's variables."""
         try:
-            inner = analyze_cell(code)
+            tree = ast.parse(text.replace("@", " ").replace("`", " "), mode="eval")
         except SyntaxError:
-            self.dynamic.append(f"%{magic}")
             return
-        self.reads.update(inner.reads)
-        self.binds.update(inner.binds)
-        self.imports.update(inner.imports)
-        self.literals.extend(inner.literals)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id not in bound:
+                self.reads.add(node.id)
 
     # -- targets ----------------------------------------------------------
 
@@ -324,6 +390,33 @@ class _Walker:
         for node in ast.walk(pattern):
             if isinstance(node, ast.expr):
                 self.expr(node, bound)
+
+
+def _is_shell(node: ast.expr) -> bool:
+    """``get_ipython()``: the object IPython's `!cmd` lines call."""
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "get_ipython"
+
+
+_VALUED_OPTIONS = frozenset({"-n", "-r", "-p", "-s", "-l", "-T", "-D"})  # %timeit and %prun options with a value
+
+
+def _strip_options(line: str) -> str:
+    """The code of ``%timeit -n 3 -r 1 code``-style lines: what follows the options."""
+    words = line.split(" ")
+    while words and words[0].startswith("-"):
+        option = words.pop(0)
+        if option in _VALUED_OPTIONS and words:
+            words.pop(0)
+    return " ".join(words)
+
+
+def _magic_free(code: str) -> str:
+    """Code from a magic's body, with IPython syntax in it turned into Python."""
+    if "%" not in code and "!" not in code:
+        return code
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager().transform_cell(code)
 
 
 def _target_names(target: ast.expr) -> list[str]:

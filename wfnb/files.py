@@ -96,3 +96,45 @@ def digest_files(paths: list[str]) -> dict[str, str]:
 
 def _looks_like_path(text: str) -> bool:
     return len(text) < 1024 and not text.isspace()
+
+
+def path_digest(path: str | os.PathLike) -> str:
+    """A file's content hash; ``dir`` for a folder, ``absent`` if nothing is there (never raises)."""
+    try:
+        return file_digest(path)
+    except IsADirectoryError:
+        return "dir"
+    except (FileNotFoundError, NotADirectoryError):
+        return "absent"
+    except OSError as error:
+        return f"unreadable:{error.errno}"
+
+
+def listing_digest(folder: str) -> str:
+    """What a listing of ``folder`` shows: its entries' names and kinds (``absent`` if none)."""
+    try:
+        entries = sorted((entry.name, entry.is_dir()) for entry in os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return "absent"
+    except OSError as error:
+        return f"unreadable:{error.errno}"
+    return xxhash.xxh3_128_hexdigest(repr(entries).encode())
+
+
+def tree_digest(folder: str) -> str:
+    """Every file below ``folder`` (names and contents): what a reader of the whole folder reads."""
+    if not os.path.isdir(folder):
+        return path_digest(folder)
+    hasher = xxhash.xxh3_128()
+    for root, dirs, names in os.walk(folder):
+        dirs.sort()
+        for name in sorted(names):
+            path = os.path.join(root, name)
+            hasher.update(f"{os.path.relpath(path, folder)}\0{path_digest(path)}\0".encode())
+    return hasher.hexdigest()
+
+
+def glob_digest(pattern: str, root: str, recursive: bool) -> str:
+    """The paths ``glob`` gives for ``pattern`` from ``root``, in order."""
+    matches = sorted(glob.glob(pattern, root_dir=root, recursive=recursive))
+    return xxhash.xxh3_128_hexdigest("\0".join(matches).encode())

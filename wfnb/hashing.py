@@ -18,6 +18,8 @@ rely on are in ``docs/hashing.md``.
 from __future__ import annotations
 
 import copyreg
+import functools
+import io
 import struct
 import sys
 import weakref
@@ -410,6 +412,12 @@ def _atom_once(enc: _Encoder, obj: object) -> Iterator[object]:
 
 
 def _enc_reduced(enc: _Encoder, obj: object) -> Iterator[object]:
+    if isinstance(obj, io.IOBase) and obj.closed:  # what is left of a file once closed: its name and mode
+        enc.write(b"C")
+        yield type(obj).__qualname__
+        yield str(getattr(obj, "name", ""))
+        yield str(getattr(obj, "mode", ""))
+        return
     if callable(obj):
         token = _codehash.global_token(obj)
         if token is not None:  # e.g. a numpy ufunc or a dispatcher: library code, by name
@@ -426,10 +434,12 @@ def _enc_reduced(enc: _Encoder, obj: object) -> Iterator[object]:
     if not isinstance(reduced, tuple) or not 2 <= len(reduced) <= 6:
         raise UnhashableValue(_unhashable_message(obj, f"__reduce_ex__ returned {type(reduced).__name__}"))
     func, args, state, list_items, dict_items, setter = reduced + (None,) * (6 - len(reduced))
+    if type(obj) is functools.partial and isinstance(state, tuple) and len(state) == 4 and not state[3]:
+        state = (*state[:3], None)  # reading a partial's __dict__ creates an empty one: not a change
     enc.write(b"R")
     yield func
     yield args
-    yield state
+    yield None if type(state) is dict and not state else state  # an empty __dict__, made by reading it
     yield None if list_items is None else list(list_items)
     yield None if dict_items is None else list(dict_items)
     yield setter

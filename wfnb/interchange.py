@@ -35,8 +35,8 @@ __all__ = ["EXPORTS", "FRAME_COLUMNS", "Workflow", "export_kind", "export_varian
 
 EXPORTS = {".ipynb": ("notebook", write_notebook), ".py": ("script", write_script), ".csv": ("CSV table", None)}
 
-FRAME_COLUMNS = ["step", "code", "params", "inputs", "outputs", "key", "deps", "workflow", "variant", "workflow_params"]
-_JSON_COLUMNS = ("params", "inputs", "outputs", "deps", "workflow_params")
+FRAME_COLUMNS = ["step", "code", "params", "inputs", "outputs", "key", "deps", "workflow", "variant", "workflow_params", "indirect"]
+_JSON_COLUMNS = ("params", "inputs", "outputs", "deps", "workflow_params", "indirect")
 
 
 def variant_frame(variant: Variant) -> pd.DataFrame:
@@ -64,6 +64,7 @@ def variant_frame(variant: Variant) -> pd.DataFrame:
                 "workflow": variant.workflow,
                 "variant": variant.name,
                 "workflow_params": _dumps(variant.params),
+                "indirect": _dumps(list(record.record.get("indirect", ()))),
             }
         )
     return pd.DataFrame(rows, columns=FRAME_COLUMNS)
@@ -171,6 +172,7 @@ class Workflow:
                     deps=tuple(str(d) for d in deps),
                     inputs=_loads(row, "inputs", {}, name),
                     outputs=_loads(row, "outputs", {}, name),
+                    indirect=tuple(_loads(row, "indirect", [], name)),
                 )
             )
             step_params.update(_loads(row, "params", {}, name))

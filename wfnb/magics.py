@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import functools
 import shlex
+import textwrap
 from typing import TYPE_CHECKING, Callable
 
 from IPython.core.error import UsageError
@@ -55,9 +56,20 @@ class WorkflowMagics(Magics):
         """
         try:
             options = _step_options(line)
-            self.session.run_step(options, cell)
+            self.session.run_step(options, _dedented(cell))
         except WfnbError as error:
             raise UsageError(str(error)) from None
+
+    def empty_step(self, line: str) -> None:
+        """A ``%%step NAME`` cell with nothing below it: a note, not an error (Run All goes on)."""
+        try:
+            options = _step_options(line)
+        except WfnbError as error:
+            raise UsageError(str(error)) from None
+        self.shell.display_pub.publish(
+            {"text/plain": f"step {options.name} · empty: nothing to run (write the step's code below the %%step line)"},
+            metadata={"wfnb": "status"},
+        )
 
     @cell_magic
     def params(self, line: str, cell: str) -> None:
@@ -78,7 +90,7 @@ class WorkflowMagics(Magics):
         """``%%step`` for a cell with top-level ``await`` (see ``await_transformer``)."""
         try:
             options = _step_options(line)
-            await self.session.run_step_async(options, cell)
+            await self.session.run_step_async(options, _dedented(cell))
         except WfnbError as error:
             raise UsageError(str(error)) from None
 
@@ -116,6 +128,8 @@ def await_transformer(shell: InteractiveShell):
         if not lines or not lines[0].startswith("%%step"):
             return lines
         line, body = lines[0][len("%%step"):].strip(), "".join(lines[1:])
+        if not body.strip():  # IPython refuses a cell magic with no body; an empty step is a note
+            return [f"get_ipython().magics_manager.registry[{WorkflowMagics.__name__!r}].empty_step({line!r})\n"]
         if "await" not in body and "async" not in body:  # the common case, without IPython's full transform
             return lines
         try:
@@ -129,6 +143,12 @@ def await_transformer(shell: InteractiveShell):
 
     transform.wfnb = True
     return transform
+
+
+def _dedented(cell: str) -> str:
+    """The body without the indentation common to its lines: IPython runs an indented cell, and so must
+    a replay or an exported script."""
+    return textwrap.dedent(cell)
 
 
 @functools.lru_cache(maxsize=256)

@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 from wfnb.errors import BadArgument, UnknownName, api_boundary
-from wfnb.runner import output_digests
+from wfnb.stepvalues import load_values, output_digests
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -223,33 +223,35 @@ class VariantOutputs(Mapping[str, Any]):
 
     def __init__(self, variant: Variant) -> None:
         self._variant = variant
-        self._digests: dict[str, str] = {}
+        self._producers: dict[str, StepRecord] = {}
         for record in variant.steps:
-            self._digests.update(record.outputs)
-        self._loaded: dict[str, Any] = {}
+            for name in record.outputs:
+                self._producers[name] = record
+        self._loaded: dict[int, dict[str, Any]] = {}  # a step's values are read together (they may share parts)
 
     @api_boundary
     def __getitem__(self, name: str) -> Any:
-        if name not in self._digests:
+        if name not in self._producers:
             raise UnknownName(
                 f"{self._variant.workflow}/{self._variant.name} has no output {name!r}; its outputs: "
-                f"{', '.join(self._digests) or 'none'}."
+                f"{', '.join(self._producers) or 'none'}."
             )
-        if name not in self._loaded:
-            self._loaded[name] = self._variant._store().get_object(self._digests[name])
-        return self._loaded[name]
+        record = self._producers[name]
+        if id(record) not in self._loaded:
+            self._loaded[id(record)] = load_values(self._variant._store(), record.record)
+        return self._loaded[id(record)][name]
 
     def __contains__(self, name: object) -> bool:  # without loading the value, as Mapping's default would
-        return name in self._digests
+        return name in self._producers
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._digests)
+        return iter(self._producers)
 
     def __len__(self) -> int:
-        return len(self._digests)
+        return len(self._producers)
 
     def __repr__(self) -> str:
-        return f"<outputs of {self._variant.workflow}/{self._variant.name}: {', '.join(self._digests) or 'none'}>"
+        return f"<outputs of {self._variant.workflow}/{self._variant.name}: {', '.join(self._producers) or 'none'}>"
 
 
 @dataclass(frozen=True)

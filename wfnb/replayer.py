@@ -38,11 +38,13 @@ class StepCode:
     deps: tuple[str, ...] = ()
     inputs: Mapping[str, str] = field(default_factory=dict)  # name → value hash, as recorded
     outputs: Mapping[str, str] = field(default_factory=dict)  # name → value hash, as recorded
+    indirect: tuple[str, ...] = ()  # inputs only its helpers read: they come with the helpers
 
     @classmethod
     def from_record(cls, record: StepRecord) -> StepCode:
         deps = tuple(record.record.get("deps", ()))
-        return cls(record.step, record.code, deps, dict(record.inputs), dict(record.outputs))
+        indirect = tuple(record.record.get("indirect", ()))
+        return cls(record.step, record.code, deps, dict(record.inputs), dict(record.outputs), indirect)
 
 
 def replay(
@@ -140,6 +142,8 @@ def _bring_inputs(store: Store, step: StepCode, namespace: dict[str, Any], label
         try:
             namespace[name] = rebind(store.get_object(digest), namespace, adopt_globals=True)
         except CorruptObject as error:
+            if name in step.indirect:
+                continue  # read by a helper only: the helper brings it, or does not need it
             raise BadArgument(
                 f"{label} cannot run: input {name!r} of step {step.name} is not in the store ({error}). {hint.format(name=name)}"
             ) from None

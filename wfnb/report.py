@@ -25,7 +25,6 @@ class StepReport:
     started: str  # ISO time, for the run log
     clock: float  # perf_counter() at the start
     parts: list[str] = field(default_factory=list)
-    missed: str = ""  # why a stored result of the same key could not be used, if one was found
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.clock

@@ -1,37 +1,44 @@
 """Run one step end to end, wherever its code runs: the notebook's shell or a plain namespace.
 
-The key decides: a hit restores what the step produced (names, in-place
-changes to its inputs, deleted names, metrics, and everything it showed)
-without running it; a miss runs the code as a plain cell would, under capture,
-stores its outputs and writes the step record: the one commit point.
+The key finds a candidate result and its verified trace decides: a hit restores
+what the step left behind (names, in-place changes to its inputs, deleted names,
+changes to the process such as a seed or an option, metrics, and everything it
+showed) without running it; a miss runs the code as a plain cell would, watched
+and under capture, stores its outputs as one object graph and writes the step
+record: the one commit point.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
-from wfnb import metrics
+from wfnb import metrics, probes, stepvalues, tracing
 from wfnb.analysis import CellAnalysis, analyze_cell
 from wfnb.errors import BadArgument, CorruptObject, StepFailed, StoreError, UnhashableValue, UnstorableValue, WfnbError
 from wfnb.files import expand_deps
 from wfnb.fingerprint import ABSENT, Fingerprint, fingerprint_step
 from wfnb.hashing import hash_value
 from wfnb.hosts import Host
-from wfnb.rebinding import rebind
+from wfnb.objectgraph import LiveIndex, class_state
 from wfnb.report import StepReport
 from wfnb.saving import SaveTarget, write_output
+from wfnb.stepvalues import StepValues, output_digests
 from wfnb.store import Store
-from wfnb.store.codecs import Encoded, decode_encoded
 
-RECORD_FORMAT_VERSION = 1  # bump when a record's fields change meaning
+RECORD_FORMAT_VERSION = 2  # bump when a record's fields change meaning (2: one object graph, a trace)
+_ALTERNATIVES = 3  # earlier results of the same key kept, each with its own trace
 _ROUND_TRIP_LIMIT = 64 << 20  # pickled values above this are not checked for a lossy round trip
 _REMEMBERED = 256  # cell analyses and captured outputs kept in memory, for fast repeated hits
 # Names IPython itself binds while running a cell (output cache, input history).
-_SHELL_NAMES = re.compile(r"_+|_\d+|_i+|_i\d+|_[iod]h|In|Out|exit|quit|get_ipython|__builtins?__")
+# Dunder names (__warningregistry__, __builtins__) are the interpreter's bookkeeping, not results.
+_SHELL_NAMES = re.compile(r"_+|_\d+|_i+|_i\d+|_[iod]h|In|Out|exit|quit|get_ipython|__\w+__")
+
+__all__ = ["StepOptions", "StepResult", "StepRunner", "output_digests", "run_sync"]
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,7 @@ class StepRunner:
         self._warned_dynamic: set[str] = set()
         self._warned_unstorable: set[tuple[str, ...]] = set()  # (step, names): the warning is said once
         self._analyses: dict[str, CellAnalysis] = {}  # least recently used first
-        self._events: dict[str, list[dict[str, Any]]] = {}
+        self._blobs: dict[str, Any] = {}  # immutable JSON objects read: captured outputs, earlier records
         self._records: dict[str, dict[str, Any]] = {}
 
     async def run(
@@ -98,28 +105,31 @@ class StepRunner:
         deps = expand_deps(list(options.deps))
         namespace = self.host.namespace
         fingerprint, uncacheable = self._fingerprint(options.name, analysis, namespace, deps)
+        why: str | None = None
         if fingerprint is not None and uncacheable is None and not (options.force or options.no_cache):
-            record = self._restore(options, fingerprint, report, params or {})
-            if record is not None:
+            record, why = self._verified(fingerprint)
+            if record is not None and self._restore(options, fingerprint, record, report):
                 return StepResult(record, True, report)
+            if record is not None:
+                why = "its stored result was damaged"
         record = await self._run_and_store(
-            options, body, analysis, fingerprint, uncacheable, report, params or {}, previous, asynchronous
+            options, body, analysis, fingerprint, uncacheable, report, params or {}, previous, asynchronous, why
         )
         return StepResult(record, False, report)
 
-    # -- the key ------------------------------------------------------------
+    # -- the key and the trace ------------------------------------------------
 
     def _analysis(self, body: str) -> CellAnalysis:
         """What the cell reads and binds: a pure function of its text, kept for the cells seen last."""
         return _remembered(self._analyses, body, lambda: analyze_cell(self.host.transform(body)))
 
-    def _display_events(self, digest: str) -> list[dict[str, Any]]:
-        """A record's captured output, by its content hash: immutable, so kept once read."""
-        return _remembered(self._events, digest, lambda: self.store.get_json(digest))
+    def _blob(self, digest: str) -> Any:
+        """A JSON object by its content hash: immutable, so kept once read."""
+        return _remembered(self._blobs, digest, lambda: self.store.get_json(digest))
 
     def _record(self, key: str) -> dict[str, Any] | None:
         """The committed record of a key. Kept once read: any complete record of a key is a valid
-        result for it, and this process's own commits replace the kept one."""
+        candidate for it, and this process's own commits replace the kept one."""
         record = self._records.get(key) or self.store.read_record(key)
         return None if record is None else _remembered(self._records, key, lambda: record)
 
@@ -131,43 +141,69 @@ class StepRunner:
             fingerprint = fingerprint_step(analysis, namespace, deps)
         except UnhashableValue as error:
             return None, str(error)
-        if analysis.dynamic:
-            calls = ", ".join(analysis.dynamic)
+        hidden = list(analysis.dynamic) + list(fingerprint.untraceable)
+        if analysis.programs:
+            return fingerprint, f"it runs a program ({analysis.programs[0]})"
+        if hidden:
+            what = ", ".join(hidden)
             if step not in self._warned_dynamic:
                 self._warned_dynamic.add(step)
                 self.host.warn(
-                    f"step {step} calls {calls}, so wfnb cannot see every name it reads; it runs every time "
+                    f"step {step} uses {what}, so wfnb cannot see every name it reads; it runs every time "
                     "and is never restored from the cache. Use the names directly to make it cacheable."
                 )
-            return fingerprint, f"it calls {calls}"
+            return fingerprint, f"it uses {what}"
         return fingerprint, None
+
+    def _verified(self, fingerprint: Fingerprint) -> tuple[dict[str, Any] | None, str | None]:
+        """The stored result of this key whose trace still holds, or why none does."""
+        try:
+            record = self._record(fingerprint.key)
+        except (CorruptObject, StoreError) as error:
+            self.host.warn(f"{error} The step runs again instead of loading it.")
+            return None, "its stored result was damaged"
+        if record is None or not record.get("restorable", True):
+            return None, None if record is None else "its values could not be stored last time"
+        why = None
+        for candidate in [record, *self._alternatives(record)]:
+            change = probes.first_change(probes.probes_of(candidate), self.host.namespace)
+            if change is None:
+                return candidate, None
+            why = why or change
+        return None, why
+
+    def _alternatives(self, record: Mapping[str, Any]) -> list[dict[str, Any]]:
+        found = []
+        for digest in record.get("alternatives", []):
+            try:
+                found.append(self._blob(digest))
+            except (CorruptObject, StoreError):
+                continue
+        return found
 
     # -- a hit --------------------------------------------------------------
 
-    def _restore(
-        self, options: StepOptions, fingerprint: Fingerprint, report: StepReport, params: Mapping[str, Any]
-    ) -> dict[str, Any] | None:
-        """Put a stored result back as if the step had run; None when there is none to trust."""
-        store = self.store
-        try:
-            record = self._record(fingerprint.key)
-            if record is None or not record.get("restorable", True):
-                report.missed = "its values could not be stored last time" if record is not None else ""
-                return None
-            values = load_values(store, record)
-            events = self._display_events(record["display"])
-        except (CorruptObject, StoreError, KeyError, TypeError) as error:
-            self.host.warn(f"{error} Step {options.name} runs again instead of loading it.")
-            report.missed = "its stored result was damaged"
-            return None
+    def _restore(self, options: StepOptions, fingerprint: Fingerprint, record: dict[str, Any], report: StepReport) -> bool:
+        """Put a stored result back as if the step had run; False when it cannot be read."""
         namespace = self.host.namespace
-        apply_values(namespace, record, values, adopt_globals=self.host.fresh)
+        undo = _ProcessUndo.now()
+        try:
+            _replay_before(record)
+            values = stepvalues.read(self.store, record, stepvalues.namespace_resolver(namespace))
+            events = self._blob(record["display"])
+        except (CorruptObject, StoreError, KeyError, TypeError, LookupError) as error:
+            undo.apply()
+            detail = error if isinstance(error, WfnbError) else f"A stored value of step {options.name} cannot be put back ({type(error).__name__}: {error})."
+            self.host.warn(f"{detail} Step {options.name} runs again instead of loading it.")
+            return False
+        stepvalues.apply(namespace, record, values, adopt_globals=self.host.fresh)
+        _import_again(record.get("imports", []))
         self.host.replay(events)
-        restored = sorted([*values, *record.get("aliases", {})])
+        restored = sorted([*values.outputs, *values.changed, *values.classes, *record.get("aliases", {})])
         self._save_outputs(options, namespace, fingerprint, only_missing=True)
         report.cached(restored)
         self._log(report, fingerprint.key, cached=True, outputs=restored)
-        return record
+        return True
 
     # -- a miss -------------------------------------------------------------
 
@@ -182,21 +218,30 @@ class StepRunner:
         params: Mapping[str, Any],
         previous: Mapping[str, Any] | None,
         asynchronous: bool,
+        why: str | None,
     ) -> dict[str, Any] | None:
         namespace = self.host.namespace
         stored_inputs = self._store_inputs(fingerprint) if fingerprint is not None else {}
         before = {name: id(value) for name, value in namespace.items()}
+        inputs = [n for n, d in fingerprint.inputs.items() if d != ABSENT and n in namespace] if fingerprint else []
+        live = LiveIndex.of(namespace, inputs)
+        quiet = (str(self.store.root),) if not str(self.store.root).startswith(("s3:", "gs:", "az:")) else ()
         with self.host.capture() as events, metrics.collecting(options.name) as logged:
-            await self._execute(body, report, asynchronous, key=fingerprint.key if fingerprint else "")
-        report.ran([report.missed] if report.missed else _reasons(options, fingerprint, previous))
+            with tracing.observe(namespace, sys._getframe(), quiet) as observation:
+                await self._execute(body, report, asynchronous, key=fingerprint.key if fingerprint else "")
+        report.ran([why] if why else _reasons(options, fingerprint, previous))
         outcome = self._outcome(analysis, fingerprint, before)
         self._save_outputs(options, namespace, fingerprint, only_missing=False)
         if fingerprint is None:
             report.uncacheable(uncacheable or "its inputs cannot be hashed")
             self._log(report, "", cached=False, outputs=sorted(outcome.outputs))
             return None
+        trace = tracing.trace_of(observation, namespace, fingerprint.touched, set(outcome.outputs), fingerprint.named)
+        if uncacheable is not None:
+            trace.untraceable.insert(0, uncacheable)
+        effects = tracing.effects_of(observation, self.host.transform(body), namespace)
         record = self._store_outcome(
-            options, body, fingerprint, outcome, events, report, dict(logged), params, stored_inputs, uncacheable
+            options, body, fingerprint, outcome, events, report, dict(logged), params, stored_inputs, trace, effects, live, observation
         )
         self._log(report, fingerprint.key, cached=False, outputs=sorted(outcome.outputs))
         return record
@@ -236,15 +281,14 @@ class StepRunner:
         outcome = _Outcome(deleted=sorted(n for n in gone if not _SHELL_NAMES.fullmatch(n)))
         if fingerprint is not None:
             for name, digest in fingerprint.inputs.items():
-                if digest == ABSENT or name in names or name not in namespace:
-                    continue
+                if digest == ABSENT or name in names or name not in namespace or _is_module(namespace[name]):
+                    continue  # a module's changes are effects (wfnb.effects)
                 try:
                     changed = hash_value(namespace[name]) != digest
                 except UnhashableValue:
                     changed = True
                 if changed:
                     outcome.mutated.append(name)
-                    names.add(name)
         outcome.outputs = {name: namespace[name] for name in sorted(names)}
         return outcome
 
@@ -259,98 +303,132 @@ class StepRunner:
         logged: dict[str, Any],
         params: Mapping[str, Any],
         stored_inputs: list[str],
-        uncacheable: str | None,
+        trace: probes.Trace,
+        effects: Any,
+        live: LiveIndex,
+        observation: tracing.Observation,
     ) -> dict[str, Any]:
-        """Write the values, then the record (the commit point).
+        """Write the values as one graph, then the record (the commit point).
 
-        A step whose outputs cannot all be stored still gets a record (its code,
-        inputs and metrics belong to the workflow's history), marked as not
-        restorable so that the cache never half-restores it.
+        A step whose outputs cannot all be stored, or whose run could not be traced,
+        still gets a record (its code, inputs and metrics belong to the workflow's
+        history), marked as not restorable so that the cache never half-restores it.
         """
-        store = self.store
-        aliases = _aliases(outcome.outputs, fingerprint, self.host.namespace)
-        encoded, problems = {}, {}
-        for name, value in outcome.outputs.items():
-            if name in aliases:
-                continue
-            try:
-                data = store.encode(value)
-                encoded[name] = (self._digest_as_restored(name, value, data), data)
-            except (UnhashableValue, UnstorableValue) as error:
-                problems[name] = str(error)
+        store, namespace = self.store, self.host.namespace
+        values = StepValues(effects=effects)
+        values.outputs = dict(outcome.outputs)
+        for name in outcome.mutated:
+            value = namespace[name]
+            if isinstance(value, type):
+                values.classes[name] = class_state(value)
+            else:
+                values.changed[name] = value
+        unchanged = {n for n in fingerprint.inputs if n not in outcome.mutated or isinstance(namespace.get(n), type)}
+        written, digests, problems = None, {}, {}
+        try:
+            packed = stepvalues.pack(values, live.restricted_to(unchanged), namespace)
+            digests = self._digests_as_restored(values, packed)
+            written = stepvalues.write(store, packed)
+        except (UnstorableValue, UnhashableValue):
+            problems = stepvalues.unstorable_names(values)
         if problems:
             report.not_cached(problems)
             if (options.name, *sorted(problems)) not in self._warned_unstorable:
                 self._warned_unstorable.add((options.name, *sorted(problems)))
                 self.host.warn(report.unstorable_warning(problems))
-            encoded = {}
-        elif uncacheable is not None:
-            report.uncacheable(uncacheable)
-        written = sum(store.put_object(digest, data) for digest, data in encoded.values())
-        total = sum(store.object_size(digest) for digest, _ in encoded.values())
+        elif trace.untraceable:
+            report.uncacheable("; ".join(trace.untraceable))
         record = {
             "record_format": RECORD_FORMAT_VERSION,
             "key": fingerprint.key,
-            "restorable": not problems and uncacheable is None,
+            "restorable": not problems and not trace.untraceable,
             "workflow": self.workflow,
             "step": options.name,
             "code": body,
             "code_hash": fingerprint.code,
             "inputs": fingerprint.inputs,
             "stored_inputs": stored_inputs,
+            "indirect": sorted(fingerprint.indirect),
             "files": fingerprint.files,
             "deps": list(options.deps),
             "modules": fingerprint.modules,
             "params": {name: params[name] for name in fingerprint.inputs if name in params},
-            "outputs": {name: digest for name, (digest, _) in encoded.items()},
+            "outputs": {name: digests.get(name, "") for name in outcome.outputs} if not problems else {},
+            "graph": written.graph if written else None,
+            "leaves": list(written.leaves) if written else [],
             "unstored": sorted(problems),
-            "aliases": {} if problems else aliases,
             "mutated": outcome.mutated,
             "deleted": outcome.deleted,
+            "trace": trace.to_json(),
+            "effects": effects.summary(),
+            "before": _before_effects(effects),
+            "imports": _reimports(observation),
             "metrics": logged,
             "display": store.put_json(events),
             "started": report.started,
             "duration_s": report.elapsed(),
-            "stored_bytes": total,
+            "stored_bytes": written.total if written else 0,
         }
-        if problems and store.read_record(fingerprint.key) is not None:
+        if not record["graph"]:
+            del record["graph"]
+        earlier = self._earlier(fingerprint.key)
+        if problems and earlier is not None:
             return record  # never replace a restorable entry with one that is not
+        if earlier is not None and record["restorable"]:
+            record["alternatives"] = self._keep_alternatives(earlier, record)
         store.commit_record(fingerprint.key, record)
         self._records[fingerprint.key] = record
-        if record["restorable"]:
-            report.stored(len(outcome.outputs), total, written)
+        if record["restorable"] and written is not None:
+            report.stored(len(outcome.outputs) + len(outcome.mutated), written.total, written.new)
         return record
 
-    def _digest_as_restored(self, name: str, value: Any, data: Encoded) -> str:
-        """The hash of ``value`` as a restore will give it back.
+    def _earlier(self, key: str) -> dict[str, Any] | None:
+        try:
+            return self._record(key)
+        except (CorruptObject, StoreError):
+            return None
+
+    def _keep_alternatives(self, earlier: dict[str, Any], record: dict[str, Any]) -> list[str]:
+        """Earlier results of the same key whose traces differ from this one's: kept to be found again."""
+        if not earlier.get("restorable", True) or earlier.get("trace") == record.get("trace") or "graph" not in earlier:
+            return list(earlier.get("alternatives", []))[:_ALTERNATIVES]
+        previous = {k: v for k, v in earlier.items() if k != "alternatives"}
+        return [self.store.put_json(previous), *earlier.get("alternatives", [])][:_ALTERNATIVES]
+
+    def _digests_as_restored(self, values: StepValues, packed: Any) -> dict[str, str]:
+        """The hash of each output as a restore will give it back.
 
         A few types lose state in a pickle round trip (scikit-learn's ``Bunch``
         forgets its attributes). Their restored copy hashes differently, and
-        the steps that read it would never be hits after a restart. For pickled
-        values of types not known to round-trip exactly (and not too big to
-        check), the restored copy is made now and, if it differs, it becomes
-        the step's output here too: this kernel then holds what any later
-        restore gives.
+        the steps that read it would never be hits after a restart. For outputs
+        of types not known to round-trip exactly, the restored copy is made now
+        (from the graph just packed) and, if it differs, it becomes the step's
+        output here too: this kernel then holds what any later restore gives.
         """
-        digest = hash_value(value)
-        if data.codec != "pickle" or _round_trips_exactly(value) or data.payload_size > _ROUND_TRIP_LIMIT:
-            return digest
+        digests = {name: hash_value(value) for name, value in values.outputs.items()}
+        doubtful = [name for name, value in values.outputs.items() if not _round_trips_exactly(value)]
+        if not doubtful or len(packed.data) > _ROUND_TRIP_LIMIT:
+            return digests
         try:
-            restored = decode_encoded(data)
-            restored_digest = hash_value(restored)
-        except Exception:  # noqa: BLE001 - any failure here means: keep the value as it is
-            return digest
-        if restored_digest != digest:
-            self.host.namespace[name] = restored
-        return restored_digest
+            restored = stepvalues.round_trip(packed, self.host.namespace).outputs
+        except Exception:  # noqa: BLE001 - any failure here means: keep the values as they are
+            return digests
+        for name in doubtful:
+            again = hash_value(restored[name])
+            if again != digests[name]:
+                self.host.namespace[name] = values.outputs[name] = restored[name]
+                digests[name] = again
+        return digests
 
     # -- around the step ----------------------------------------------------
 
     def _save_outputs(
         self, options: StepOptions, namespace: dict[str, Any], fingerprint: Fingerprint | None, only_missing: bool
     ) -> None:
+        if not options.saves:
+            return
         inputs = fingerprint.inputs if fingerprint else {}
-        params = {name: namespace[name] for name in inputs if _is_scalar(namespace.get(name))}
+        params = {name: namespace[name] for name in inputs if name in namespace and _is_scalar(namespace[name])}
         for target in options.saves:
             path = target.path(params)
             if only_missing and path.exists():
@@ -380,22 +458,70 @@ class StepRunner:
             self.host.warn(f"the run of step {report.step} could not be logged: {failure}")
 
 
-def load_values(store: Store, record: Mapping[str, Any]) -> dict[str, Any]:
-    """Every stored output value of a record, by name. Raises CorruptObject."""
-    return {name: store.get_object(digest) for name, digest in record["outputs"].items()}
+@dataclass
+class _ProcessUndo:
+    """What ``_replay_before`` changes, as it was: put back if the values then cannot be read."""
+
+    cwd: str
+    path: list[str]
+    environ: dict[str, str]
+
+    @classmethod
+    def now(cls) -> _ProcessUndo:
+        import os
+
+        return cls(os.getcwd(), list(sys.path), dict(os.environ))
+
+    def apply(self) -> None:
+        import os
+
+        os.chdir(self.cwd)
+        sys.path[:] = self.path
+        for key in set(os.environ) - set(self.environ):
+            del os.environ[key]
+        os.environ.update(self.environ)
 
 
-def apply_values(
-    namespace: dict[str, Any], record: Mapping[str, Any], values: Mapping[str, Any], *, adopt_globals: bool = False
-) -> None:
-    """Leave ``namespace`` as the record's step left it: deletions, values, aliases."""
-    for name in record.get("deleted", []):
-        namespace.pop(name, None)
-    for name, value in values.items():
-        namespace[name] = rebind(value, namespace, adopt_globals=adopt_globals)
-    for name, source in record.get("aliases", {}).items():
-        if source in namespace:
-            namespace[name] = namespace[source]
+def _before_effects(effects: Any) -> dict[str, Any]:
+    """The effects needed before values are read (they may import from a changed sys.path), as JSON."""
+    return {"cwd": effects.cwd, "path": effects.path, "environ": effects.environ}
+
+
+def _replay_before(record: Mapping[str, Any]) -> None:
+    from wfnb.effects import Effects
+
+    before = record.get("before") or {}
+    path = before.get("path")
+    Effects(cwd=before.get("cwd"), path=tuple(path) if path else None, environ=before.get("environ") or {}).replay_before()
+
+
+def _reimports(observation: tracing.Observation) -> list[str]:
+    """Modules the step imported that a hit imports again, for what importing them does (registrations)."""
+    from wfnb.codeorigin import is_user_module
+
+    names = []
+    for name in sorted(observation.fresh_modules):
+        module = sys.modules.get(name)
+        if module is not None and "." not in name or (module is not None and is_user_module(module)):
+            names.append(name)
+    return names
+
+
+def _import_again(names: list[str]) -> None:
+    import importlib
+
+    for name in names:
+        if name not in sys.modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - the step's values are back; a module that no longer imports is the user's to see
+                pass
+
+
+def _is_module(value: Any) -> bool:
+    import types
+
+    return isinstance(value, types.ModuleType)
 
 
 def _remembered(memo: dict[str, Any], key: str, make: Callable[[], Any]) -> Any:
@@ -415,30 +541,6 @@ def run_sync(coroutine: Any) -> Any:
         return done.value
     coroutine.close()
     raise RuntimeError("a synchronous step suspended; this is a bug in wfnb")
-
-
-def output_digests(record: Mapping[str, Any]) -> dict[str, str]:
-    """Every name a record's step produced, with the hash of its value (aliases resolved)."""
-    digests = dict(record.get("outputs", {}))
-    for name, source in record.get("aliases", {}).items():
-        digests[name] = digests.get(source) or record.get("inputs", {}).get(source, ABSENT)
-    return digests
-
-
-def _aliases(outputs: dict[str, Any], fingerprint: Fingerprint, namespace: dict[str, Any]) -> dict[str, str]:
-    """Outputs that are the very same object as an input or an earlier output: restored as such."""
-    owners: dict[int, str] = {}
-    for name in sorted(fingerprint.inputs):
-        if fingerprint.inputs[name] != ABSENT and name in namespace and name not in outputs:
-            owners.setdefault(id(namespace[name]), name)
-    aliases = {}
-    for name, value in outputs.items():
-        owner = owners.get(id(value))
-        if owner is None:
-            owners[id(value)] = name
-        else:
-            aliases[name] = owner
-    return aliases
 
 
 def _reasons(options: StepOptions, fingerprint: Fingerprint | None, previous: Mapping[str, Any] | None) -> list[str]:

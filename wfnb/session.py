@@ -24,8 +24,9 @@ from wfnb.errors import BadArgument, CorruptObject, StepFailed, WfnbError
 from wfnb.hosts import ShellHost, warn
 from wfnb.origin import NotebookOrigin, find_origin, saved_step_names
 from wfnb.report import StepReport
+from wfnb import stepvalues
 from wfnb.restoring import Restored
-from wfnb.runner import StepOptions, StepRunner, apply_values, load_values, run_sync
+from wfnb.runner import StepOptions, StepRunner, run_sync
 from wfnb.snapshots import (
     Variant,
     current_number,
@@ -306,6 +307,7 @@ class Session:
         left = self._leaving_restored("") if changed else ""
         line = f"params · {shown}" + (f" · {left}" if left else "")
         self.shell.display_pub.publish({"text/plain": line}, metadata={"wfnb": "status"})
+        self.notify()  # the notebook left its variant: an open browser shows it stale
         return values
 
     # -- variants ---------------------------------------------------------
@@ -336,10 +338,9 @@ class Session:
         variant = resolve(self.store, ref, self.workflow)
         before = self.state
         namespace = self.shell.user_ns
-        loaded = []
-        for record in variant.steps:
+        for record in variant.steps:  # every value readable first: a damaged one changes nothing
             try:
-                loaded.append((record.record, load_values(self.store, record.record)))
+                stepvalues.load_values(self.store, record.record)
             except CorruptObject as error:
                 raise BadArgument(
                     f"{variant.name} cannot be restored: a value of step {record.step} is damaged ({error}). "
@@ -347,8 +348,9 @@ class Session:
                 ) from None
         restored = Restored.between(variant, before.records, before.params)
         namespace.update(variant.params)
-        for record, values in loaded:
-            apply_values(namespace, record, values)
+        for record in variant.steps:  # in order: a step's values may be parts of an earlier step's
+            resolver = stepvalues.checkout_resolver(self.store, record.record, namespace)
+            stepvalues.apply(namespace, record.record, stepvalues.read(self.store, record.record, resolver))
         self._adopt(variant)
         self._restored = restored if restored.differs else None
         set_current(self.store, self.workflow, variant.number)

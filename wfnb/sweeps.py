@@ -22,6 +22,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from wfnb.changes import announce
 from wfnb.errors import BadArgument, api_boundary
 
 if TYPE_CHECKING:
@@ -99,10 +100,12 @@ def sweep(
             for index, row in parallel(delayed(_run_point)(task, 0, points[0]) for _ in (0,)):
                 rows[index] = row
                 bar.update(1)
+                announce(store.root, f"workflows/{start.workflow}/variants")  # a worker's variant, for open browsers
             rest = (delayed(_run_point)(task, i, point) for i, point in enumerate(points) if i > 0)
             for index, row in parallel(rest):
                 rows[index] = row
                 bar.update(1)
+                announce(store.root, f"workflows/{start.workflow}/variants")
     finally:
         bar.close()
     return pd.DataFrame(rows)

@@ -16,7 +16,7 @@ from typing import Any, Literal, Mapping, Sequence
 import xxhash
 
 from wfnb.hashing import hash_value
-from wfnb.runner import output_digests
+from wfnb.stepvalues import output_digests
 
 StepStatus = Literal["fresh", "stale", "never-run"]
 

@@ -57,3 +57,11 @@ def add_variants(store: Store, count: int) -> None:
     for i in range(count):
         state.params = {**base.params, "window": 100 + i}
         record_variant(store, state, parent=1)
+
+
+def demo_cell(step: str, rewritten: bool = False) -> str:
+    """The demo's cell for ``step`` (``rewritten``: smooth with ewm, as in v3)."""
+    from . import demo_workflow
+
+    cells = [demo_workflow.REWRITE] if rewritten else [*demo_workflow.CELLS, *demo_workflow.AFTER_REWRITE]
+    return next(cell for cell in reversed(cells) if cell.startswith(f"%%step {step}\n"))

@@ -3,9 +3,12 @@
 JupyterLab (on 127.0.0.1, a free port, a random token; its settings,
 workspaces, config and runtime files in the test's temporary directory) serves
 a notebook calling ``wfnb.browse('demo')`` over a copy of the demo store.
-Headless Chromium opens it, waits for the kernel to be ``Idle`` in the status
-bar, runs the cell, selects a variant and checks its detail shows its metric,
-then switches to JupyterLab Dark. Screenshots of both themes go to
+Headless Chromium opens it at laptop width with the file panel open, waits for
+the kernel to be ``Idle`` in the status bar, runs the cell, checks no header
+is cut short, selects a variant (its detail folded, with its metric), runs a
+``wfnb.replay()`` cell and sees the open table list it, scrolls the table
+sideways in a narrower window, opens a second browser and checks the two step
+graphs keep their own arrowheads, then switches to JupyterLab Dark. Screenshots of both themes go to
 ``test-artifacts/jupyterlab-light.png`` and ``test-artifacts/jupyterlab-dark.png``.
 The server, the Chromium and the skip-or-fail rule are the Voila test's.
 """
@@ -14,73 +17,35 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from .test_e2e_browser import (
-    ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    _free_port,
-    _need,
-    _stop,
-    _wait_for_port,
-    sync_api,
-)
-
-JUPYTER_LAB = Path(sys.executable).with_name("jupyter-lab")
+from .servers import CHROMIUM, CHROMIUM_ARGS, JUPYTER_LAB, isolated_env, jupyterlab
+from .test_e2e_browser import ARTIFACTS, need, sync_api
 
 
 @pytest.fixture(scope="module")
 def lab_url(demo_template: Path, tmp_path_factory: pytest.TempPathFactory):
     """JupyterLab serving ``browse.ipynb`` over a copy of the demo store, at the notebook's URL; stopped at the end."""
-    _need(CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
-    _need(sync_api is not None and JUPYTER_LAB.exists(), "jupyterlab or playwright is missing: pip install -e '.[test]'")
+    need(CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
+    need(sync_api is not None and JUPYTER_LAB.exists(), "jupyterlab or playwright is missing: pip install -e '.[test]'")
     root = tmp_path_factory.mktemp("jupyterlab")
     shutil.copytree(demo_template, root / "store")
-    home = root / "home"  # everything JupyterLab and the kernel would write under $HOME
-    env = {
-        **os.environ,
-        "WFNB_STORE": str(root / "store"),
-        "WFNB_FSYNC": "0",
-        "IPYTHONDIR": str(home / "ipython"),
-        "JUPYTER_CONFIG_DIR": str(home / "jupyter-config"),  # no user configuration or extension leaks in
-        "JUPYTER_DATA_DIR": str(home / "jupyter-data"),
-        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-        "MPLCONFIGDIR": str(home / "matplotlib"),
-    }
+    env = isolated_env(root / "home", WFNB_STORE=str(root / "store"))
     notebooks = root / "notebooks"
     notebooks.mkdir()
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('import wfnb\nwfnb.browse("demo")')])
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell('import wfnb\nwfnb.browse("demo")'),
+        nbformat.v4.new_code_cell('made = wfnb.replay("v1", window=9)'),  # history changing under an open browser
+        nbformat.v4.new_code_cell('wfnb.browse("demo")'),  # a second browser on the page
+    ])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     nbformat.write(notebook, notebooks / "browse.ipynb")
-    settings = home / "lab-settings"  # no "get notified about Jupyter news?" toast over the page
-    (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True)
-    (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    port, token = _free_port(), secrets.token_hex(16)
-    log = (root / "jupyterlab.log").open("w")
-    server = subprocess.Popen(
-        [str(JUPYTER_LAB), "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-         "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={notebooks}",
-         f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={home / 'lab-workspaces'}",
-         # nothing fetched from the internet: no news, no update check, no PyPI extension manager
-         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-         "--LabApp.extension_manager=readonly", "--LanguageServerManager.autodetect=False",  # no `npm prefix -g` either
-         *(["--allow-root"] if os.geteuid() == 0 else [])],
-        cwd=notebooks, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    try:
-        _wait_for_port(port, server, root / "jupyterlab.log", name="jupyter lab")
-        yield f"http://127.0.0.1:{port}/lab/tree/browse.ipynb?token={token}"
-    finally:
-        _stop(server)
-        log.close()
+    with jupyterlab(root, notebooks, env) as url:
+        yield url.format(name="browse.ipynb")
 
 
 def test_the_browser_in_jupyterlab_light_and_dark(lab_url: str, tmp_path: Path) -> None:
@@ -90,42 +55,84 @@ def test_the_browser_in_jupyterlab_light_and_dark(lab_url: str, tmp_path: Path) 
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, env={**os.environ, **home})
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})  # a laptop, the file panel open
             page.goto(lab_url, timeout=60_000)
-            cell = page.locator(".jp-NotebookPanel .jp-CodeCell").first
-            expect(cell).to_be_visible(timeout=60_000)
+            cells = page.locator(".jp-NotebookPanel .jp-CodeCell")
+            expect(cells.first).to_be_visible(timeout=60_000)
             expect(page.locator("#jp-main-statusbar")).to_contain_text("| Idle", timeout=60_000)
+            expect(page.locator("#jp-left-stack")).to_be_visible()
 
-            cell.locator(".jp-InputArea-editor").click()
-            page.keyboard.press("Shift+Enter")
-            widget = page.locator(".jp-OutputArea-output .wfnb-browser")
-            table = widget.locator(".wfnb-grid")
+            run_cell(page, cells.nth(0))
+            first = page.locator(".jp-OutputArea-output .wfnb-browser").first
+            table = first.locator("table.wfnb-table")
             expect(table).to_contain_text("baseline", timeout=30_000)
-            for name in ("v1", "v2", "v3"):
-                expect(table.get_by_role("button", name=name, exact=True)).to_be_visible()
+            for ref in ("demo/v1", "demo/v2", "demo/v3"):
+                expect(table.locator(f'tr[data-ref="{ref}"]')).to_be_visible()
+            headers_fit = table.evaluate("t => [...t.querySelectorAll('thead th')].every(th => th.scrollWidth <= th.clientWidth + 1)")
+            assert headers_fit, "a header is cut short at 1280 px with the file panel open"
 
-            table.get_by_role("button", name="v1", exact=True).click()
-            detail = widget.locator(".wfnb-detail")
+            table.locator('tr[data-ref="demo/v1"]').click()
+            detail = first.locator(".wfnb-detail")
             expect(detail.locator(".wfnb-title")).to_contain_text("demo / v1")
             metrics = detail.locator("table.wfnb-kv", has=page.locator("caption", has_text="metrics"))
             expect(metrics.locator("tr", has_text="score")).to_contain_text("30.5")  # v1's metric: window=3 → 3 * 10 + 0.5
-            _hide_left_sidebar(page)
+            assert detail.locator("details.wfnb-step[open]").count() == 0  # folded
+
+            run_cell(page, cells.nth(1))  # wfnb.replay() in a cell: the open browser lists its variant
+            expect(table.locator('tr[data-ref="demo/v4"]')).to_contain_text("90.5", timeout=60_000)
             page.screenshot(path=str(ARTIFACTS / "jupyterlab-light.png"))
+
+            scroller = first.locator(".wfnb-table-scroll")
+            page.set_viewport_size({"width": 900, "height": 1000})  # narrower: the table scrolls sideways
+            page.wait_for_function("el => el.scrollWidth > el.clientWidth", arg=scroller.element_handle(), timeout=10_000)
+            scroller.evaluate("el => { el.scrollLeft = el.scrollWidth; }")
+            pinned = table.locator('tr[data-ref="demo/v4"] .wfnb-variant')
+            box, frame = pinned.bounding_box(), scroller.bounding_box()
+            assert box["x"] >= frame["x"] - 1, "the variant column stays in view while scrolling sideways"
+            page.set_viewport_size({"width": 1280, "height": 1000})
+
+            run_cell(page, cells.nth(2))
+            browsers = page.locator(".jp-OutputArea-output .wfnb-browser")
+            expect(browsers).to_have_count(2, timeout=30_000)
+            for index in (0, 1):
+                browsers.nth(index).get_by_role("tab", name="Plots").click()
+                expect(browsers.nth(index).locator("svg.wfnb-dag")).to_be_visible()
+            ids = page.evaluate("[...document.querySelectorAll('svg.wfnb-dag marker')].map(m => m.id)")
+            assert len(ids) == 2 and len(set(ids)) == 2, ids  # two graphs, two arrowheads
+            pages_markers = page.evaluate(
+                "[...document.querySelectorAll('svg.wfnb-dag')].every(svg => [...svg.querySelectorAll('path[marker-end]')]"
+                ".every(p => svg.querySelector(p.getAttribute('marker-end').slice(4, -1))))"
+            )
+            assert pages_markers, "an edge points at an arrowhead outside its own graph"
 
             page.get_by_role("menuitem", name="Settings", exact=True).click()
             page.locator(".lm-Menu-item[data-type=submenu]", has_text="Theme").first.hover()
             page.locator(".lm-Menu-item[data-command='apputils:change-theme']", has_text=re.compile(r"^\s*JupyterLab Dark\s*$")).click()
             expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "false", timeout=15_000)
             expect(detail.locator(".wfnb-title")).to_contain_text("demo / v1")
+            background = table.evaluate("t => getComputedStyle(t.querySelector('tbody td')).backgroundColor")
+            assert _dark(background), f"table cells are {background} in the dark theme"
+            first.get_by_role("tab", name="Detail").click()
             page.wait_for_timeout(300)  # the theme's stylesheet swap settles
+            first.scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "jupyterlab-dark.png"))
+            second = browsers.nth(1)
+            second.locator("table.wfnb-table").locator('tr[data-ref="demo/v1"] td.wfnb-tick').click()
+            second.locator("table.wfnb-table").locator('tr[data-ref="demo/v4"] td.wfnb-tick').click()
+            expect(second.locator("circle.wfnb-point")).to_have_count(4)
+            second.locator(".widget-tab").screenshot(path=str(ARTIFACTS / "jupyterlab-dark-plots.png"))
         finally:
             browser.close()
 
 
-def _hide_left_sidebar(page) -> None:
-    """Collapse the file browser so the notebook gets the page's width."""
-    current = page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current")
-    if current.count():
-        current.click()  # clicking the open panel's tab closes it
-        sync_api.expect(page.locator("#jp-left-stack")).to_be_hidden()
+def run_cell(page, cell) -> None:
+    cell.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Shift+Enter")
+
+
+def _dark(css_colour: str) -> bool:
+    """Whether an rgb()/rgba() colour is dark (or transparent over the dark page)."""
+    numbers = [float(n) for n in re.findall(r"[\d.]+", css_colour)]
+    if len(numbers) == 4 and numbers[3] == 0:
+        return True
+    return sum(numbers[:3]) / 3 < 100

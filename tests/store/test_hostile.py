@@ -22,6 +22,7 @@ import wfnb
 from wfnb.errors import CorruptObject, StoreError, WfnbError
 from wfnb.hashing import hash_value
 from wfnb.store import open_store
+from wfnb.store.layout import object_path
 from wfnb.store.objects import pack_document
 
 NOTEBOOK = [
@@ -42,12 +43,22 @@ def _files(root: Path, top: str) -> list[Path]:
     return sorted(p for p in (root / top).rglob("*") if p.is_file())
 
 
+def _values_of(root: Path, step: str) -> Path:
+    """The object holding the values of ``step`` (its graph): what damage to a step's result hits."""
+    opened = open_store(root, create=False)
+    for path in _files(root, "records"):
+        record = opened.read_record(path.stem)
+        if record["step"] == step:
+            return root / object_path(record["graph"])
+    raise AssertionError(f"no record of step {step}")
+
+
 # ----- a damaged object: detected, reported in one line, the step re-runs
 @pytest.mark.parametrize("damage", ["flip", "truncate", "missing"])
 def test_a_damaged_value_makes_the_step_run_again(ip, new_kernel, probe, tmp_path, damage):
     store = tmp_path / "store"
     _run_notebook(ip, store)
-    (big,) = [p for p in _files(store, "objects") if p.stat().st_size > 8000]
+    big = _values_of(store, "load")
     if damage == "flip":
         raw = bytearray(big.read_bytes())
         raw[len(raw) // 2] ^= 0x10

@@ -20,11 +20,12 @@ __all__ = ["browse"]
 
 
 def browse(workflow: str | None = None, store: Store | str | None = None) -> BrowserView:
-    """The variant browser, as a widget: table, detail, compare, plots, and replay/restore/export/tag.
+    """The variant browser, as a widget: table, filter, detail, compare, plots, and replay/sweep/restore/export/tag.
 
     In a notebook with ``%load_ext wfnb`` it shows the notebook's workflow and
-    store, and refreshes when a step runs (untick *Live* to stop); anywhere
-    else, ``$WFNB_STORE`` or ``./.wfnb`` and every workflow in it. Where widgets
+    store, and follows them as they change: steps, ``%%params``, replays,
+    sweeps, tags, checkouts (untick *Live* to stop); anywhere else,
+    ``$WFNB_STORE`` or ``./.wfnb`` and every workflow in it. Where widgets
     cannot be shown, its text form is the table of variants.
 
     Parameters

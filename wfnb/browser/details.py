@@ -9,7 +9,7 @@ and tests check content without parsing HTML.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Collection, Literal, Mapping, Sequence
 
 from wfnb.browser.table import parse_time
 from wfnb.errors import WfnbError
@@ -38,6 +38,7 @@ class StepDetail:
     changed: bool  # differs from the parent
     outputs: tuple[str, ...]
     metrics: Mapping[str, Any]
+    loaded: bool = True  # whether ``events`` were read (a folded step's are read when it opens)
 
 
 @dataclass(frozen=True)
@@ -60,41 +61,64 @@ class Detail:
 
 
 @dataclass(frozen=True)
-class ValueChange:
-    """A parameter or metric in two variants."""
-
-    name: str
-    old: Any
-    new: Any
-
-    @property
-    def changed(self) -> bool:
-        return self.old != self.new
-
-
-@dataclass(frozen=True)
 class StepComparison:
-    """One step in two variants: its code in each (None: absent) and the figures each showed."""
+    """One step in two variants: its code in each (None: absent)."""
 
     step: str
     old_code: str | None
     new_code: str | None
     changed: bool  # its code differs
     rerun: bool  # same code, but a different key: it ran on other inputs or parameters
-    old_images: tuple[Image, ...]
-    new_images: tuple[Image, ...]
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """``new`` against ``old``: per-step code, parameters and metrics."""
+    """``new``'s code against ``old``'s, step by step (their values are compared in ``SideBySide``)."""
 
     old: str  # "v1"
     new: str
     workflow: str
     steps: tuple[StepComparison, ...]
-    params: tuple[ValueChange, ...]
-    metrics: tuple[ValueChange, ...]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One variant in a side-by-side comparison."""
+
+    ref: str
+    name: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ValueRow:
+    """A parameter or metric across the compared variants (None: the variant has none)."""
+
+    name: str
+    values: tuple[Any, ...]
+
+    @property
+    def differs(self) -> bool:
+        return len({repr(value) for value in self.values}) > 1
+
+
+@dataclass(frozen=True)
+class FigureRow:
+    """The figures one step showed, per compared variant."""
+
+    step: str
+    images: tuple[tuple[Image, ...], ...]
+
+
+@dataclass(frozen=True)
+class SideBySide:
+    """Two or more variants side by side: parameters, metrics, changed steps, figures."""
+
+    variants: tuple[Column, ...]
+    params: tuple[ValueRow, ...]
+    metrics: tuple[ValueRow, ...]
+    changed: tuple[tuple[str, ...], ...]  # per variant: steps that differ from the first one
+    figures: tuple[FigureRow, ...]
 
 
 @dataclass(frozen=True)
@@ -114,13 +138,19 @@ class Dag:
     nodes: tuple[DagNode, ...]
     edges: tuple[tuple[str, str, tuple[str, ...]], ...]  # (upstream, step, names read)
     live: bool  # statuses come from a running notebook
+    notebook_at: str = ""  # when the notebook is at another variant of this workflow: which ("v3")
 
 
-def variant_detail(variant: Variant, parent: Variant | None, status: str) -> Detail:
-    """The detail of ``variant``; ``parent`` (its parent variant, if still there) tells what was reused."""
+def variant_detail(variant: Variant, parent: Variant | None, status: str, opened: Collection[str] | None = None) -> Detail:
+    """The detail of ``variant``; ``parent`` (its parent variant, if still there) tells what was reused.
+
+    Only the outputs of the steps in ``opened`` are read (None: every step's): a
+    figure can weigh hundreds of kilobytes, and a folded step shows none.
+    """
     steps = []
     for record in variant.steps:
-        events, error = step_events(variant, record.step)
+        loaded = opened is None or record.step in opened
+        events, error = step_events(variant, record.step) if loaded else ([], "")
         steps.append(
             StepDetail(
                 step=record.step,
@@ -132,6 +162,7 @@ def variant_detail(variant: Variant, parent: Variant | None, status: str) -> Det
                 changed=record.step in variant.changed_steps,
                 outputs=tuple(record.outputs),
                 metrics=dict(record.metrics),
+                loaded=loaded,
             )
         )
     return Detail(
@@ -152,7 +183,7 @@ def variant_detail(variant: Variant, parent: Variant | None, status: str) -> Det
 
 
 def compare_variants(old: Variant, new: Variant) -> Comparison:
-    """Per-step code of both, every parameter and metric of either, and the figures of both."""
+    """The code of each step in both, in the new variant's order, then the steps it dropped."""
     diff = new.diff(old)
     old_steps = {s.step: s for s in old.steps}
     new_steps = {s.step: s for s in new.steps}
@@ -165,22 +196,14 @@ def compare_variants(old: Variant, new: Variant) -> Comparison:
                 new_code=new_steps[name].code if name in new_steps else None,
                 changed=bool(diff.code[name]),
                 rerun=not diff.code[name] and name in old_steps and name in new_steps and old_steps[name].key != new_steps[name].key,
-                old_images=_images(old, name) if name in old_steps else (),
-                new_images=_images(new, name) if name in new_steps else (),
             )
         )
-    return Comparison(
-        old=old.name,
-        new=new.name,
-        workflow=new.workflow,
-        steps=tuple(steps),
-        params=_values(old.params, new.params),
-        metrics=_values(old.metrics, new.metrics),
-    )
+    return Comparison(old=old.name, new=new.name, workflow=new.workflow, steps=tuple(steps))
 
 
-def step_graph(variant: Variant, statuses: Mapping[str, tuple[str, str]] | None) -> Dag:
-    """The data-flow graph of ``variant``'s steps; ``statuses`` (the notebook's, if any) marks stale steps."""
+def step_graph(variant: Variant, statuses: Mapping[str, tuple[str, str]] | None, notebook_at: str = "") -> Dag:
+    """The data-flow graph of ``variant``'s steps; ``statuses`` (the notebook's, given only when the
+    notebook is at this variant or left it) marks stale steps; ``notebook_at`` says where it is otherwise."""
     order = [record.step for record in variant.steps]
     records = {record.step: record.record for record in variant.steps}
     grouped: dict[tuple[str, str], list[str]] = {}
@@ -201,10 +224,52 @@ def step_graph(variant: Variant, statuses: Mapping[str, tuple[str, str]] | None)
     stale = sum(node.status == "stale" for node in nodes)
     if statuses is None:
         title = f"{variant.workflow}/{variant.name}: steps by data flow"
+        if notebook_at:
+            title += f" (the notebook is at {notebook_at}: its stale marks are not this variant's)"
     else:
         title = f"{variant.workflow}/{variant.name} in this notebook now: " + (f"{stale} stale step{'s' if stale != 1 else ''}" if stale else "no stale step")
     edges = tuple((up, down, tuple(names)) for (up, down), names in grouped.items())
-    return Dag(title=title, nodes=tuple(nodes), edges=edges, live=statuses is not None)
+    return Dag(title=title, nodes=tuple(nodes), edges=edges, live=statuses is not None, notebook_at=notebook_at)
+
+
+def side_by_side(variants: Sequence[Variant]) -> SideBySide:
+    """Every parameter and metric of any of ``variants``, the steps each changed from the first, and
+    the figures of each step that showed any, one column per variant."""
+    first = {record.step: record.key for record in variants[0].steps}
+    changed = tuple(
+        tuple(record.step for record in variant.steps if first.get(record.step) != record.key) for variant in variants
+    )
+    figures = []
+    for step in _steps_in_order(variants):
+        images = tuple(_images(variant, step) if step in _step_names(variant) else () for variant in variants)
+        if any(images):
+            figures.append(FigureRow(step, images))
+    return SideBySide(
+        variants=tuple(Column(f"{v.workflow}/{v.name}", v.name, tuple(v.tags)) for v in variants),
+        params=_value_rows([v.params for v in variants]),
+        metrics=_value_rows([v.metrics for v in variants]),
+        changed=changed,
+        figures=tuple(figures),
+    )
+
+
+def _value_rows(sources: Sequence[Mapping[str, Any]]) -> tuple[ValueRow, ...]:
+    names: dict[str, None] = {}
+    for source in sources:
+        names.update(dict.fromkeys(source))
+    return tuple(ValueRow(name, tuple(source.get(name) for source in sources)) for name in names)
+
+
+def _step_names(variant: Variant) -> list[str]:
+    steps = variant.steps
+    return steps.names() if hasattr(steps, "names") else [record.step for record in steps]
+
+
+def _steps_in_order(variants: Sequence[Variant]) -> list[str]:
+    order: dict[str, None] = {}
+    for variant in variants:
+        order.update(dict.fromkeys(_step_names(variant)))
+    return list(order)
 
 
 def step_events(variant: Variant, step: str) -> tuple[list[Event], str]:
@@ -243,8 +308,3 @@ def _reuse(variant: Variant, step: str, started: str, parent: Variant | None) ->
         return "reused"
     ran_at, parent_at = parse_time(started), parse_time(parent.created)
     return "cached" if ran_at and parent_at and ran_at < parent_at else "ran"
-
-
-def _values(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[ValueChange, ...]:
-    names = list(new) + [name for name in old if name not in new]
-    return tuple(ValueChange(name, old.get(name), new.get(name)) for name in names)

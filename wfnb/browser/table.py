@@ -1,8 +1,9 @@
-"""The variant table as plain data: one row per variant, its columns, filtering, sorting, paging.
+"""The variant table as plain data: one row per variant, its columns, sorting, paging, number formats.
 
-Kept apart from the model so that the rules an analyst relies on (what a text
-filter matches, where missing values sort, how an age reads) are plain
-functions over plain rows, cheap enough for thousands of variants per keystroke.
+Kept apart from the model so that the rules an analyst relies on (where missing
+values sort, how an age or a metric reads, how many decimals a column shows)
+are plain functions over plain rows, cheap enough for thousands of variants per
+keystroke. What a filter matches is ``query``'s job.
 """
 
 from __future__ import annotations
@@ -17,10 +18,14 @@ if TYPE_CHECKING:
 
 ColumnKind = Literal["base", "param", "metric"]
 RowStatus = Literal["current", "stale", "complete"]
+ChangeKind = Literal["code", "params", "inputs", "new"]
 ANY_TAG = ""  # the tag filter that keeps every variant
 TAGGED = "*"  # the tag filter that keeps the tagged ones
 # A text column sorts A→Z on its first click; a number or a date is most useful largest/newest first.
 _ASCENDING_FIRST = {"workflow", "tag", "changed", "status"}
+SIGNIFICANT = 5  # digits a metric shows at most (its full value is in the cell's tooltip)
+MAX_DECIMALS = 6  # past this a column's small numbers switch to scientific notation
+BASE_COLUMNS = ("variant", "workflow", "tag", "age", "changed", "status")
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,7 @@ class Row:
     identity: str
     params: Mapping[str, Any]
     metrics: Mapping[str, Any]
-    haystack: str = field(repr=False, compare=False)  # lower-case text the filter searches
+    text: str = field(repr=False, compare=False)  # lower-case words a bare filter word searches
 
     @property
     def name(self) -> str:
@@ -62,16 +67,7 @@ class Row:
 
 def make_row(variant: Variant, status: RowStatus) -> Row:
     """A row for ``variant``, reading only its manifest (no step record is loaded)."""
-    words = [
-        f"{variant.workflow}/{variant.name}",
-        *variant.tags,
-        *variant.notes.values(),
-        *variant.changed_steps,
-        status,
-        variant.identity[:12],
-        *(f"{k}={v}" for k, v in variant.params.items()),
-        *(f"{k}={v}" for k, v in variant.metrics.items()),
-    ]
+    words = [variant.workflow, *variant.tags, *variant.notes.values(), *variant.changed_steps, status]
     return Row(
         ref=f"{variant.workflow}/{variant.name}",
         workflow=variant.workflow,
@@ -85,7 +81,7 @@ def make_row(variant: Variant, status: RowStatus) -> Row:
         identity=variant.identity,
         params=dict(variant.params),
         metrics=dict(variant.metrics),
-        haystack=" ".join(str(word) for word in words).lower(),
+        text=" ".join(str(word) for word in words).lower(),
     )
 
 
@@ -105,18 +101,13 @@ def columns_for(rows: Sequence[Row], every_workflow: bool) -> list[Column]:
     return columns
 
 
-def filter_rows(rows: Sequence[Row], query: str, tag: str) -> list[Row]:
-    """Rows matching every word of ``query`` (case-insensitive, anywhere) and the tag filter."""
-    words = query.lower().split()
-    kept = []
-    for row in rows:
-        if tag == TAGGED and not row.tags:
-            continue
-        if tag not in (ANY_TAG, TAGGED) and tag not in row.tags:
-            continue
-        if all(word in row.haystack for word in words):
-            kept.append(row)
-    return kept
+def filter_by_tag(rows: Sequence[Row], tag: str) -> list[Row]:
+    """Rows with tag ``tag`` (``TAGGED``: any tag; ``ANY_TAG``: every row)."""
+    if tag == ANY_TAG:
+        return list(rows)
+    if tag == TAGGED:
+        return [row for row in rows if row.tags]
+    return [row for row in rows if tag in row.tags]
 
 
 def sort_rows(rows: Sequence[Row], key: str, descending: bool) -> list[Row]:
@@ -152,22 +143,49 @@ def cell_value(row: Row, key: str) -> Any:
     return source.get(name)
 
 
-def cell_text(row: Row, key: str, now: datetime) -> str:
-    """The text a column shows for ``row``."""
+def cell_text(row: Row, key: str, now: datetime, decimals: int | None = None) -> str:
+    """The text a column shows for ``row`` (``decimals``: the column's, from ``column_decimals``)."""
     if key == "variant":
         return row.name
     if key == "age":
         return format_age(row.created, now)
     value = cell_value(row, key)
-    return "" if value is None else format_value(value)
+    return "" if value is None else format_value(value, decimals)
 
 
-def format_value(value: Any) -> str:
-    """A parameter or metric as an analyst reads it: floats to 4 significant digits, no quotes."""
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def column_decimals(values: Sequence[Any]) -> int | None:
+    """How many decimals a column of numbers shows, so that its decimal points line up.
+
+    Enough for ``SIGNIFICANT`` digits of each value, at most ``MAX_DECIMALS``;
+    None when the column holds no float (integers and text show as they are).
+    """
+    floats = [v for v in values if isinstance(v, float) and math.isfinite(v)]
+    if not floats:
+        return None
+    needed = 0
+    for value in floats:
+        text = f"{value:.{SIGNIFICANT}g}"
+        if "e" in text:
+            continue  # shown in scientific notation whatever the column does
+        needed = max(needed, len(text.partition(".")[2]))
+    return min(needed, MAX_DECIMALS)
+
+
+def format_value(value: Any, decimals: int | None = None) -> str:
+    """A parameter or metric as an analyst reads it: floats to 4 significant digits (or the column's
+    decimals), lists and dicts as JSON-like text, no quotes around a string."""
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, float):
-        return f"{value:.4g}" if math.isfinite(value) else str(value)
+        if not math.isfinite(value):
+            return str(value)
+        if decimals is not None and value != 0 and (abs(value) >= 1e9 or abs(value) < 10 ** -decimals / 2):
+            return f"{value:.{SIGNIFICANT - 1}e}"  # would show as 0.000 or a wall of digits
+        return f"{value:.{decimals}f}" if decimals is not None else f"{value:.{SIGNIFICANT}g}"
     if isinstance(value, str):
         return value
     return repr(value)
@@ -224,7 +242,7 @@ def parse_time(text: str) -> datetime | None:
 
 def _order_key(value: Any) -> tuple[int, Any]:
     """Numbers before text, so that a column mixing both still sorts (and never raises)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if is_number(value):
         return (0, value if not (isinstance(value, float) and math.isnan(value)) else math.inf)
     if isinstance(value, bool):
         return (0, int(value))

@@ -32,21 +32,35 @@ CSS = f"""
 .wfnb-browser .wfnb-empty {{ color: {_MUTED}; padding: 16px 8px; }}
 .wfnb-browser code, .wfnb-browser pre {{ font-family: {_CODE_FONT}; font-size: var(--jp-code-font-size, 12px); }}
 
-/* the table */
-.wfnb-browser .wfnb-grid {{ border: 1px solid {_BORDER}; border-radius: 4px; margin: 4px 2px; }}
-.wfnb-browser .wfnb-cell {{ margin: 0; padding: 0 8px; border-bottom: 1px solid var(--jp-border-color3, rgba(128,128,128,0.15));
-  white-space: nowrap; min-width: 0; }}
-.wfnb-browser .wfnb-cell .widget-html-content {{ line-height: 26px; overflow: hidden; text-overflow: ellipsis; }}
-.wfnb-browser .wfnb-hidden {{ display: none; }}
-.wfnb-browser .wfnb-link.jupyter-button, .wfnb-browser .wfnb-link.widget-button {{ background: transparent; box-shadow: none;
-  color: var(--jp-content-link-color, {_BRAND}); font-weight: 600; padding: 0 8px; height: auto; min-height: 26px; line-height: 26px; text-align: left;
-  border-radius: 0; }}
-.wfnb-browser .wfnb-link.jupyter-button:hover {{ text-decoration: underline; box-shadow: none; }}
-.wfnb-browser .wfnb-link.jupyter-button:focus:not(:focus-visible) {{ outline: none; }}  /* a clicked cell: no box; keyboard focus keeps it */
-.wfnb-browser .wfnb-head.wfnb-link.jupyter-button {{ color: var(--jp-ui-font-color1, inherit);
-  background: var(--jp-layout-color2, rgba(128,128,128,0.1)); border-bottom: 1px solid {_BORDER}; }}
-.wfnb-browser .wfnb-selected.wfnb-cell, .wfnb-browser .wfnb-selected.wfnb-link.jupyter-button {{ background: {_tint(_BRAND, 16)}; }}
-.wfnb-browser .wfnb-group {{ border-left: 1px solid {_BORDER}; }}
+/* the table: one HTML table, scrolling sideways, headers never truncated */
+.wfnb-browser .wfnb-table-widget, .wfnb-browser .wfnb-table-widget .widget-html-content {{ width: 100%; min-width: 0; }}
+.wfnb-browser .wfnb-table-scroll {{ overflow-x: auto; max-width: 100%; border: 1px solid {_BORDER}; border-radius: 4px; margin: 4px 2px; }}
+.wfnb-browser table.wfnb-table {{ border-collapse: separate; border-spacing: 0; width: max-content; min-width: 100%; line-height: 24px; }}
+.wfnb-browser table.wfnb-table th, .wfnb-browser table.wfnb-table td {{ padding: 0 10px; white-space: nowrap; text-align: left;
+  border-bottom: 1px solid var(--jp-border-color3, rgba(128,128,128,0.15)); background: var(--jp-layout-color1, transparent); }}
+.wfnb-browser table.wfnb-table thead th {{ background: var(--jp-layout-color2, rgba(128,128,128,0.1)); font-weight: 600; position: sticky; top: 0; z-index: 2; }}
+.wfnb-browser table.wfnb-table tr.wfnb-groups th {{ font-weight: 600; font-size: 11px; text-transform: uppercase; letter-spacing: .04em;
+  color: {_MUTED}; line-height: 18px; text-align: center; }}
+.wfnb-browser table.wfnb-table th.wfnb-sortable {{ cursor: pointer; user-select: none; }}
+.wfnb-browser table.wfnb-table th.wfnb-sortable:hover {{ text-decoration: underline; }}
+.wfnb-browser table.wfnb-table th.wfnb-col-param, .wfnb-browser table.wfnb-table th.wfnb-col-metric {{ text-align: right; }}
+.wfnb-browser table.wfnb-table .wfnb-group, .wfnb-browser table.wfnb-table .wfnb-group-start {{ border-left: 1px solid {_BORDER}; }}
+.wfnb-browser table.wfnb-table .wfnb-pin0 {{ position: sticky; left: 0; z-index: 1; width: 22px; min-width: 22px; max-width: 22px; padding: 0 4px; text-align: center; }}
+.wfnb-browser table.wfnb-table .wfnb-pin1 {{ position: sticky; left: 30px; z-index: 1; box-shadow: 1px 0 0 {_BORDER}; }}
+.wfnb-browser table.wfnb-table thead .wfnb-pin0, .wfnb-browser table.wfnb-table thead .wfnb-pin1 {{ z-index: 3; }}
+.wfnb-browser table.wfnb-table tr.wfnb-row {{ cursor: pointer; }}
+.wfnb-browser table.wfnb-table tr.wfnb-row:hover td {{ background: {_tint(_BRAND, 7)}; }}
+.wfnb-browser table.wfnb-table tr.wfnb-selected td {{ background: {_tint(_BRAND, 18)}; }}
+.wfnb-browser table.wfnb-table tr.wfnb-row:focus {{ outline: 2px solid {_BRAND}; outline-offset: -2px; }}
+.wfnb-browser table.wfnb-table td.wfnb-tick, .wfnb-browser table.wfnb-table th.wfnb-tick {{ cursor: pointer; color: {_MUTED}; font-size: 15px; }}
+.wfnb-browser table.wfnb-table tr.wfnb-ticked td.wfnb-tick {{ color: {_BRAND}; }}
+.wfnb-browser table.wfnb-table .wfnb-variant {{ color: var(--jp-content-link-color, {_BRAND}); font-weight: 600; }}
+.wfnb-browser table.wfnb-table td.wfnb-num {{ text-align: right; font-variant-numeric: tabular-nums; font-family: {_CODE_FONT}; }}
+.wfnb-browser table.wfnb-table td.wfnb-text {{ max-width: 16em; overflow: hidden; text-overflow: ellipsis; }}
+.wfnb-browser table.wfnb-table td.wfnb-empty-row {{ color: {_MUTED}; padding: 12px; }}
+.wfnb-browser .wfnb-change {{ margin-right: 6px; font-family: {_CODE_FONT}; font-size: 12px; }}
+.wfnb-browser .wfnb-change-code {{ color: var(--jp-ui-font-color1, inherit); font-weight: 600; }}
+.wfnb-browser .wfnb-change-params, .wfnb-browser .wfnb-change-inputs {{ color: {_MUTED}; }}
 .wfnb-browser .wfnb-num {{ font-variant-numeric: tabular-nums; }}
 .wfnb-browser .wfnb-tag {{ display: inline-block; padding: 0 6px; margin-right: 3px; border-radius: 8px; line-height: 18px;
   font-size: 11px; background: {_tint(_BRAND, 18)}; color: var(--jp-ui-font-color1, inherit); }}
@@ -54,6 +68,13 @@ CSS = f"""
   border: 1px solid {_BORDER}; }}
 .wfnb-browser .wfnb-status-current {{ border-color: {_ADD}; background: {_tint(_ADD, 15)}; }}
 .wfnb-browser .wfnb-status-stale {{ border-color: {_WARN}; background: {_tint(_WARN, 18)}; }}
+.wfnb-browser .wfnb-section-title-text {{ font-weight: 600; color: {_MUTED}; text-transform: uppercase; font-size: 11px; }}
+
+/* plots */
+.wfnb-browser .wfnb-chart {{ padding: 4px 0; }}
+.wfnb-browser .wfnb-chart .wfnb-point, .wfnb-browser .wfnb-chart .wfnb-line {{ cursor: pointer; }}
+.wfnb-browser .wfnb-chart .wfnb-point:hover {{ stroke: var(--jp-ui-font-color1, #333); stroke-width: 2; }}
+.wfnb-browser .wfnb-chart .wfnb-line:hover path:first-of-type {{ stroke-width: 3; stroke-opacity: 1; }}
 
 /* detail */
 .wfnb-browser .wfnb-detail, .wfnb-browser .wfnb-compare {{ padding: 4px 2px; line-height: 1.45; }}
@@ -83,7 +104,21 @@ CSS = f"""
 .wfnb-browser .wfnb-figure img, .wfnb-browser .wfnb-figures img {{ max-width: 100%; }}
 .wfnb-browser .wfnb-html table {{ border-collapse: collapse; font-size: 12px; margin-left: 0; margin-right: auto; }}
 .wfnb-browser .wfnb-html th, .wfnb-browser .wfnb-html td {{ padding: 2px 8px; border-bottom: 1px solid {_BORDER}; text-align: right; }}
-.wfnb-browser .wfnb-figures {{ display: grid; grid-template-columns: 1fr 1fr; gap: 12px; padding: 6px 10px; }}
+.wfnb-browser .wfnb-scroll {{ overflow-x: auto; max-width: 100%; }}
+.wfnb-browser table.wfnb-side {{ border-collapse: collapse; margin: 6px 0 10px; }}
+.wfnb-browser table.wfnb-side th, .wfnb-browser table.wfnb-side td {{ padding: 2px 12px; white-space: nowrap; text-align: left; }}
+.wfnb-browser table.wfnb-side tr:first-child th {{ border-bottom: 1px solid {_BORDER}; }}
+.wfnb-browser table.wfnb-side td.wfnb-num {{ text-align: right; font-family: {_CODE_FONT}; }}
+.wfnb-browser table.wfnb-side tr.wfnb-section td {{ color: {_MUTED}; font-size: 11px; text-transform: uppercase; padding-top: 6px; }}
+.wfnb-browser table.wfnb-side tr.wfnb-changed {{ background: {_tint(_WARN, 12)}; }}
+.wfnb-browser table.wfnb-side td.wfnb-high {{ font-weight: 700; }}
+.wfnb-browser table.wfnb-side td.wfnb-low {{ font-style: italic; }}
+.wfnb-browser .wfnb-delta {{ color: {_MUTED}; font-size: 11px; margin-left: 4px; }}
+.wfnb-browser .wfnb-figure-grid {{ display: grid; gap: 8px; padding: 6px 2px; align-items: start; }}
+.wfnb-browser .wfnb-figure-grid img {{ max-width: 100%; }}
+.wfnb-browser .wfnb-grid-head {{ font-weight: 600; }}
+.wfnb-browser .wfnb-grid-step {{ border-top: 1px solid {_BORDER}; padding-top: 4px; }}
+.wfnb-browser .wfnb-steps-head {{ margin: 10px 0 2px; }}
 
 /* code diff */
 .wfnb-browser table.wfnb-diff {{ border-collapse: collapse; width: 100%; table-layout: fixed; font-family: {_CODE_FONT};
@@ -100,6 +135,8 @@ CSS = f"""
 
 /* messages and actions */
 .wfnb-browser .wfnb-msg {{ padding: 6px 10px; border-radius: 4px; border-left: 3px solid {_BORDER}; margin: 4px 2px; }}
+.wfnb-browser .wfnb-dismiss {{ float: right; cursor: pointer; padding: 0 4px; margin-left: 8px; font-size: 16px; line-height: 16px; color: {_MUTED}; }}
+.wfnb-browser .wfnb-dismiss:hover {{ color: var(--jp-ui-font-color1, inherit); }}
 .wfnb-browser .wfnb-msg-success {{ border-left-color: {_ADD}; background: {_tint(_ADD, 12)}; }}
 .wfnb-browser .wfnb-msg-error {{ border-left-color: {_DEL}; background: {_tint(_DEL, 12)}; }}
 .wfnb-browser .wfnb-msg-info {{ border-left-color: {_BRAND}; background: {_tint(_BRAND, 10)}; }}
@@ -107,7 +144,6 @@ CSS = f"""
 .wfnb-browser .wfnb-section-title .widget-html-content {{ font-weight: 600; color: {_MUTED}; text-transform: uppercase;
   font-size: 11px; letter-spacing: .04em; }}
 .wfnb-browser .wfnb-box {{ border: 1px solid {_BORDER}; border-radius: 4px; padding: 6px 8px; margin: 4px 2px; }}
-.wfnb-browser .wfnb-plot img {{ max-width: 100%; }}
 
 /* syntax colours: JupyterLab's editor palette */
 .wfnb-browser .tok-k, .wfnb-browser .tok-kn, .wfnb-browser .tok-kd, .wfnb-browser .tok-kr, .wfnb-browser .tok-ow {{

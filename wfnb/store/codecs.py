@@ -296,7 +296,7 @@ def _encode_pickle(value: object) -> Encoded:
             _Pickler(file, protocol=5, buffer_callback=buffers.append).dump(value)
             data = file.getvalue()
     except Exception as err:  # noqa: BLE001 - pickling can fail in any way a __reduce__ likes
-        raise UnstorableValue(_unpicklable_message(value, err)) from err
+        raise UnstorableValue(unpicklable_message(value, err)) from err
     parts: list[Any] = [data]
     offset = len(data)
     spans = []
@@ -316,7 +316,7 @@ def _encode_pickle(value: object) -> Encoded:
     return Encoded("pickle", meta, tuple(parts))
 
 
-def _unpicklable_message(value: object, err: Exception) -> str:
+def unpicklable_message(value: object, err: Exception) -> str:
     name = type_name(value)
     if isinstance(err, RecursionError) or "recursion" in str(err):  # cloudpickle rewraps it
         why = "it is nested too deeply to be pickled (RecursionError)"

@@ -98,6 +98,12 @@ def _reachable(store: Store, problems: list[str]) -> set[str]:
             continue
         if record is not None:
             reachable.update(_named_by_record(record))
+            for blob in _alternatives(record):  # earlier results of the key, kept with their own traces
+                reachable.add(blob)
+                try:
+                    reachable.update(_named_by_record(store.get_json(blob)))
+                except (CorruptObject, StoreError) as error:
+                    problems.append(f"an earlier result {blob} of record {key}: {error}")
     for rel in store._files.walk(REFS):
         if not rel.endswith(".json"):
             continue
@@ -121,11 +127,15 @@ def _named_by_record(record: Any) -> Iterable[str]:
     if not isinstance(record, dict):
         return ()
     named = list((record.get("outputs") or {}).values())
-    if record.get("display"):
-        named.append(record["display"])
+    named.extend([record.get("graph"), *(record.get("leaves") or ()), record.get("display")])
     inputs = record.get("inputs") or {}
     named.extend(inputs[name] for name in record.get("stored_inputs", ()) if name in inputs)
     return [digest for digest in named if _is_digest(digest)]
+
+
+def _alternatives(record: dict[str, Any]) -> list[str]:
+    found = record.get("alternatives")
+    return [blob for blob in found if _is_digest(blob)] if isinstance(found, list) else []
 
 
 def _blobs_named_by_ref(ref: dict[str, Any]) -> list[str]:

@@ -4,7 +4,8 @@ Objects and records are named by hashes; refs are named by people (``v3``, a
 tag). Each ref is one checksummed file under ``refs/``. ``create`` succeeds for
 exactly one writer of a name, which is how variant numbers and tags stay unique
 when several kernels share a store; ``replace`` is an atomic overwrite for
-pointers where the last writer may win (the current variant).
+pointers where the last writer may win (the current variant). Every write is
+announced in this process (``wfnb.changes``), so that open browsers follow it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from wfnb.changes import announce
 from wfnb.errors import CorruptObject, StoreError
 from wfnb.store.layout import REFS
 from wfnb.store.localfs import LocalFiles, read_if_present, set_aside
@@ -39,11 +41,15 @@ class Refs:
 
     def create(self, name: str, data: dict[str, Any]) -> bool:
         """Write ref ``name`` if it does not exist yet; False (and nothing written) if it does."""
-        return self._files.create(ref_path(name), [pack_document("ref", name, data)])
+        created = self._files.create(ref_path(name), [pack_document("ref", name, data)])
+        if created:
+            announce(self._files.root, name)
+        return created
 
     def replace(self, name: str, data: dict[str, Any]) -> None:
         """Write ref ``name`` whether or not it exists, atomically."""
         self._files.write(ref_path(name), [pack_document("ref", name, data)])
+        announce(self._files.root, name)
 
     def read(self, name: str) -> dict[str, Any] | None:
         """The data of ref ``name``, or None if there is no such ref."""
@@ -65,7 +71,10 @@ class Refs:
 
     def delete(self, name: str) -> bool:
         """Remove ref ``name``; False if there was none."""
-        return self._files.delete(ref_path(name))
+        deleted = self._files.delete(ref_path(name))
+        if deleted:
+            announce(self._files.root, name)
+        return deleted
 
     def names(self, prefix: str) -> list[str]:
         """Names of the refs under ``prefix`` (a ref name without the last part), sorted."""

@@ -1,0 +1,120 @@
+"""Real servers for the browser's end-to-end tests and benchmark: JupyterLab and Voila on 127.0.0.1.
+
+Each server runs in its own process group with its settings, config and
+runtime files under a given directory (nothing of the user's leaks in, nothing
+is fetched from the internet), and is stopped with its kernels on exit.
+Chromium is Debian's ``/usr/bin/chromium``, driven by Playwright's Python
+package; ``playwright install`` is never run.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+JUPYTER_LAB = Path(sys.executable).with_name("jupyter-lab")
+VOILA = Path(sys.executable).with_name("voila")
+
+
+class ServerFailed(RuntimeError):
+    """A server exited or did not listen in time; the message holds its log."""
+
+
+def isolated_env(home: Path, **extra: str) -> dict[str, str]:
+    """This process's environment with every Jupyter, IPython and matplotlib directory under ``home``."""
+    return {
+        **os.environ,
+        "WFNB_FSYNC": "0",
+        "IPYTHONDIR": str(home / "ipython"),
+        "JUPYTER_CONFIG_DIR": str(home / "jupyter-config"),  # no user configuration or extension leaks in
+        "JUPYTER_DATA_DIR": str(home / "jupyter-data"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "MPLCONFIGDIR": str(home / "matplotlib"),
+        **extra,
+    }
+
+
+@contextmanager
+def jupyterlab(root: Path, notebooks: Path, env: dict[str, str]) -> Iterator[str]:
+    """JupyterLab serving ``notebooks``; yields ``http://127.0.0.1:PORT/lab/tree/{name}?token=…`` with
+    ``{name}`` left for the notebook's file name."""
+    home = root / "home"
+    settings = home / "lab-settings"  # no "get notified about Jupyter news?" toast over the page
+    (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True, exist_ok=True)
+    (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    port, token = free_port(), secrets.token_hex(16)
+    command = [
+        str(JUPYTER_LAB), "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={notebooks}",
+        f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={home / 'lab-workspaces'}",
+        # nothing fetched from the internet: no news, no update check, no PyPI extension manager
+        "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly", "--LanguageServerManager.autodetect=False",  # no `npm prefix -g` either
+        *(["--allow-root"] if os.geteuid() == 0 else []),
+    ]
+    with _serving(command, notebooks, env, root / "jupyterlab.log", port, "jupyter lab"):
+        yield f"http://127.0.0.1:{port}/lab/tree/{{name}}?token={token}"
+
+
+@contextmanager
+def voila(root: Path, notebook: str, env: dict[str, str]) -> Iterator[str]:
+    """Voila rendering ``root/notebook`` (light theme); yields its URL."""
+    port = free_port()
+    command = [str(VOILA), notebook, "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1", "--theme=light"]
+    with _serving(command, root, env, root / "voila.log", port, "voila"):
+        yield f"http://127.0.0.1:{port}/"
+
+
+@contextmanager
+def _serving(command: list[str], cwd: Path, env: dict[str, str], log_path: Path, port: int, name: str) -> Iterator[None]:
+    with log_path.open("w") as log:
+        server = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_for_port(port, server, log_path, name=name)
+            yield
+        finally:
+            stop(server)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port: int, server: subprocess.Popen, log: Path, timeout: float = 60.0, name: str = "server") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise ServerFailed(f"{name} exited with {server.returncode}:\n{log.read_text()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise ServerFailed(f"{name} did not listen on 127.0.0.1:{port} within {timeout:.0f} s:\n{log.read_text()}")
+
+
+def stop(server: subprocess.Popen) -> None:
+    """Stop the server and its kernels: the whole process group it leads."""
+    if server.poll() is not None:
+        return
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)

@@ -1,0 +1,457 @@
+"""A step's outputs, changed inputs and effects stored as one object graph, restored equal *and* the same.
+
+After a run, two outputs may share a list, an output may be a part of an input
+(``sub = d["a"]``, a view of an input array), and a change made through a container
+input (``box[0].append(1)``) is seen by every name that holds the changed object.
+Pickling each name apart would restore copies. So everything a step leaves behind is
+pickled once, as one graph, in which:
+
+- an object that existed before the step, reached from an input the step did not
+  change, is stored as its *path* from that input (``("d", ("k", "a"))``) and restored
+  as the very object the notebook holds;
+- a large array or frame is stored as its own content-addressed object (a *leaf*, written
+  once however many steps produce it, restored without a copy), with its layout (memory
+  order, writeable flag) kept per reference, since equal content is stored once;
+- a view of another array in the graph (or of an input) is stored as a view of it.
+
+A changed input is not replaced on a hit but brought *in place* to its new state
+(``sync``), so that the objects the rest of the notebook holds see the change.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import sys
+import threading
+import types
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from wfnb.store.codecs import _Pickler
+
+Path = tuple[Any, ...]  # (name, (kind, key), ...): kind "i" index, "k" dict key, "a" attribute
+GRAPH_FORMAT = 1  # bump when the graph's pickle changes meaning
+LEAF_MIN_BYTES = 64 << 10  # arrays and frames from this size are leaves: stored once, restored without a copy
+_INDEX_BUDGET = 100_000  # objects indexed per step, at most: past it, parts of inputs are stored as copies
+_ATOMS = (type(None), bool, int, float, complex, str, bytes)
+_KEY_TYPES = (str, int, float, bool, type(None))
+_BUILTIN_CONTAINERS = (list, dict, set, bytearray)
+
+
+# ---- before the run: where every object reachable from the inputs is ---------------------------------
+
+
+@dataclass
+class LiveIndex:
+    """Objects reachable from the step's inputs before it ran, each with its path from an input."""
+
+    paths: dict[int, Path] = field(default_factory=dict)
+    objects: dict[int, Any] = field(default_factory=dict)  # keeps them alive: no id is reused meanwhile
+    has_containers: bool = False
+    definitions: dict[int, tuple[str, Any]] = field(default_factory=dict)  # the notebook's classes and functions
+
+    @classmethod
+    def of(cls, namespace: dict[str, Any], names: list[str], budget: int = _INDEX_BUDGET) -> LiveIndex:
+        index = cls()
+        for name, value in namespace.items():  # restored as themselves wherever a step's values hold them
+            if isinstance(value, (type, types.FunctionType)) and getattr(value, "__module__", None) == "__main__":
+                index.definitions[id(value)] = (name, value)
+        pending: list[tuple[Any, Path]] = [(namespace[name], (name,)) for name in sorted(names) if name in namespace]
+        while pending and len(index.paths) < budget:
+            value, path = pending.pop(0)
+            if isinstance(value, _ATOMS) or id(value) in index.paths:
+                continue
+            index.paths[id(value)] = path
+            index.objects[id(value)] = value
+            index.has_containers |= type(value) in _BUILTIN_CONTAINERS
+            pending.extend(_children(value, path))
+        return index
+
+    def restricted_to(self, roots: set[str]) -> LiveIndex:
+        """Only the objects reached from the inputs in ``roots`` (those the step left unchanged)."""
+        kept = LiveIndex(definitions=self.definitions)
+        for key, path in self.paths.items():
+            if path[0] in roots:
+                kept.paths[key] = path
+                kept.objects[key] = self.objects[key]
+                kept.has_containers |= type(self.objects[key]) in _BUILTIN_CONTAINERS
+        return kept
+
+    def path_of(self, obj: Any, namespace: dict[str, Any] | None = None) -> Path | None:
+        path = self.paths.get(id(obj))
+        if path is not None and self.objects.get(id(obj)) is obj:
+            return path
+        definition = self.definitions.get(id(obj))
+        if definition is not None and definition[1] is obj and namespace is not None and namespace.get(definition[0]) is obj:
+            return (definition[0],)
+        return None
+
+
+def _children(value: Any, path: Path) -> list[tuple[Any, Path]]:
+    kind = type(value)
+    if kind in (list, tuple):
+        return [(item, (*path, ("i", i))) for i, item in enumerate(value)]
+    if kind is dict:
+        return [(item, (*path, ("k", key))) for key, item in value.items() if isinstance(key, _KEY_TYPES)]
+    if isinstance(value, (type, types.FunctionType, types.ModuleType, types.MethodType)) or _is_leaf_type(value):
+        return []
+    attributes = getattr(value, "__dict__", None)
+    if type(attributes) is dict and not _is_library_data(value):
+        return [(item, (*path, ("a", key))) for key, item in attributes.items() if isinstance(key, str)]
+    return []
+
+
+def _is_leaf_type(value: Any) -> bool:
+    np, pd = sys.modules.get("numpy"), sys.modules.get("pandas")
+    return (np is not None and isinstance(value, np.ndarray)) or (pd is not None and isinstance(value, (pd.DataFrame, pd.Series, pd.Index)))
+
+
+def _is_library_data(value: Any) -> bool:
+    """Objects whose attributes are internal caches rather than the user's structure (figures, frames)."""
+    top = type(value).__module__.partition(".")[0]
+    return top in ("matplotlib", "pandas", "numpy", "pyarrow")
+
+
+def resolve(namespace: dict[str, Any], path: Path) -> Any:
+    """The object at ``path`` in ``namespace``; raises LookupError if it is not there."""
+    value = namespace[path[0]]
+    for kind, key in path[1:]:
+        if kind == "a":
+            try:
+                value = vars(value)[key]
+            except (TypeError, KeyError):
+                raise LookupError(path) from None
+        else:
+            value = value[key]
+    return value
+
+
+# ---- after the run: one pickle ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LeafRef:
+    """A large array or frame stored as its own object, and how this reference lays it out."""
+
+    digest: str
+    ordinal: int  # distinct objects with equal content stay distinct
+    layout: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass
+class Packed:
+    """The graph's pickle and the leaves it refers to (digest → value, to store)."""
+
+    data: bytes
+    leaves: dict[str, Any]
+
+
+def pack(graph: dict[str, Any], live: LiveIndex, digest_of: Callable[[Any], str], namespace: dict[str, Any] | None = None) -> Packed:
+    """Pickle ``graph`` with live references and leaves (see the module docstring).
+
+    With ``namespace``, the notebook's classes and functions that were already there
+    before the step (and still are) are stored by name, and restored as themselves.
+    """
+    leaves: dict[str, Any] = {}
+    ordinals: dict[tuple[str, int], int] = {}
+    buffer = io.BytesIO()
+    pickler = _GraphPickler(buffer, live, leaves, ordinals, digest_of, _arrays_in(graph))
+    pickler._namespace = namespace
+    pickler.dump((GRAPH_FORMAT, graph))
+    return Packed(buffer.getvalue(), leaves)
+
+
+class _GraphPickler(_Pickler):
+    def __init__(
+        self, file: Any, live: LiveIndex, leaves: dict[str, Any], ordinals: dict, digest_of: Callable[[Any], str], arrays: set[int]
+    ) -> None:
+        super().__init__(file, protocol=5)
+        self._arrays = arrays
+        self._live = live
+        self._leaves = leaves
+        self._ordinals = ordinals
+        self._digest_of = digest_of
+        if live.has_containers:
+            self.persistent_id = self._container_id  # only then: it is called for every object pickled
+
+    def _container_id(self, obj: Any) -> Any:
+        if type(obj) in _BUILTIN_CONTAINERS:
+            path = self._live.path_of(obj)
+            if path is not None:
+                return ("live", path)
+        return None
+
+    _namespace: dict[str, Any] | None = None
+
+    def reducer_override(self, obj: Any) -> Any:
+        path = self._live.path_of(obj, self._namespace)
+        if path is not None:
+            return _live_object, (path,)
+        np = sys.modules.get("numpy")
+        if np is not None and isinstance(obj, np.ndarray):
+            reduced = self._reduce_array(np, obj)
+            if reduced is not None:
+                return reduced
+        pd = sys.modules.get("pandas")
+        if pd is not None and type(obj) in (pd.DataFrame, pd.Series) and _nbytes(obj) >= LEAF_MIN_BYTES:
+            return _leaf_object, (self._leaf(obj, ()),)
+        if isinstance(obj, io.IOBase) and obj.closed:
+            return _closed_file, _file_description(obj)
+        return super().reducer_override(obj)
+
+    def _reduce_array(self, np: Any, arr: Any) -> Any:
+        ma = sys.modules.get("numpy.ma")
+        if ma is not None and type(arr) is ma.MaskedArray:
+            return _masked_array, (arr.view(np.ndarray), ma.getmaskarray(arr), arr.fill_value, bool(arr.hardmask))
+        if type(arr) is not np.ndarray or arr.dtype.hasobject:
+            return None
+        base = _array_owner(np, arr)
+        if base is not None and base is not arr and (
+            self._live.path_of(base) is not None or id(base) in self._arrays or base.nbytes >= LEAF_MIN_BYTES
+        ):
+            start = arr.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+            return _array_view, (base, start, arr.shape, arr.strides, arr.dtype, bool(arr.flags.writeable))
+        layout = (("order", "F" if arr.flags.f_contiguous and not arr.flags.c_contiguous else "C"), ("writeable", bool(arr.flags.writeable)))
+        if arr.nbytes >= LEAF_MIN_BYTES:
+            return _leaf_object, (self._leaf(arr, layout),)
+        order = dict(layout)["order"]
+        data = np.asarray(arr, order=order)
+        flat = (data if order == "C" else data.T).reshape(-1).view(np.uint8) if data.size else np.empty(0, np.uint8)
+        return _small_array, (pickle.PickleBuffer(flat) if flat.flags.c_contiguous else flat.tobytes(), arr.dtype, arr.shape, order, dict(layout)["writeable"])
+
+    def _leaf(self, obj: Any, layout: tuple[tuple[str, Any], ...]) -> LeafRef:
+        digest = self._digest_of(obj)
+        self._leaves[digest] = obj
+        ordinal = self._ordinals.setdefault((digest, id(obj)), sum(1 for d, _ in self._ordinals if d == digest))
+        return LeafRef(digest, ordinal, layout)
+
+
+def _arrays_in(graph: dict[str, Any]) -> set[int]:
+    """The ids of the arrays a graph holds near its top (outputs, and items of containers in them)."""
+    np = sys.modules.get("numpy")
+    found: set[int] = set()
+    if np is None:
+        return found
+    pending = [(value, 0) for value in graph.values()]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, np.ndarray):
+            found.add(id(value))
+        elif depth < 3 and type(value) in (dict, list, tuple):
+            pending.extend((item, depth + 1) for item in (value.values() if type(value) is dict else value))
+    return found
+
+
+def _nbytes(obj: Any) -> int:
+    try:
+        return int(obj.memory_usage(index=True, deep=False).sum()) if hasattr(obj, "columns") else int(obj.memory_usage(index=True, deep=False))
+    except Exception:  # noqa: BLE001 - any doubt: keep it in the graph
+        return 0
+
+
+def _array_owner(np: Any, arr: Any) -> Any:
+    """The ndarray that owns ``arr``'s memory (itself if it owns it), or None if not an ndarray."""
+    owner = arr
+    while isinstance(owner.base, np.ndarray):
+        owner = owner.base
+    return owner if type(owner) is np.ndarray and not owner.dtype.hasobject else None
+
+
+def _file_description(obj: Any) -> tuple[str, str, str | None]:
+    name = getattr(obj, "name", "")
+    return (os.fsdecode(name) if isinstance(name, (str, bytes)) else str(name), str(getattr(obj, "mode", "r")), getattr(obj, "encoding", None))
+
+
+# ---- restoring -----------------------------------------------------------------------------------
+
+
+class _Context(threading.local):
+    resolve_live: Callable[[Path], Any] | None = None
+    load_leaf: Callable[[str], Any] | None = None
+    leaves: dict[tuple[str, int], Any] | None = None
+
+
+_context = _Context()
+
+
+def unpack(data: bytes, resolve_live: Callable[[Path], Any], load_leaf: Callable[[str], Any]) -> dict[str, Any]:
+    """The graph pickled by ``pack``; live paths and leaves are looked up with the two callables."""
+    saved = (_context.resolve_live, _context.load_leaf, _context.leaves)
+    _context.resolve_live, _context.load_leaf, _context.leaves = resolve_live, load_leaf, {}
+    try:
+        unpickler = pickle.Unpickler(io.BytesIO(data))
+        unpickler.persistent_load = lambda pid: resolve_live(pid[1])  # type: ignore[method-assign]
+        version, graph = unpickler.load()
+    finally:
+        _context.resolve_live, _context.load_leaf, _context.leaves = saved
+    if version != GRAPH_FORMAT:
+        raise ValueError(f"graph format {version!r} (this wfnb reads {GRAPH_FORMAT})")
+    return graph
+
+
+def _live_object(path: Path) -> Any:
+    return _context.resolve_live(path)  # type: ignore[misc]
+
+
+def _leaf_object(ref: LeafRef) -> Any:
+    leaves = _context.leaves
+    key = (ref.digest, ref.ordinal)
+    if leaves is not None and key in leaves:
+        return leaves[key]
+    value = _laid_out(_context.load_leaf(ref.digest), dict(ref.layout))  # type: ignore[misc]  # each load is a new object
+    if leaves is not None:
+        leaves[key] = value
+    return value
+
+
+def _laid_out(value: Any, layout: dict[str, Any]) -> Any:
+    np = sys.modules.get("numpy")
+    if np is None or not isinstance(value, np.ndarray) or not layout:
+        return value
+    if layout.get("order") == "F" and not value.flags.f_contiguous:
+        value = np.asfortranarray(value)
+    elif layout.get("order") == "C" and not value.flags.c_contiguous:
+        value = np.ascontiguousarray(value)
+    writeable = layout.get("writeable", True)
+    if writeable and not value.flags.writeable:
+        value = value.copy(order="K")
+    elif not writeable:
+        value.flags.writeable = False
+    return value
+
+
+def _small_array(data: Any, dtype: Any, shape: tuple[int, ...], order: str, writeable: bool) -> Any:
+    import numpy as np
+
+    raw = np.frombuffer(data, dtype=np.uint8) if len(memoryview(data)) else np.empty(0, np.uint8)
+    if not raw.flags.writeable:
+        raw = raw.copy()
+    arr = raw.view(dtype).reshape(shape, order=order) if raw.size else np.empty(shape, dtype=dtype, order=order)
+    arr.flags.writeable = writeable
+    return arr
+
+
+def _array_view(base: Any, start: int, shape: tuple[int, ...], strides: tuple[int, ...], dtype: Any, writeable: bool) -> Any:
+    import numpy as np
+
+    view = np.ndarray(shape, dtype=dtype, buffer=base, offset=start, strides=strides)
+    if not writeable:
+        view.flags.writeable = False
+    return view
+
+
+def _masked_array(data: Any, mask: Any, fill_value: Any, hard: bool) -> Any:
+    import numpy as np
+
+    return np.ma.masked_array(data, mask=mask, fill_value=fill_value, hard_mask=hard)
+
+
+def _closed_file(name: str, mode: str, encoding: str | None) -> Any:
+    """A closed file that says what it was: name, mode, closed."""
+    binary = "b" in mode
+    handle = open(os.devnull, "rb" if binary else "r", encoding=None if binary else (encoding or "utf-8"))  # noqa: SIM115
+    raw = handle if binary else handle.buffer
+    raw = getattr(raw, "raw", raw)
+    try:
+        raw.name = name
+        if not binary:
+            handle.mode = mode
+    except (AttributeError, TypeError):
+        pass
+    handle.close()
+    return handle
+
+
+# ---- bringing a changed input to its new state, in place -------------------------------------------
+
+
+def sync(live: Any, stored: Any, _seen: set[int] | None = None) -> Any:
+    """Make ``live`` equal to ``stored`` by changing it in place where possible; return what to bind.
+
+    The objects inside ``live`` are kept where they can themselves be brought up to
+    date, so that every other reference to them sees the new state too.
+    """
+    if live is stored:
+        return live
+    seen = _seen if _seen is not None else set()
+    if id(live) in seen or type(live) is not type(stored):
+        return stored
+    seen.add(id(live))
+    kind = type(live)
+    if kind is list:
+        shared = min(len(live), len(stored))
+        for i in range(shared):
+            live[i] = sync(live[i], stored[i], seen)
+        del live[shared:]
+        live.extend(stored[shared:])
+        return live
+    if kind is dict:
+        return _sync_dict(live, stored, seen)
+    if kind in (set, bytearray):
+        if kind is set:
+            live.clear()
+            live.update(stored)
+        else:
+            live[:] = stored
+        return live
+    if isinstance(live, type):
+        _sync_attributes(live, dict(vars(stored)), seen, class_=True)
+        return live
+    np, pd = sys.modules.get("numpy"), sys.modules.get("pandas")
+    if np is not None and kind is np.ndarray:
+        if live.shape == stored.shape and live.dtype == stored.dtype and live.flags.writeable:
+            live[...] = stored
+            return live
+        return stored
+    if pd is not None and kind in (pd.DataFrame, pd.Series):
+        live.__setstate__(stored.__getstate__())
+        return live
+    state = getattr(stored, "__dict__", None)
+    if type(state) is dict and type(getattr(live, "__dict__", None)) is dict and not hasattr(kind, "__slots__"):
+        _sync_dict(live.__dict__, state, seen)
+        return live
+    return stored
+
+
+def _sync_dict(live: dict[Any, Any], stored: dict[Any, Any], seen: set[int]) -> dict[Any, Any]:
+    merged = {key: (sync(live[key], value, seen) if key in live else value) for key, value in stored.items()}
+    if list(live) == list(merged):
+        live.update(merged)
+    else:  # the order is part of a dict's value: rebuild it in place
+        live.clear()
+        live.update(merged)
+    return live
+
+
+def class_state(cls: type) -> dict[str, Any]:
+    """What a class holds that a step can change: its attributes (not its identity)."""
+    skip = {"__dict__", "__weakref__"}
+    return {key: value for key, value in vars(cls).items() if key not in skip}
+
+
+def apply_class_state(cls: type, state: dict[str, Any]) -> None:
+    _sync_attributes(cls, state, set(), class_=True)
+
+
+def _sync_attributes(target: Any, state: dict[str, Any], seen: set[int], *, class_: bool) -> None:
+    skip = {"__dict__", "__weakref__", "__module__", "__qualname__", "__doc__"}
+    current = dict(vars(target))
+    for key in current:
+        if key not in state and key not in skip:
+            try:
+                delattr(target, key)
+            except (AttributeError, TypeError):
+                pass
+    for key, value in state.items():
+        if key in skip:
+            continue
+        if key in current and current[key] is value:
+            continue
+        new = sync(current[key], value, seen) if key in current else value
+        if key not in current or new is not current[key]:
+            try:
+                setattr(target, key, new)
+            except (AttributeError, TypeError):
+                pass
