@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from wfnb.hashing import _Encoder
 
 _CHUNK = 1 << 22  # largest copy made of a non-contiguous array (4 MiB)
+_NAN_CHUNK = 1 << 20  # floats are checked for NaN in pieces that stay in the cache while hashed
 _RAW_KINDS = frozenset("biufcmMSUV")  # numpy kinds whose bytes are their value
 _ARROW_STRINGS_FROM = 1 << 16  # all-str object arrays this long go to UTF-8 through Arrow, not a loop
 
@@ -152,10 +153,26 @@ def _array_body(enc: _Encoder, arr: Any) -> Iterator[object]:
 
 
 def _feed_array(enc: _Encoder, arr: Any) -> None:
-    """Feed the C-order bytes; a non-contiguous array in bounded contiguous chunks."""
+    """Feed the C-order bytes, in bounded contiguous chunks; every NaN as numpy's one NaN."""
     np = sys.modules["numpy"]
+    if arr.dtype.kind not in "fc":
+        for chunk in _c_order_chunks(np, arr, None):
+            enc.feed(chunk)
+        return
+    component = np.dtype(f"{arr.dtype.byteorder}f{arr.dtype.itemsize // 2}") if arr.dtype.kind == "c" else arr.dtype
+    for chunk in _c_order_chunks(np, arr, _NAN_CHUNK):
+        enc.feed(_canonical_nans(np, chunk.view(component)).view(np.uint8))
+
+
+def _c_order_chunks(np: Any, arr: Any, size: int | None) -> Iterator[Any]:
+    """The array's bytes in C order as uint8 views (of ``size`` bytes at most), copying only strided parts."""
     if arr.flags.c_contiguous:
-        enc.feed(arr.reshape(-1).view(np.uint8))
+        flat = arr.reshape(-1).view(np.uint8)
+        if size is None:
+            yield flat
+            return
+        for start in range(0, flat.nbytes, size):
+            yield flat[start : start + size]
         return
     row = arr.itemsize
     for n in arr.shape[1:]:
@@ -163,10 +180,25 @@ def _feed_array(enc: _Encoder, arr: Any) -> None:
     if arr.ndim == 1 or row <= _CHUNK:
         step = max(1, _CHUNK // max(row, 1))
         for start in range(0, arr.shape[0], step):
-            enc.feed(np.ascontiguousarray(arr[start : start + step]).reshape(-1).view(np.uint8))
+            yield from _c_order_chunks(np, np.ascontiguousarray(arr[start : start + step]), size)
     else:
         for sub in arr:
-            _feed_array(enc, sub)
+            yield from _c_order_chunks(np, sub, size)
+
+
+def _canonical_nans(np: Any, values: Any) -> Any:
+    """Floats with every NaN bit pattern (sign, payload) replaced by the canonical NaN.
+
+    The bits of a NaN are not its value: x86 makes ``0/0`` a negative NaN, ``np.nan``
+    is positive, and frames that ``df.equals`` must hash alike. Only chunks that hold
+    a NaN are copied; ``-0.0`` and ``0.0`` still differ (see docs/hashing.md).
+    """
+    missing = np.isnan(values)
+    if not missing.any():
+        return values
+    values = values.copy()
+    values[missing] = np.nan
+    return values
 
 
 def _object_items(enc: _Encoder, items: list[Any]) -> Iterator[object]:

@@ -33,7 +33,7 @@ from wfnb.errors import UnhashableValue
 
 __all__ = ["hash_value", "hash_bytes", "module_version", "is_library_module"]
 
-HASH_VERSION = b"wfnb-hash-1\0"  # fed first; bump on any change of the encoding (tests pin digests)
+HASH_VERSION = b"wfnb-hash-2\0"  # fed first; bump on any change of the encoding (tests pin digests)
 
 _FLUSH_AT = 1 << 16  # bytes buffered before they go to the hasher
 _MAX_DEPTH = 100_000  # nesting beyond this is refused rather than exhausting memory
@@ -295,9 +295,12 @@ def _w_int(buf: bytearray, obj: int) -> None:
         buf += data
 
 
+_NAN = _pack_f64(float("nan"))
+
+
 def _w_float(buf: bytearray, obj: float) -> None:
     buf += b"f"
-    buf += _pack_f64(obj)  # the IEEE bits: -0.0 != 0.0, a NaN equals a NaN with the same bits
+    buf += _pack_f64(obj) if obj == obj else _NAN  # the IEEE bits: -0.0 != 0.0; every NaN is one NaN
 
 
 def _w_complex(buf: bytearray, obj: complex) -> None:

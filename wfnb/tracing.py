@@ -148,7 +148,7 @@ def _add_modules(trace: probes.Trace, observation: Observation) -> None:
             fresh = localmodules.fresh_digests(name) or {}
             state = f"{localmodules.source_state(name)}/{localmodules.changed_digest(fresh, observation.before.modules[name])}"
         trace.add("module", name, state)
-    for package in sorted(packages - {"wfnb", "__main__"}):
+    for package in sorted(packages - {"wfnb", "__main__"} - sys.stdlib_module_names):  # the stdlib goes with Python
         version = module_version(package)
         if version:
             trace.add("package", package, version)

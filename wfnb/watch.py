@@ -17,6 +17,7 @@ import machinery, nor from the kernel's other threads' library code).
 
 from __future__ import annotations
 
+import _collections_abc
 import functools
 import os
 import sys
@@ -141,11 +142,21 @@ class Watch:
                 self.evaluated[name] = None
 
     def read_environ(self, key: Any, frame: types.FrameType | None) -> None:
-        if self.origin(frame) == "user":
-            if key is None:
-                self.whole_environ = True
-            elif isinstance(key, str):
-                self.environ[key] = None
+        """A variable read by the step's own code (a library's reads, such as a terminal's width, are its own)."""
+        while frame is not None and frame.f_code.co_filename in _ENVIRON_FILES:
+            frame = frame.f_back
+        if frame is None or frame is self.boundary or not is_user_file(frame.f_code.co_filename):
+            return
+        if key is None:
+            self.whole_environ = True
+        elif isinstance(key, str):
+            self.environ[key] = None
+
+
+# The modules between a reader's code and os.environ: os.getenv, Mapping.get, `in`.
+_ENVIRON_FILES = frozenset(
+    {os.getenv.__code__.co_filename, os.__file__, _collections_abc.Mapping.get.__code__.co_filename, _collections_abc.__file__}
+)
 
 
 def _absolute(path: Any) -> str | None:
