@@ -38,5 +38,6 @@ bench-smoke: $(STAMP)
 bench-browser: $(STAMP)
 	$(BIN)/python -m benchmarks.browser --out docs/benchmarks.md
 
+# Never notebooks/.wfnb: the variants made with the demo notebooks are the user's (make demo uses a scratch store).
 clean:
-	rm -rf $(VENV) notebooks/.wfnb .pytest_cache
+	rm -rf $(VENV) .pytest_cache

@@ -1,7 +1,10 @@
 """`make demo`: run the prices notebook twice, each time in a fresh kernel, and show what the cache did.
 
-The first run computes every step (on a fresh store); the second one, in a new
-kernel, must run none of them and still show every output.
+The first run computes every step, on a scratch store of its own (a temporary
+directory, removed at the end: the variants you made with the notebooks in
+``notebooks/.wfnb`` are never touched); the second one, in a new kernel, must
+run none of them and still show every output. ``--keep`` keeps the scratch
+store and prints where it is.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -18,10 +22,10 @@ HERE = Path(__file__).parent
 NOTEBOOK = HERE / "prices.ipynb"
 
 
-def run_notebook(path: Path) -> list[tuple[str, str]]:
-    """Execute a notebook in a fresh kernel; return (cell first line, status line) per step."""
+def run_notebook(path: Path, store: Path) -> list[tuple[str, str]]:
+    """Execute a notebook in a fresh kernel on ``store``; return (cell first line, status line) per step."""
     notebook = nbformat.read(path, as_version=4)
-    env = {**os.environ, "JPY_SESSION_NAME": str(path)}
+    env = {**os.environ, "JPY_SESSION_NAME": str(path), "WFNB_STORE": str(store)}
     client = NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(HERE)}})
     client.execute(env=env)
     steps = []
@@ -33,17 +37,21 @@ def run_notebook(path: Path) -> list[tuple[str, str]]:
 
 
 def main() -> int:
-    store = HERE / ".wfnb"
-    if "--keep" not in sys.argv:
-        shutil.rmtree(store, ignore_errors=True)
-    executed_second_time = 0
-    for run in (1, 2):
-        print(f"run {run}, fresh kernel: {NOTEBOOK.name}")
-        for _, status in run_notebook(NOTEBOOK):
-            print(f"  {status}")
-            if run == 2 and " · cached · " not in status:
-                executed_second_time += 1
-    print(f"store: {store} — second run executed {executed_second_time} step(s)")
+    scratch = Path(tempfile.mkdtemp(prefix="wfnb-demo-"))
+    store = scratch / "store"
+    try:
+        executed_second_time = 0
+        for run in (1, 2):
+            print(f"run {run}, fresh kernel: {NOTEBOOK.name}")
+            for _, status in run_notebook(NOTEBOOK, store):
+                print(f"  {status}")
+                if run == 2 and " · cached · " not in status:
+                    executed_second_time += 1
+        kept = "kept" if "--keep" in sys.argv else "a scratch store, removed now"
+        print(f"store: {store} ({kept}) — second run executed {executed_second_time} step(s)")
+    finally:
+        if "--keep" not in sys.argv:
+            shutil.rmtree(scratch, ignore_errors=True)
     return 1 if executed_second_time else 0
 
 

@@ -23,9 +23,18 @@ def ip(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "wfnb")
+    _name_the_workflow(shell)
     yield shell
     InteractiveShell.clear_instance()
     _reset_matplotlib()
+
+
+def _name_the_workflow(shell):
+    """A plain shell runs no notebook file: name its workflow, as wfnb's one-time message asks."""
+    from IPython.utils.capture import capture_output
+
+    with capture_output():
+        shell.run_line_magic("wfnb", "workflow notebook")
 
 
 def _reset_matplotlib():
@@ -52,6 +61,7 @@ def new_kernel(ip, monkeypatch):
         InteractiveShell.clear_instance()
         shell = InteractiveShell.instance()
         shell.run_line_magic("load_ext", "wfnb")
+        _name_the_workflow(shell)
         return shell
 
     yield restart

@@ -22,6 +22,19 @@ def run_notebook(notebook, directory: Path, store: Path, *, name: str | None = N
     return notebook
 
 
+def wfnb_frames(text: str) -> list[str]:
+    """The wfnb source files a traceback shows frames of (``wfnb/session.py``, ...).
+
+    It looks for the package's own module paths, not for "wfnb/": a clone in a folder named
+    wfnb has that in every path of its .venv, so a test must not depend on where the clone lives.
+    """
+    import wfnb
+
+    package = Path(wfnb.__file__).parent
+    modules = {f"wfnb/{path.relative_to(package).as_posix()}" for path in package.rglob("*.py")}
+    return sorted(module for module in modules if module in text.replace("\\", "/"))
+
+
 def status_outputs(notebook) -> list[str]:
     """wfnb's status lines (text) in a notebook's outputs, in order."""
     return [
@@ -72,6 +85,11 @@ class LiveKernel:
         if result["status"] != "ok":
             raise AssertionError(f"{expression!r} failed in the kernel: {result.get('ename')}: {result.get('evalue')}")
         return result["data"]["text/plain"]
+
+    def complete(self, code: str) -> list[str]:
+        """What Tab offers at the end of ``code``, as Jupyter asks the kernel for it."""
+        reply = self._client.complete(code, cursor_pos=len(code), reply=True, timeout=60)
+        return list(reply["content"]["matches"])
 
     def shutdown(self) -> None:
         self._client.stop_channels()

@@ -19,7 +19,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 import wfnb
-from kernels import run_notebook  # tests/kernels.py
+from kernels import run_notebook, wfnb_frames  # tests/kernels.py
 from wfnb.cli import main
 from wfnb.hashing import hash_value
 from wfnb.store import open_store
@@ -65,9 +65,11 @@ def test_list_shows_the_variants_as_a_table_and_as_json(store, capsys):
     assert rows[0].split()[:2] == ["v1", "baseline"] and rows[1].split()[0] == "v2"
     assert main(["list", "series", "--json", "--store", str(store)]) == 0  # --store after the command works too
     records = json.loads(capsys.readouterr().out)
-    assert [(r["variant"], r["window"], r["parent"]) for r in records[:2]] == [("v1", 3, ""), ("v2", 4, "v1")]
-    assert records[0]["tag"] == "baseline" and records[0]["changed_steps"] == ["load", "smooth"]
-    assert isinstance(records[0]["last"], float)
+    assert [(r["variant"], r["params"], r["parent"]) for r in records[:2]] == [("v1", {"window": 3}, None), ("v2", {"window": 4}, "v1")]
+    assert records[0]["tags"] == ["baseline"] and records[0]["changed_steps"] == ["load", "smooth"]
+    assert list(records[0]["metrics"]) == ["last"] and isinstance(records[0]["metrics"]["last"], float)
+    assert main(["--json", "--store", str(store), "list", "series"]) == 0  # global options before the command
+    assert json.loads(capsys.readouterr().out) == records
 
 
 def test_show_a_variant_by_tag_and_as_json(store, capsys):
@@ -165,14 +167,14 @@ def test_unknown_variants_and_workflows_are_one_line_errors_with_exit_1(store, c
 
 def test_bad_parameter_values_and_command_lines(store, tmp_path, capsys):
     assert main(["--store", str(store), "replay", "v1", "-p", "windw=4"]) == 1
-    assert one_line_error(capsys.readouterr().err) == "wfnb: v1 has no parameter windw; its parameters: window."
+    assert one_line_error(capsys.readouterr().err) == "wfnb: series/v1 has no parameter windw; its parameters: window. Did you mean window?"
     assert main(["--store", str(store), "replay", "v1", "-p", "window"]) == 2
     assert "'window' is not a parameter override; write name=value" in one_line_error(capsys.readouterr().err)
     assert main(["--store", str(store), "replay", "v1", "-p", "window=oops"]) == 1  # a string: the step fails
     shown = capsys.readouterr().err
     user_part, error = shown.rstrip("\n").rsplit("\n", 1)
     assert user_part.startswith("Traceback") and "step smooth" in user_part  # the user's own code, as in a notebook
-    assert "wfnb/" not in user_part  # and none of wfnb's
+    assert wfnb_frames(user_part) == []  # and none of wfnb's
     assert one_line_error(error).startswith("wfnb: replay of series/v1: step smooth failed (") and "nothing was cached" in error
     assert main(["--store", str(store), "export", "v1", "--to", str(tmp_path / "v1.txt")]) == 2
     assert "must end in .ipynb (notebook), .py (script) or .csv (table)" in one_line_error(capsys.readouterr().err)

@@ -75,7 +75,7 @@ def test_wfnb_list_shows_the_four_prices_variants(prices):
     )
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
-    assert [(r["variant"], r["method"], r["window"]) for r in rows] == [
+    assert [(r["variant"], r["params"]["method"], r["params"]["window"]) for r in rows] == [
         ("v1", "rolling", 20), ("v2", "rolling", 20), ("v3", "ewm", 20), ("v4", "ewm", 50)
     ]
 

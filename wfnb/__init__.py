@@ -4,9 +4,7 @@
 cheap: the heavy parts (pandas, the store) load on first use.
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
+import typing as _typing
 
 __version__ = "0.1.0"
 
@@ -34,7 +32,7 @@ __all__ = [
     "WfnbError",
 ]
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from wfnb.api import replay, tag, variant, variants
     from wfnb.browser import browse
     from wfnb.config import configure
@@ -42,7 +40,7 @@ if TYPE_CHECKING:
     from wfnb.housekeeping import gc
     from wfnb.interchange import Workflow
     from wfnb.metrics import log
-    from wfnb.snapshots import Variant
+    from wfnb.records import Variant
     from wfnb.runlog import runs
     from wfnb.sweeps import sweep
     from wfnb.verification import verify
@@ -53,7 +51,7 @@ _LAZY = {
     "variant": "wfnb.api",
     "replay": "wfnb.api",
     "tag": "wfnb.api",
-    "Variant": "wfnb.snapshots",
+    "Variant": "wfnb.records",
     "browse": "wfnb.browser",
     "runs": "wfnb.runlog",
     "verify": "wfnb.verification",
@@ -65,12 +63,14 @@ _LAZY = {
 }
 
 
-def load_ipython_extension(shell: Any) -> None:
+def load_ipython_extension(shell: "_typing.Any") -> None:
     """Register ``%%step`` and ``%wfnb`` in an IPython shell (``%load_ext wfnb``)."""
+    from wfnb.errors import show_errors_plainly
     from wfnb.magics import WorkflowMagics, await_transformer
     from wfnb.session import start_session
     from wfnb.tracing import install
 
+    show_errors_plainly(shell)
     install(shell)
     shell.register_magics(WorkflowMagics(shell, start_session(shell)))
     cleanup = shell.input_transformers_cleanup
@@ -78,9 +78,14 @@ def load_ipython_extension(shell: Any) -> None:
     cleanup.append(await_transformer(shell))
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> "_typing.Any":
     if name in _LAZY:
         import importlib
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'wfnb' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public names only: what ``wfnb.<Tab>`` completes (the lazy ones are not module attributes yet)."""
+    return sorted([*__all__, "__version__"])

@@ -1,15 +1,19 @@
-"""The Python verbs for past work: ``wfnb.variants()``, ``wfnb.variant(ref)``, ``wfnb.tag(...)``.
+"""The Python verbs for past work: ``wfnb.variants()``, ``wfnb.variant(ref)``, ``wfnb.replay(...)``, ``wfnb.tag(...)``.
 
 In a notebook they use its store and workflow; elsewhere, ``$WFNB_STORE`` or
-``./.wfnb`` and every workflow in it.
+``./.wfnb`` and every workflow in it. Each raises one ``WfnbError`` whose
+message says what to do, without wfnb's own frames (``api_boundary``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from wfnb.errors import api_boundary
+from wfnb.listing import variants_frame
+from wfnb.records import Variant
 from wfnb.session import current_session, resolve_store
-from wfnb.snapshots import Variant, resolve, tag_variant, variants_frame
+from wfnb.snapshots import resolve, tag_variant
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -17,6 +21,7 @@ if TYPE_CHECKING:
     from wfnb.store import Store
 
 
+@api_boundary
 def variants(workflow: str | None = None, store: Store | str | None = None) -> pd.DataFrame:
     """One row per variant, oldest first: number, tag, created, parent, changed steps, status,
     then one column per parameter and per metric.
@@ -31,16 +36,21 @@ def variants(workflow: str | None = None, store: Store | str | None = None) -> p
     return variants_frame(resolve_store(store, create=False), workflow or _default_workflow(store))
 
 
+@api_boundary
 def variant(ref: str | int, workflow: str | None = None, store: Store | str | None = None) -> Variant:
     """A variant by ``v3``, tag, or unique hash prefix, with its code, parameters, metrics and outputs."""
     return resolve(resolve_store(store, create=False), ref, workflow or _default_workflow(store))
 
 
+@api_boundary
 def replay(ref: str | int | Variant, workflow: str | None = None, **params: Any) -> Variant:
     """Replay a variant with some parameters overridden; see ``Variant.replay``."""
-    return variant(ref, workflow).replay(**params) if not isinstance(ref, Variant) else ref.replay(**params)
+    from wfnb.replayer import replay as run_again
+
+    return run_again(ref if isinstance(ref, Variant) else variant(ref, workflow), **params)
 
 
+@api_boundary
 def tag(ref: str | int, name: str, note: str | None = None, workflow: str | None = None) -> Variant:
     """Name a variant (tags are unique per workflow), with an optional note."""
     target = variant(ref, workflow)

@@ -19,12 +19,9 @@ from typing import TYPE_CHECKING, Any, Callable
 from wfnb.errors import BadArgument, WfnbError
 
 if TYPE_CHECKING:
-    import pandas as pd
-
-    from wfnb.snapshots import Variant
+    from wfnb.records import Variant
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
-_EXPORTS = {".ipynb": ("notebook", "to_notebook"), ".py": ("script", "to_script"), ".csv": ("CSV table", "to_csv")}
 
 
 class _UsageProblem(WfnbError):
@@ -64,10 +61,20 @@ def _parser() -> argparse.ArgumentParser:
         epilog="A variant is named v3, by its tag, by a unique prefix of its hash, or as WORKFLOW/v3.",
     )
     parser.add_argument("--store", help="store location (default: $WFNB_STORE, else ./.wfnb)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output (also accepted after the command)")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND", dest="command")
 
-    sub = _command(commands, "list", _list, "the variants of one workflow, or of all of them")
+    sub = _command(commands, "list", _list, "the variants of one workflow, or of all of them, as a table that fits the terminal")
     sub.add_argument("workflow", nargs="?", help="a workflow's name (default: every workflow)")
+    sub.add_argument("-c", "--columns", type=_names, metavar="A,B,...",
+                     help="the columns to show, in order: variant, tag, created, parent, changed_steps, status, hash, "
+                          "workflow, and any parameter or metric")
+    sub.add_argument("--sort-by", metavar="COLUMN", help="sort by a column, e.g. a metric (variants without it last)")
+    sub.add_argument("--desc", action="store_true", help="sort in descending order (with --sort-by)")
+    sub.add_argument("-n", type=_count, metavar="N", help="show N variants: the first N when sorted, else the N newest")
+    sub.add_argument("--only-changed", action="store_true", help="only the parameters and metrics that differ between the variants shown")
+    sub.add_argument("--width", type=_count, metavar="CHARS",
+                     help="fit the table in this many characters (default: the terminal's width; no limit when piped)")
 
     sub = _command(commands, "show", _show, "one variant: parameters, metrics, steps")
     _ref_arguments(sub, "ref")
@@ -102,8 +109,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _command(commands: Any, name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
     sub = commands.add_parser(name, help=help_text, description=help_text)
-    sub.add_argument("--json", action="store_true", help="machine-readable output")
-    # also accepted after the command (`wfnb list --store x`); the global option stays if this one is absent
+    # global options are also accepted after the command (`wfnb list --json --store x`), and kept if absent there
+    sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
     sub.add_argument("--store", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub.set_defaults(handler=handler)
     return sub
@@ -115,46 +122,72 @@ def _ref_arguments(sub: argparse.ArgumentParser, *names: str) -> None:
     sub.add_argument("-w", "--workflow", help="the workflow, when several have such a variant")
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: the grace period cannot be negative")
-    return value
+def _names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"{text!r}: give column names separated by commas, e.g. variant,window,sharpe")
+    return names
+
+
+def _non_negative(convert: Callable[[str], Any], what: str) -> Callable[[str], Any]:
+    """An argparse type: ``convert(text)``, which must be a number ``>= 0`` (NaN is refused too)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not value >= 0:
+            raise argparse.ArgumentTypeError(f"{text!r}: {what} cannot be negative")
+        return value
+
+    return parse
+
+
+_count = _non_negative(int, "a whole number")
+_seconds = _non_negative(float, "a number of seconds")
 
 
 # -- variants -------------------------------------------------------------------
 
 
 def _list(args: argparse.Namespace) -> int:
-    import wfnb
+    from wfnb.listing import render_table, select_rows, variant_rows
+    from wfnb.session import resolve_store
 
-    table = wfnb.variants(args.workflow, store=args.store)
-    if table.empty and args.workflow:
-        known = sorted(set(wfnb.variants(store=args.store)["workflow"]))
+    store = resolve_store(args.store, create=False)
+    rows = variant_rows(store, args.workflow)
+    if not rows and args.workflow:
+        known = sorted({row.workflow for row in variant_rows(store)})
         raise BadArgument(
             f"There is no workflow {args.workflow!r} with variants in this store; "
             + (f"its workflows: {', '.join(known)}." if known else "it has no variants yet.")
         )
+    try:
+        rows = select_rows(rows, sort_by=args.sort_by, descending=args.desc, limit=args.n)
+        table = render_table(rows, width=_width(args.width), columns=args.columns, only_changed=args.only_changed)
+    except BadArgument as error:
+        raise _UsageProblem(str(error)) from None
     if args.json:
-        print(table.to_json(orient="records", date_format="iso"))
-    elif table.empty:
+        print(json.dumps([row.as_json() for row in rows], default=str))
+    elif not rows:
         print("no variants in this store yet: run a notebook's %%step cells first")
     else:
-        print(_readable(table, keep_workflow=table["workflow"].nunique() > 1))
+        print(table)
     return EXIT_OK
 
 
-def _readable(table: pd.DataFrame, keep_workflow: bool) -> str:
-    shown = table.assign(
-        created=table["created"].dt.strftime("%Y-%m-%d %H:%M"),
-        changed_steps=table["changed_steps"].map(", ".join),
-    )
-    if not keep_workflow:
-        shown = shown.drop(columns="workflow")
-    return shown.fillna("").to_string(index=False, max_colwidth=40)
+def _width(chosen: int | None) -> int | None:
+    """The width to fit: --width, else $COLUMNS, else the terminal's; None (no limit) when piped."""
+    if chosen is not None:
+        return chosen
+    if os.environ.get("COLUMNS", "").isdigit():
+        return int(os.environ["COLUMNS"])
+    if sys.stdout.isatty():
+        import shutil
+
+        return shutil.get_terminal_size().columns
+    return None
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -258,19 +291,19 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    target = Path(args.to)
-    kind = _EXPORTS.get(target.suffix.lower())
-    if kind is None:
-        raise _UsageProblem(f"--to {args.to}: the file name must end in .ipynb (notebook), .py (script) or .csv (table).")
-    if target.exists() and not args.force:
-        raise BadArgument(f"{target} exists already; add --force to replace it, or choose another path.")
+    from wfnb.interchange import export_kind, export_variant
+
+    try:
+        export_kind(args.to)
+    except BadArgument as error:
+        raise _UsageProblem(f"--to {error}") from None
     variant = _variant(args, args.ref)
-    what, method = kind
-    getattr(variant, method)(str(target))
+    what = export_variant(variant, args.to, overwrite=args.force)
     if args.json:
+        target = Path(args.to)
         print(json.dumps({"workflow": variant.workflow, "variant": variant.name, "path": str(target.absolute()), "format": target.suffix[1:]}))
     else:
-        print(f"wrote {target}: {variant.workflow}/{variant.name} as a {what}")
+        print(f"wrote {args.to}: {variant.workflow}/{variant.name} as a {what}")
     return EXIT_OK
 
 
@@ -317,10 +350,7 @@ def _verify(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"checked": report.checked, "ok": report.ok, "problems": [list(p) for p in report.problems]}))
     else:
-        for path, reason in report.problems:
-            print(f"damaged: {path}: {reason}")
-        verdict = "clean" if report.ok else f"{len(report.problems)} damaged (moved to corrupt/; their steps re-run)"
-        print(f"checked {report.checked} files: {verdict}")
+        print(report.summary())
     return EXIT_OK if report.ok else EXIT_PROBLEM
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from wfnb.errors import BadArgument
+from wfnb.errors import BadArgument, api_boundary
 
 STORAGE_OPTIONS_ENV = "WFNB_STORAGE_OPTIONS"
 CACHE_DIR_ENV = "WFNB_CACHE_DIR"
@@ -35,6 +35,7 @@ class Settings:
 _settings = Settings()
 
 
+@api_boundary
 def configure(*, storage_options: dict[str, Any] | None = None, cache_dir: str | os.PathLike[str] | None = None) -> None:
     """Set how remote stores are reached in this process.
 

@@ -1,11 +1,21 @@
 """Errors wfnb raises, each named for what the user has to fix.
 
 Every message is one paragraph: what is wrong, what was given, how to fix it.
-The magics turn these into a one-line ``UsageError`` so that no traceback
-through wfnb's internals ever reaches the user.
+The magics turn these into a one-line ``UsageError``; the Python API raises
+them through ``api_boundary``, so that neither shows a traceback through wfnb's
+internals: the user's own line, then the message.
 """
 
 from __future__ import annotations
+
+import functools
+import os
+import sys
+import types
+from typing import Any, Callable, TypeVar
+
+_Function = TypeVar("_Function", bound=Callable[..., Any])
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 class WfnbError(Exception):
@@ -14,6 +24,13 @@ class WfnbError(Exception):
 
 class BadArgument(WfnbError):
     """A magic argument, name, path or option value is not acceptable."""
+
+
+class UnknownName(BadArgument, KeyError):
+    """A name looked up by key (a step, an output) that is not there; a ``KeyError`` too, for ``in`` and ``get``."""
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0]) if self.args else ""
 
 
 class UnhashableValue(WfnbError):
@@ -34,3 +51,64 @@ class StoreError(WfnbError):
 
 class StepFailed(WfnbError):
     """The user's own code in a step raised; its traceback was already shown."""
+
+
+def api_boundary(function: _Function) -> _Function:
+    """Let a public function raise wfnb's errors as its own: no internal frames, no chained causes.
+
+    The message is the whole story (a failed step's own traceback was already
+    shown, once), so what led to it inside wfnb is noise to the user. In
+    IPython, ``show_errors_plainly`` also drops the one frame left here.
+    """
+
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        try:
+            return function(*args, **kwargs)
+        except WfnbError as error:
+            show_errors_plainly()
+            raise error.with_traceback(None) from None
+
+    return call  # type: ignore[return-value]
+
+
+def show_errors_plainly(shell: Any = None) -> None:
+    """Have IPython show a ``WfnbError`` with the user's frames only, and without its chained causes.
+
+    IPython always shows the frame an exception was raised in, even one marked
+    ``__tracebackhide__``; a custom handler for wfnb's own errors is the way to
+    leave that frame out. Installed by ``%load_ext wfnb`` and on the first error
+    the API raises; another extension's handler is left in place.
+    """
+    if shell is None:
+        if "IPython" not in sys.modules:
+            return
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    if shell is None or getattr(shell, "custom_exceptions", None) not in ((), (WfnbError,)):
+        return
+    shell.set_custom_exc((WfnbError,), _structured_traceback)
+
+
+def _structured_traceback(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> None:
+    """Show the error as IPython shows any other (the front end's ``_showtraceback``), minus wfnb's frames."""
+    value.__cause__ = None
+    value.__suppress_context__ = True
+    tb = without_wfnb_frames(tb)
+    sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb  # for %debug, as showtraceback does
+    shell._showtraceback(etype, value, shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset))
+
+
+def without_wfnb_frames(tb: types.TracebackType | None) -> types.TracebackType | None:
+    """The traceback ``tb`` without the frames of wfnb's own modules."""
+    kept = []
+    while tb is not None:
+        if not tb.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+            kept.append(tb)
+        tb = tb.tb_next
+    rebuilt = None
+    for entry in reversed(kept):
+        rebuilt = types.TracebackType(rebuilt, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+    return rebuilt

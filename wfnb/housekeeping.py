@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from wfnb.errors import api_boundary
 from wfnb.session import resolve_store
 from wfnb.store.gc import DEFAULT_GRACE_S, GcReport, collect
 
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
 __all__ = ["GcReport", "gc"]
 
 
+@api_boundary
 def gc(store: Store | str | None = None, *, grace: float = DEFAULT_GRACE_S, dry_run: bool = False) -> GcReport:
     """Remove the objects that no step record and no variant refers to, and say how much was freed.
 

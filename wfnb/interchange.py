@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from wfnb.errors import BadArgument
+from wfnb.errors import BadArgument, api_boundary
 from wfnb.fingerprint import ABSENT
 from wfnb.names import check_name
-from wfnb.notebooks import write_notebook, write_script
-from wfnb.replayer import StepCode
+from wfnb.notebooks import write_file, write_notebook, write_script
+from wfnb.replayer import StepCode, check_overrides
 
 if TYPE_CHECKING:
     import os
@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     from wfnb.snapshots import Variant
     from wfnb.store import Store
 
-__all__ = ["FRAME_COLUMNS", "Workflow", "variant_frame", "write_notebook", "write_script"]
+__all__ = ["EXPORTS", "FRAME_COLUMNS", "Workflow", "export_kind", "export_variant", "variant_frame", "write_csv"]
+
+EXPORTS = {".ipynb": ("notebook", write_notebook), ".py": ("script", write_script), ".csv": ("CSV table", None)}
 
 FRAME_COLUMNS = ["step", "code", "params", "inputs", "outputs", "key", "deps", "workflow", "variant", "workflow_params", "indirect"]
 _JSON_COLUMNS = ("params", "inputs", "outputs", "deps", "workflow_params", "indirect")
@@ -66,6 +68,30 @@ def variant_frame(variant: Variant) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=FRAME_COLUMNS)
+
+
+def write_csv(variant: Variant, path: str | os.PathLike[str]) -> None:
+    """Write ``variant_frame(variant)`` to a CSV file, atomically, as the umask says."""
+    frame = variant_frame(variant)
+    write_file(Path(path), lambda temporary: frame.to_csv(temporary, index=False))
+
+
+def export_kind(path: str | os.PathLike[str]) -> str:
+    """What a file of this name would hold ("notebook", "script", "CSV table"); BadArgument for another suffix."""
+    kind = EXPORTS.get(Path(path).suffix.lower())
+    if kind is None:
+        raise BadArgument(f"{path}: the file name must end in .ipynb (notebook), .py (script) or .csv (table).")
+    return kind[0]
+
+
+def export_variant(variant: Variant, path: str | os.PathLike[str], *, overwrite: bool = False) -> str:
+    """Write ``variant`` to ``path`` as its suffix says; refuse to replace a file unless ``overwrite``. Returns the kind."""
+    what = export_kind(path)
+    if Path(path).exists() and not overwrite:
+        raise BadArgument(f"{path} exists already; add --force to replace it, or choose another path.")
+    writer = EXPORTS[Path(path).suffix.lower()][1] or write_csv
+    writer(variant, path)
+    return what
 
 
 @dataclass(frozen=True)
@@ -117,6 +143,7 @@ class Workflow:
     # -- building -------------------------------------------------------------
 
     @classmethod
+    @api_boundary
     def from_frame(cls, frame: pd.DataFrame) -> Workflow:
         """The workflow of a frame made by ``Variant.to_frame()``.
 
@@ -163,6 +190,7 @@ class Workflow:
         )
 
     @classmethod
+    @api_boundary
     def from_csv(cls, path: str | os.PathLike[str]) -> Workflow:
         """The workflow of a CSV file written by ``Variant.to_csv``."""
         import pandas as pd
@@ -176,6 +204,7 @@ class Workflow:
         return cls.from_frame(frame)
 
     @classmethod
+    @api_boundary
     def from_notebook(cls, path: str | os.PathLike[str]) -> Workflow:
         """The workflow of a notebook file: its ``%%params`` cell, its ``%%step`` cells, and as ``setup``
         the plain code cells before the last step that read nothing a step makes (imports, helpers).
@@ -189,6 +218,7 @@ class Workflow:
         return read_notebook(Path(path))
 
     @classmethod
+    @api_boundary
     def from_variant(cls, ref: str | int | Variant, workflow: str | None = None, store: Store | str | None = None) -> Workflow:
         """The workflow of a recorded variant (``v3``, a tag, a hash prefix, or a ``Variant``)."""
         from wfnb.api import variant as find_variant
@@ -218,6 +248,7 @@ class Workflow:
             produced.update(step.outputs)
         return found
 
+    @api_boundary
     def run(
         self,
         store: Store | str | None = None,
@@ -253,10 +284,7 @@ class Workflow:
         from wfnb.replayer import print_progress, run_steps
         from wfnb.session import resolve_store
 
-        unknown = sorted(set(params) - set(self.params))
-        if unknown:
-            known = ", ".join(sorted(self.params)) or "none"
-            raise BadArgument(f"Workflow {self.name} has no parameter {', '.join(unknown)}; its parameters: {known}.")
+        check_overrides(f"Workflow {self.name}", params, self.params)
         if not self.steps:
             raise BadArgument(f"Workflow {self.name} has no steps to run.")
         target = resolve_store(store)
@@ -277,6 +305,7 @@ class Workflow:
             ),
         )
 
+    @api_boundary
     def restore_inputs(self, namespace: dict[str, Any], names: Sequence[str] | None = None, store: Store | str | None = None) -> list[str]:
         """Bind into ``namespace`` the outside inputs (see ``outside_inputs``) it lacks, loaded from the store.
 

@@ -10,7 +10,7 @@ import argparse
 import functools
 import shlex
 import textwrap
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
@@ -96,29 +96,22 @@ class WorkflowMagics(Magics):
 
     @line_magic
     def wfnb(self, line: str) -> None:
-        """wfnb commands: store, workflow, status, variants, browse, tag, checkout, replay, forget, runs, verify.
-
-        ``%wfnb store [PATH]`` and ``%wfnb workflow [NAME]`` show or set where results go;
-        ``%wfnb status`` lists the steps (fresh, stale, never-run); ``%wfnb variants``
-        lists the variants; ``%wfnb browse [WORKFLOW]`` opens the variant browser;
-        ``%wfnb tag NAME [--note TEXT]`` names the current one;
-        ``%wfnb checkout REF`` restores one into the notebook; ``%wfnb replay REF
-        [name=value ...]`` re-runs one in a fresh namespace; ``%wfnb forget STEP``
-        drops a step that left the notebook.
-        """
+        """wfnb's commands; ``%wfnb`` alone lists them, each with what it does."""
         try:
             words = shlex.split(line)
         except ValueError as error:
             raise UsageError(f"%wfnb {line}: {error}. Quote paths that contain spaces.") from None
-        command, arguments = (words[0], words[1:]) if words else ("", [])
-        handler = _COMMANDS.get(command)
-        if handler is None:
+        if not words or words[0] in ("help", "-h", "--help"):
+            print(command_help())
+            return
+        command, arguments = words[0], words[1:]
+        if command not in _COMMANDS:
             raise UsageError(
-                f"%wfnb {line}: unknown command {command!r}. Use one of: {', '.join(_COMMANDS)} "
-                "(e.g. `%wfnb store .wfnb`)."
+                f"%wfnb {line}: unknown command {command!r}. Use one of: {', '.join(_COMMANDS)}; "
+                "`%wfnb` alone says what each does."
             )
         try:
-            handler(self.session, arguments)
+            _COMMANDS[command][0](self.session, arguments)
         except WfnbError as error:
             raise UsageError(str(error)) from None
 
@@ -210,10 +203,9 @@ def _runs_command(session: Session, arguments: list[str]) -> None:
 
 
 def _verify_command(session: Session, arguments: list[str]) -> None:
-    report = session.store.verify()
-    for path, reason in report.problems:
-        print(f"damaged: {path}: {reason}")
-    print(f"checked {report.checked} files: {'clean' if report.ok else f'{len(report.problems)} damaged'}")
+    from wfnb.verification import verify
+
+    print(verify(session.store).summary())
 
 
 def _status_command(session: Session, arguments: list[str]) -> None:
@@ -225,12 +217,17 @@ def _status_command(session: Session, arguments: list[str]) -> None:
     print(f"workflow {session.workflow}: " + (f"at variant v{current}" if current else "not at a variant (stale or unrun steps)"))
     for step, status, why in rows:
         print(f"  {step:<20} {status:<9} {why}")
+    if session.out_of_step():
+        print(session.out_of_step())
+    elif current is None and any(status not in ("fresh", "left out") for _, status, _ in rows):
+        blocking = [step for step, status, _ in rows if status not in ("fresh", "left out")]
+        print(f"Run {', '.join(blocking)} to reach a variant; a step whose cell was deleted: %wfnb forget {' '.join(blocking)}")
 
 
 def _variants_command(session: Session, arguments: list[str]) -> None:
     from IPython.display import display
 
-    from wfnb.snapshots import variants_frame
+    from wfnb.listing import variants_frame
 
     display(variants_frame(session.store, arguments[0] if arguments else session.workflow))
 
@@ -248,7 +245,34 @@ def _checkout_command(session: Session, arguments: list[str]) -> None:
     if len(arguments) != 1:
         raise UsageError("%wfnb checkout takes one variant: v3, a tag, or a hash prefix.")
     variant = session.checkout(arguments[0])
-    print(f"restored {variant.workflow}/{variant.name}; it is now the current variant")
+    print(f"restored {variant.workflow}/{variant.name}: its values are in the namespace, and it is the current variant")
+    if session.out_of_step():
+        print(session.out_of_step())
+
+
+def _show_command(session: Session, arguments: list[str]) -> None:
+    from wfnb.snapshots import resolve
+
+    if len(arguments) != 1:
+        raise UsageError("%wfnb show takes one variant: v3, a tag, or a hash prefix.")
+    variant = resolve(session.store, arguments[0], session.workflow)
+    print(f"# {variant.workflow}/{variant.name}: its cells, to copy into the notebook "
+          f"(or `%wfnb export {variant.name} PATH.ipynb` for a notebook)\n")
+    print(variant.cells())
+
+
+def _export_command(session: Session, arguments: list[str]) -> None:
+    from wfnb.interchange import export_variant
+    from wfnb.snapshots import resolve
+
+    parser = _ArgumentParser("%wfnb export")
+    parser.add_argument("ref")
+    parser.add_argument("path")
+    parser.add_argument("--force", action="store_true")
+    args = parser.parse(arguments)
+    variant = resolve(session.store, args.ref, session.workflow)
+    what = export_variant(variant, args.path, overwrite=args.force)
+    print(f"wrote {args.path}: {variant.workflow}/{variant.name} as a {what}")
 
 
 def _replay_command(session: Session, arguments: list[str]) -> None:
@@ -262,10 +286,11 @@ def _replay_command(session: Session, arguments: list[str]) -> None:
 
 
 def _forget_command(session: Session, arguments: list[str]) -> None:
-    if len(arguments) != 1:
-        raise UsageError("%wfnb forget takes one step name.")
-    session.forget(arguments[0])
-    print(f"step {arguments[0]} is no longer part of workflow {session.workflow}")
+    if not arguments:
+        raise UsageError("%wfnb forget takes the names of steps whose cells were deleted: %wfnb forget STEP ...")
+    reached = session.forget(*arguments)
+    steps = f"{'step' if len(arguments) == 1 else 'steps'} {', '.join(arguments)}"
+    print(f"{steps} no longer part of workflow {session.workflow}" + (f": {reached}" if reached else ""))
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -281,16 +306,26 @@ class _ArgumentParser(argparse.ArgumentParser):
         raise UsageError(f"{self.format_usage().strip()}: {message}")
 
 
-_COMMANDS = {
-    "store": _store_command,
-    "workflow": _workflow_command,
-    "status": _status_command,
-    "variants": _variants_command,
-    "browse": _browse_command,
-    "tag": _tag_command,
-    "checkout": _checkout_command,
-    "replay": _replay_command,
-    "forget": _forget_command,
-    "runs": _runs_command,
-    "verify": _verify_command,
+def command_help() -> str:
+    """What ``%wfnb`` alone prints: every command, its arguments and what it does."""
+    width = max(len(usage) for _, usage, _ in _COMMANDS.values())
+    lines = ["wfnb commands (%%step NAME and %%params start cells; %step? and %wfnb? tell more):"]
+    lines += [f"  %wfnb {usage:<{width}}  {what}" for _, usage, what in _COMMANDS.values()]
+    return "\n".join(lines)
+
+
+_COMMANDS: dict[str, tuple[Callable[[Session, list[str]], None], str, str]] = {
+    "status": (_status_command, "status", "each step: fresh, stale or never run, and why; the variant the notebook is at"),
+    "variants": (_variants_command, "variants [WORKFLOW]", "the variants as a table: parameters, metrics, changed steps"),
+    "browse": (_browse_command, "browse [WORKFLOW]", "the variant browser: find, compare, replay, restore, export"),
+    "show": (_show_command, "show REF", "a variant's %%params and %%step cells, to copy into the notebook"),
+    "tag": (_tag_command, "tag NAME [--note TEXT]", "name the current variant"),
+    "checkout": (_checkout_command, "checkout REF", "restore a variant's values into the namespace and make it current"),
+    "replay": (_replay_command, "replay REF [name=value ...]", "run a variant's code again in a fresh namespace"),
+    "export": (_export_command, "export REF PATH [--force]", "write a variant as a notebook (.ipynb), a script (.py) or a table (.csv)"),
+    "forget": (_forget_command, "forget STEP ...", "drop steps whose cells were deleted, so that variants go on without them"),
+    "store": (_store_command, "store [PATH]", "show or set where results are kept (default .wfnb, or $WFNB_STORE)"),
+    "workflow": (_workflow_command, "workflow [NAME]", "show or set the workflow's name (default: the notebook's file name)"),
+    "runs": (_runs_command, "runs", "every execution of a step, cached or not"),
+    "verify": (_verify_command, "verify", "check every file of the store: objects, records, variants, tags, HEAD"),
 }

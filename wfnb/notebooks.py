@@ -18,21 +18,22 @@ from __future__ import annotations
 import inspect
 import os
 import re
-import tempfile
 import textwrap
 import types
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
+from wfnb.atomicfile import replacing
 from wfnb.errors import BadArgument, CorruptObject, WfnbError
 from wfnb.plaincode import to_plain_python
+from wfnb.records import params_cell, step_cell
 
 if TYPE_CHECKING:
     from wfnb.capture import Event
     from wfnb.interchange import Workflow
-    from wfnb.snapshots import Variant
+    from wfnb.records import Variant
 
 DefinitionKind = Literal["import", "literal", "source", "stored", "missing"]
 _SCRIPT_HEADER = '''"""{title}
@@ -90,11 +91,9 @@ def write_notebook(variant: Variant, path: str | os.PathLike[str]) -> None:
     if setup:
         cells.append(new_code_cell(setup))
     if variant.params:
-        cells.append(new_code_cell("%%params\n" + _assignments(variant.params)))
+        cells.append(new_code_cell(params_cell(variant.params)))
     for record in variant.steps:
-        deps = record.record.get("deps", [])
-        line = f"%%step {record.step}" + (" --deps " + " ".join(_quote(d) for d in deps) if deps else "")
-        cells.append(new_code_cell(f"{line}\n{record.code.rstrip()}", outputs=_outputs(_events(variant, record.step))))
+        cells.append(new_code_cell(step_cell(record), outputs=_outputs(_events(variant, record.step))))
     notebook = new_notebook(
         cells=cells,
         metadata={
@@ -146,12 +145,6 @@ def _assignments(params: dict[str, Any]) -> str:
     return "".join(f"{name} = {value!r}\n" for name, value in params.items())
 
 
-def _quote(text: str) -> str:
-    import shlex
-
-    return shlex.quote(text)
-
-
 def _events(variant: Variant, step: str) -> list[Event]:
     try:
         return variant.display_events(step)
@@ -188,13 +181,15 @@ def _outputs(events: list[Event]) -> list[Any]:
 
 
 def _write_text(path: Path, text: str) -> None:
-    """Write a whole file atomically: a temporary file beside it, then a rename."""
+    """Write a whole file atomically (a temporary file beside it, then a rename), as the umask says."""
+    write_file(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
+
+
+def write_file(path: Path, write: Callable[[Path], object]) -> None:
+    """Have ``write`` fill a temporary file, then put it at ``path``; an OS error is one clear BadArgument."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
+        with replacing(path) as temporary:
+            write(temporary)
     except OSError as error:
         raise BadArgument(f"Could not write {path} ({error.strerror or error}). Choose a writable location.") from None
 

@@ -22,7 +22,8 @@ from wfnb.hosts import NamespaceHost
 from wfnb.rebinding import rebind
 from wfnb.report import StepReport
 from wfnb.runner import StepOptions, StepRunner, run_sync
-from wfnb.snapshots import StepRecord, Variant, record_variant
+from wfnb.records import StepRecord, Variant
+from wfnb.snapshots import record_variant
 from wfnb.store import Store
 from wfnb.workflow import WorkflowState
 
@@ -61,10 +62,7 @@ def replay(
     **params
         New values for some of the variant's parameters.
     """
-    unknown = sorted(set(params) - set(variant.params))
-    if unknown:
-        known = ", ".join(sorted(variant.params)) or "none"
-        raise BadArgument(f"{variant.name} has no parameter {', '.join(unknown)}; its parameters: {known}.")
+    check_overrides(f"{variant.workflow}/{variant.name}", params, variant.params)
     return run_steps(
         variant._store(),
         variant.workflow,
@@ -119,7 +117,12 @@ def run_steps(
         except StepFailed as failure:
             if host.last_traceback:  # it was recorded with the step's output, not shown: show it now
                 print(host.last_traceback, end="", file=sys.stderr, flush=True)
-            raise StepFailed(f"{label}: {failure}") from failure.__cause__
+            cause = failure.__cause__
+            detail = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
+            raise StepFailed(
+                f"{label}: step {step.name} failed{detail}, so no variant was made and nothing was cached; its "
+                "traceback is above. Try other parameters, or fix the step in the notebook and run it there."
+            ) from cause
         state.use(step.name, result.record)
         host.show(result.report)
     if not state.is_consistent():
@@ -145,6 +148,19 @@ def _bring_inputs(store: Store, step: StepCode, namespace: dict[str, Any], label
             raise BadArgument(
                 f"{label} cannot run: input {name!r} of step {step.name} is not in the store ({error}). {hint.format(name=name)}"
             ) from None
+
+
+def check_overrides(owner: str, overrides: Mapping[str, Any], params: Mapping[str, Any]) -> None:
+    """Refuse overrides of parameters ``owner`` does not have, suggesting the one probably meant."""
+    unknown = sorted(set(overrides) - set(params))
+    if not unknown:
+        return
+    import difflib
+
+    known = ", ".join(sorted(params)) or "none"
+    guesses = [g for name in unknown for g in difflib.get_close_matches(name, list(params), n=1)]
+    hint = f" Did you mean {', '.join(guesses)}?" if guesses else ""
+    raise BadArgument(f"{owner} has no parameter {', '.join(unknown)}; its parameters: {known}.{hint}")
 
 
 def print_progress(prefix: str) -> Callable[[StepReport], None]:

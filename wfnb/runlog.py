@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from wfnb.errors import api_boundary
 from wfnb.session import resolve_store
 
 if TYPE_CHECKING:
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
 RUN_COLUMNS = ["workflow", "step", "key", "cached", "started", "duration_s", "outputs", "error"]
 
 
+@api_boundary
 def runs(store: Store | str | None = None) -> pd.DataFrame:
     """Every step execution in the store, newest last.
 

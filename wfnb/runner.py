@@ -78,6 +78,7 @@ class StepRunner:
         self.workflow = workflow
         self.host = host
         self._warned_dynamic: set[str] = set()
+        self._warned_unstorable: set[tuple[str, ...]] = set()  # (step, names): the warning is said once
         self._analyses: dict[str, CellAnalysis] = {}  # least recently used first
         self._blobs: dict[str, Any] = {}  # immutable JSON objects read: captured outputs, earlier records
         self._records: dict[str, dict[str, Any]] = {}
@@ -109,6 +110,8 @@ class StepRunner:
             record, why = self._verified(fingerprint)
             if record is not None and self._restore(options, fingerprint, record, report):
                 return StepResult(record, True, report)
+            if record is not None:
+                why = "its stored result was damaged"
         record = await self._run_and_store(
             options, body, analysis, fingerprint, uncacheable, report, params or {}, previous, asynchronous, why
         )
@@ -158,9 +161,9 @@ class StepRunner:
             record = self._record(fingerprint.key)
         except (CorruptObject, StoreError) as error:
             self.host.warn(f"{error} The step runs again instead of loading it.")
-            return None, None
+            return None, "its stored result was damaged"
         if record is None or not record.get("restorable", True):
-            return None, None
+            return None, None if record is None else "its values could not be stored last time"
         why = None
         for candidate in [record, *self._alternatives(record)]:
             change = probes.first_change(probes.probes_of(candidate), self.host.namespace)
@@ -335,7 +338,9 @@ class StepRunner:
             problems = stepvalues.unstorable_names(values)
         if problems:
             report.not_cached(problems)
-            self.host.warn(report.unstorable_warning(problems))
+            if (options.name, *sorted(problems)) not in self._warned_unstorable:
+                self._warned_unstorable.add((options.name, *sorted(problems)))
+                self.host.warn(report.unstorable_warning(problems))
         elif trace.untraceable:
             report.uncacheable("; ".join(trace.untraceable))
         record = {

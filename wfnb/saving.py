@@ -7,14 +7,13 @@ the target, then a rename), so a reader never sees half a file.
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import string
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from wfnb.atomicfile import replacing
 from wfnb.errors import BadArgument
 
 FORMATS = (".csv", ".parquet", ".json", ".pkl")
@@ -59,17 +58,9 @@ class SaveTarget:
 
 
 def write_output(value: Any, path: Path) -> None:
-    """Write ``value`` to ``path`` in the format its extension names, atomically."""
-    suffix = path.suffix.lower()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(handle)
-    try:
-        _WRITERS[suffix](value, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write ``value`` to ``path`` in the format its extension names, atomically, as the umask says."""
+    with replacing(path) as temporary:
+        _WRITERS[path.suffix.lower()](value, str(temporary))
 
 
 def _frame(value: Any, path: str) -> Any:

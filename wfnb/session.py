@@ -3,32 +3,47 @@
 Each step goes through the runner; the session then updates the workflow's
 state, says which steps that left stale, and, when the whole workflow is
 consistent and in a state not seen before, records it as a new variant.
+
+The session also keeps the state in step with the notebook itself: a new
+kernel starts from the workflow's current variant (or, if that record is
+damaged, from the newest one, and says so); a step whose cell was deleted is
+left out once the saved notebook no longer has it (or the status line says
+what to type); after ``%wfnb checkout`` it remembers that the cells still show
+other code, and says so until the notebook leaves or matches that variant.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
-from pathlib import Path
+import time
 from typing import TYPE_CHECKING, Any, Callable
 
 from wfnb.analysis import analyze_cell
 from wfnb.errors import BadArgument, CorruptObject, StepFailed, WfnbError
 from wfnb.hosts import ShellHost, warn
+from wfnb.origin import NotebookOrigin, find_origin, saved_step_names
 from wfnb.report import StepReport
 from wfnb import stepvalues
+from wfnb.restoring import Restored
 from wfnb.runner import StepOptions, StepRunner, run_sync
+from wfnb.snapshots import (
+    Variant,
+    current_number,
+    load_variant,
+    newest_number,
+    record_variant,
+    resolve,
+    set_current,
+    tag_variant,
+)
 from wfnb.store import Store, open_store
-from wfnb.snapshots import Variant, current_number, load_variant, record_variant, resolve, set_current, tag_variant
 from wfnb.workflow import WorkflowState
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
 __all__ = ["Session", "StepOptions", "current_session", "resolve_store", "start_session"]
-
-_DEFAULT_WORKFLOW = "notebook"
 
 
 class Session:
@@ -44,6 +59,11 @@ class Session:
         self._state: WorkflowState | None = None
         self._base: int | None = None  # the variant the notebook's work derives from
         self._growing: int | None = None  # a variant this session created, which new steps may extend
+        self._origin: NotebookOrigin | None = None
+        self._ran_at: dict[str, float] = {}  # step → when it last ran (or was restored) in this kernel
+        self._restored: Restored | None = None  # after a checkout, while the cells show other code
+        self._saved: tuple[tuple[int, int], frozenset[str] | None] | None = None  # the notebook file's steps, by stat
+        self._left_out: list[str] = []  # steps left out when the kernel started, not said yet
         self.listeners: list[Callable[[Session], None]] = []  # told after each step, checkout or tag
 
     # -- configuration ----------------------------------------------------
@@ -62,9 +82,25 @@ class Session:
         return store
 
     @property
+    def origin(self) -> NotebookOrigin:
+        """Which notebook this kernel runs, as far as it can tell (see ``wfnb.origin``)."""
+        if self._origin is None:
+            ran = self.shell.history_manager.input_hist_raw if self.shell.history_manager else []
+            self._origin = find_origin(self.shell.user_ns, os.environ, list(ran))
+        return self._origin
+
+    @property
     def workflow(self) -> str:
         if self._workflow is None:
-            self._workflow = _workflow_from_notebook(self.shell.user_ns)
+            origin = self.origin
+            self._workflow = origin.name
+            if not origin.known:
+                warn(
+                    f"this kernel was not told which notebook it runs (nbconvert, nbclient and papermill without "
+                    f"--inject-paths do not say; nor does a plain IPython shell), so its steps are recorded as "
+                    f"workflow {origin.name}, apart from other notebooks'. To continue one workflow from run to run, "
+                    "put `%wfnb workflow NAME` after `%load_ext wfnb`."
+                )
         return self._workflow
 
     def use_workflow(self, name: str) -> None:
@@ -75,6 +111,8 @@ class Session:
         """Another store or workflow: its state (and variant numbers) start from its own current variant."""
         self._runner = self._state = None
         self._base = self._growing = None
+        self._restored = None
+        self._left_out = []
 
     @property
     def runner(self) -> StepRunner:
@@ -87,13 +125,37 @@ class Session:
         """The workflow's state; a new kernel starts from the workflow's current variant."""
         if self._state is None:
             self._state = WorkflowState(self.workflow)
-            number = current_number(self.store, self.workflow)
-            if number is not None:
-                try:
-                    self._adopt(load_variant(self.store, self.workflow, number))
-                except (WfnbError, KeyError, TypeError) as error:
-                    warn(f"the current variant v{number} of {self.workflow} could not be read ({error}); starting afresh.")
+            start = self._starting_variant()
+            if start is not None:
+                self._adopt(start)
+                self._leave_out_deleted_steps()
         return self._state
+
+    def _starting_variant(self) -> Variant | None:
+        """The variant HEAD names; if HEAD or that variant is damaged, the newest sound one (made current again).
+
+        Starting from nothing instead would let the next step alone make a
+        "variant" of one step: a damaged record must never make a wrong variant.
+        """
+        store, workflow = self.store, self.workflow
+        try:
+            number = current_number(store, workflow)
+            if number is None:  # no HEAD: the workflow was only replayed so far, or verify set a dangling one aside
+                number = newest_number(store, workflow)
+            return load_variant(store, workflow, number) if number is not None else None
+        except (BadArgument, CorruptObject) as error:
+            problem = str(error)
+        fallback = newest_number(store, workflow)
+        if fallback is None:
+            warn(f"{problem} No sound variant of {workflow} is left, so this kernel starts afresh.")
+            return None
+        try:
+            set_current(store, workflow, fallback)
+            repaired = " and made it current again"
+        except WfnbError:  # a read-only store: start from it all the same
+            repaired = ""
+        warn(f"{problem} This kernel starts from v{fallback}, the newest sound variant of {workflow}{repaired}.")
+        return load_variant(store, workflow, fallback)
 
     def _adopt(self, variant: Variant) -> None:
         self._growing = None
@@ -120,7 +182,9 @@ class Session:
             )
         except StepFailed:
             state.use(options.name, None)
+            self._ran_at[options.name] = time.time()
             raise
+        self._ran_at[options.name] = time.time()
         if result.cached and state.current is not None and previous is not None and result.record is not None:
             if previous.get("key") == result.record.get("key"):  # a hit that changes nothing: same variant
                 state.place(options.name)
@@ -133,20 +197,90 @@ class Session:
 
     def _after_step(self, step: str, report: StepReport) -> None:
         state = self.state
+        self._leave_out_deleted_steps()
+        gone, self._left_out = self._left_out, []
+        if gone:
+            report.note(f"left out {', '.join(gone)}: no longer in {self.origin.path.name if self.origin.path else 'the notebook'}")
         stale = state.stale_after(step)
         if stale:
             report.note(f"stale: {', '.join(stale)}")
-        if state.is_consistent():
-            variant, created = record_variant(self.store, state, parent=self._base, grow=self._growing)
-            set_current(self.store, self.workflow, variant.number)
-            if created:
-                self._growing = variant.number
-            elif variant.number != self._growing:
-                self._growing = None
-            state.current = self._base = variant.number
-            report.note(f"new variant {variant.name}" if created else f"variant {variant.name}")
+        skipped = self._skipped(step)
+        if skipped:
+            one = len(skipped) == 1
+            report.note(f"{', '.join(skipped)} {'was' if one else 'were'} skipped: no variant until {'it runs' if one else 'they run'}")
+        in_the_way = skipped + (stale if self._saved_step_names() is None else [])
+        if in_the_way:  # the saved notebook cannot tell (or was not saved): the user can
+            one = len(in_the_way) == 1
+            report.note(f"if {'its cell was' if one else 'their cells were'} deleted: %wfnb forget {' '.join(in_the_way)}")
+        reached = self._record_if_consistent()
+        if reached:
+            report.note(reached)
+        left = self._leaving_restored(step)
+        if left:
+            report.note(left)
         self.host.show(report)
         self.notify()
+
+    def _record_if_consistent(self) -> str:
+        """Record the state as a variant if it is consistent; "new variant v3", "variant v2", or ""."""
+        state = self.state
+        if not state.is_consistent():
+            return ""
+        variant, created = record_variant(self.store, state, parent=self._base, grow=self._growing)
+        set_current(self.store, self.workflow, variant.number)
+        if created:
+            self._growing = variant.number
+        elif variant.number != self._growing:
+            self._growing = None
+        state.current = self._base = variant.number
+        return f"new variant {variant.name}" if created else f"variant {variant.name}"
+
+    def _leave_out_deleted_steps(self) -> list[str]:
+        """Forget the steps the saved notebook no longer has, unless they ran here after it was saved.
+
+        They are also kept in ``_left_out`` until the next status line says so.
+        """
+        path = self.origin.path
+        names = self._saved_step_names()
+        if path is None or names is None:
+            return []
+        try:
+            saved_at = path.stat().st_mtime
+        except OSError:
+            return []
+        gone = [s for s in self.state.order if s not in names and self._ran_at.get(s, 0.0) < saved_at]
+        for step in gone:
+            self.state.forget(step)
+        self._left_out.extend(gone)
+        return gone
+
+    def _saved_step_names(self) -> frozenset[str] | None:
+        """The step names of the notebook file as saved, read again only when the file changed."""
+        path = self.origin.path
+        if path is None:
+            return None
+        try:
+            info = path.stat()
+        except OSError:
+            return None
+        stamp = (info.st_mtime_ns, info.st_size)
+        if self._saved is None or self._saved[0] != stamp:
+            self._saved = (stamp, saved_step_names(path))
+        return self._saved[1]
+
+    def _skipped(self, step: str) -> list[str]:
+        """Steps above the one just run that are stale or never ran: skipped, or their cell is gone."""
+        order, statuses = self.state.order, self.state.statuses()
+        here = order.index(step) if step in order else len(order)
+        return [name for name in order[:here] if statuses[name][0] != "fresh"]
+
+    def _leaving_restored(self, step: str) -> str:
+        """After a checkout: once the notebook has left that variant, say so (once) and forget it."""
+        restored = self._restored
+        if restored is None or self.state.current == restored.number:
+            return ""
+        self._restored = None
+        return restored.left_by(step)
 
     def notify(self) -> None:
         """Tell the listeners (an open browser) that the workflow changed; a failing listener is dropped."""
@@ -166,22 +300,43 @@ class Session:
         values = {name: self.shell.user_ns[name] for name in names if name in self.shell.user_ns}
         for name, value in values.items():
             check_param(name, value)
+        changed = any(self.state.params.get(k, object()) != v for k, v in values.items())
         self.state.params.update(values)
         self.state.current = None
         shown = ", ".join(f"{k}={v!r}" for k, v in values.items()) or "none"
-        self.shell.display_pub.publish({"text/plain": f"params · {shown}"}, metadata={"wfnb": "status"})
+        left = self._leaving_restored("") if changed else ""
+        line = f"params · {shown}" + (f" · {left}" if left else "")
+        self.shell.display_pub.publish({"text/plain": line}, metadata={"wfnb": "status"})
         self.notify()  # the notebook left its variant: an open browser shows it stale
         return values
 
     # -- variants ---------------------------------------------------------
 
     def status_table(self) -> list[tuple[str, str, str]]:
-        """(step, status, reason) for each step, in order."""
-        return [(step, status, why) for step, (status, why) in self.state.statuses().items()]
+        """(step, status, reason) for each step, in order; then each step left out as no longer in the notebook."""
+        self._leave_out_deleted_steps()
+        restored = self._restored
+        rows = []
+        for step, (status, why) in self.state.statuses().items():
+            if restored is not None and step in restored.steps and not why:
+                why = f"restored from {restored.name}; its cell shows other code"
+            rows.append((step, status, why))
+        where = self.origin.path.name if self.origin.path else "the notebook"
+        return rows + [(step, "left out", f"no longer in {where}") for step in self._left_out]
+
+    def out_of_step(self) -> str:
+        """After ``checkout``: how the notebook's cells differ from the variant restored, and how to bring
+        its cells back; "" when they match (or the notebook has moved on). For the status and the browser."""
+        return self._restored.explain() if self._restored is not None else ""
 
     def checkout(self, ref: str) -> Variant:
-        """Restore a variant's values into the notebook and make it the current variant."""
+        """Restore a variant's values into the notebook and make it the current variant.
+
+        The cells keep the code the notebook last ran; ``out_of_step()`` then
+        says which differ from the variant, and how to get its cells.
+        """
         variant = resolve(self.store, ref, self.workflow)
+        before = self.state
         namespace = self.shell.user_ns
         for record in variant.steps:  # every value readable first: a damaged one changes nothing
             try:
@@ -191,11 +346,13 @@ class Session:
                     f"{variant.name} cannot be restored: a value of step {record.step} is damaged ({error}). "
                     f"Replay it instead: %wfnb replay {variant.name}"
                 ) from None
+        restored = Restored.between(variant, before.records, before.params)
         namespace.update(variant.params)
         for record in variant.steps:  # in order: a step's values may be parts of an earlier step's
             resolver = stepvalues.checkout_resolver(self.store, record.record, namespace)
             stepvalues.apply(namespace, record.record, stepvalues.read(self.store, record.record, resolver))
         self._adopt(variant)
+        self._restored = restored if restored.differs else None
         set_current(self.store, self.workflow, variant.number)
         self.notify()
         return variant
@@ -213,11 +370,23 @@ class Session:
         self.notify()
         return variant
 
-    def forget(self, step: str) -> None:
-        """Drop a step that is no longer in the notebook from the workflow."""
-        if step not in self.state.order:
-            raise BadArgument(f"The workflow {self.workflow} has no step {step!r}; its steps: {', '.join(self.state.order)}.")
-        self.state.forget(step)
+    def forget(self, *steps: str) -> str:
+        """Drop steps that are no longer in the notebook from the workflow (``%wfnb forget STEP ...``).
+
+        If the rest is consistent, that is a variant at once; returns "new variant v3", "variant v2" or "".
+        """
+        unknown = [step for step in steps if step not in self.state.order]
+        if unknown:
+            raise BadArgument(
+                f"The workflow {self.workflow} has no step {', '.join(map(repr, unknown))}; its steps: "
+                f"{', '.join(self.state.order) or 'none yet'}."
+            )
+        for step in steps:
+            self.state.forget(step)
+            self._ran_at.pop(step, None)
+        reached = self._record_if_consistent()
+        self.notify()
+        return reached
 
 
 def check_param(name: str, value: Any) -> None:
@@ -248,17 +417,6 @@ def _plain(value: Any) -> bool:
 def _short_repr(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _workflow_from_notebook(namespace: dict[str, Any]) -> str:
-    """The notebook's file stem, from what Jupyter (or VS Code) tells the kernel; a fixed name otherwise."""
-    candidates = (namespace.get("__session__"), namespace.get("__vsc_ipynb_file__"), os.environ.get("JPY_SESSION_NAME"))
-    for candidate in candidates:
-        if isinstance(candidate, str) and candidate:
-            stem = re.sub(r"[^A-Za-z0-9_.\-]", "_", Path(candidate).stem)
-            if stem.strip("."):
-                return stem
-    return _DEFAULT_WORKFLOW
 
 
 _current: Session | None = None

@@ -1,222 +1,40 @@
-"""Variants: numbered, consistent snapshots of a workflow (v1, v2, …) to list, compare and replay.
+"""Variants: numbered, consistent snapshots of a workflow (v1, v2, …), kept as refs in the store.
 
 A variant names, for every step in notebook order, the record it used, plus
 the parameters and metrics. It is written once, as a ref claimed by its number
 (so two kernels never get the same number), and found again by its identity
 (a hash of its steps' keys and parameters): returning to an earlier state
-makes that variant current again instead of creating a copy.
+makes that variant current again instead of creating a copy. ``HEAD`` names the
+workflow's current variant, tags name variants for people.
+
+Refs under ``refs/workflows/<workflow>/``: ``variants/000003`` (manifests),
+``states/<identity>`` (identity → number), ``tags/<name>``, ``HEAD``. A damaged
+one is never half-trusted: loading it directly is a ``CorruptObject`` that says
+what to do; a listing leaves it out and says so once.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping
 
 from wfnb.errors import BadArgument, CorruptObject
+from wfnb.hosts import warn
 from wfnb.names import check_name
-from wfnb.stepvalues import load_values, output_digests
+from wfnb.records import StepRecord, Steps, Variant
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from wfnb.store import Store
     from wfnb.workflow import WorkflowState
 
+__all__ = [
+    "StepRecord", "Variant", "current_number", "head_ref", "list_variants", "load_variant", "newest_number",
+    "record_variant", "resolve", "set_current", "tag_variant", "variant_ref", "workflows",
+]
+
 VARIANT_FORMAT_VERSION = 1  # bump when a manifest's fields change meaning
 _NUMBER_REF = re.compile(r"v?(\d+)")
-
-
-@dataclass(frozen=True)
-class StepRecord:
-    """One step of a variant: its code, what it read and produced, what it showed and logged."""
-
-    step: str
-    key: str
-    code: str
-    inputs: Mapping[str, str]
-    outputs: Mapping[str, str]  # name → value hash (aliases resolved)
-    params: Mapping[str, Any]
-    metrics: Mapping[str, Any]
-    duration_s: float
-    started: str
-    restorable: bool
-    display: str  # digest of the captured output events
-    record: Mapping[str, Any] = field(repr=False, compare=False)
-
-    @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> StepRecord:
-        return cls(
-            step=record["step"],
-            key=record["key"],
-            code=record["code"],
-            inputs=dict(record.get("inputs", {})),
-            outputs=output_digests(record),
-            params=dict(record.get("params", {})),
-            metrics=dict(record.get("metrics", {})),
-            duration_s=float(record.get("duration_s", 0.0)),
-            started=record.get("started", ""),
-            restorable=bool(record.get("restorable", True)),
-            display=record.get("display", ""),
-            record=record,
-        )
-
-
-@dataclass(frozen=True)
-class Variant:
-    """A consistent snapshot of one workflow; see the module docstring."""
-
-    workflow: str
-    number: int
-    identity: str
-    steps: Sequence[StepRecord] = field(compare=False)
-    params: Mapping[str, Any]
-    metrics: Mapping[str, Any]
-    parent: int | None
-    changed_steps: tuple[str, ...]
-    created: str
-    tags: tuple[str, ...] = ()
-    notes: Mapping[str, str] = field(default_factory=dict)
-    store: Store | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def name(self) -> str:
-        return f"v{self.number}"
-
-    def step(self, name: str) -> StepRecord:
-        for record in self.steps:
-            if record.step == name:
-                return record
-        raise BadArgument(f"{self.name} of {self.workflow} has no step {name!r}; its steps: {', '.join(s.step for s in self.steps)}.")
-
-    @cached_property
-    def outputs(self) -> VariantOutputs:
-        """Every name the workflow produced, loaded from the store on first access."""
-        return VariantOutputs(self)
-
-    def display_events(self, step: str) -> list[dict[str, Any]]:
-        """What step ``step`` showed when it ran (text, HTML, figures), as output events."""
-        return self._store().get_json(self.step(step).display)
-
-    def diff(self, other: Variant) -> VariantDiff:
-        """What changed from ``other`` to this variant: code per step, parameters, metrics."""
-        return VariantDiff.between(other, self)
-
-    def replay(self, **params: Any) -> Variant:
-        """Run this variant's own code again, in a fresh namespace, with parameters overridden.
-
-        Unchanged steps are restored from the cache, not run; the notebook's
-        namespace and its current variant are not touched. Returns the variant
-        that results (a new one if anything differs).
-        """
-        from wfnb.replayer import replay
-
-        return replay(self, **params)
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row per step: name, code, params, inputs, outputs, key."""
-        from wfnb.interchange import variant_frame
-
-        return variant_frame(self)
-
-    def to_csv(self, path: str) -> None:
-        """Write ``to_frame()`` to a CSV file that ``Workflow.from_csv`` reads back."""
-        self.to_frame().to_csv(path, index=False)
-
-    def to_notebook(self, path: str) -> None:
-        """Write a clean notebook with the params cell and the step cells, with their stored outputs."""
-        from wfnb.interchange import write_notebook
-
-        write_notebook(self, path)
-
-    def to_script(self, path: str) -> None:
-        """Write a plain Python script that reproduces this variant without wfnb."""
-        from wfnb.interchange import write_script
-
-        write_script(self, path)
-
-    def _store(self) -> Store:
-        if self.store is None:
-            raise BadArgument(f"{self.name} was built without a store, so its values cannot be loaded.")
-        return self.store
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(describe(self))
-
-
-class VariantOutputs(Mapping[str, Any]):
-    """A variant's values by name (the last step that produced a name wins), loaded lazily."""
-
-    def __init__(self, variant: Variant) -> None:
-        self._variant = variant
-        self._producers: dict[str, Any] = {}
-        for record in variant.steps:
-            for name in record.outputs:
-                self._producers[name] = record
-        self._loaded: dict[int, dict[str, Any]] = {}
-
-    def __getitem__(self, name: str) -> Any:
-        record = self._producers[name]
-        if id(record) not in self._loaded:
-            self._loaded[id(record)] = load_values(self._variant._store(), record.record)
-        return self._loaded[id(record)][name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._producers)
-
-    def __len__(self) -> int:
-        return len(self._producers)
-
-
-@dataclass(frozen=True)
-class VariantDiff:
-    """Differences between two variants of a workflow."""
-
-    old: Variant
-    new: Variant
-    code: Mapping[str, str]  # step → unified diff ("" if unchanged); added/removed steps included
-    params: Mapping[str, tuple[Any, Any]]
-    metrics: Mapping[str, tuple[Any, Any]]
-
-    @classmethod
-    def between(cls, old: Variant, new: Variant) -> VariantDiff:
-        old_steps = {s.step: s for s in old.steps}
-        new_steps = {s.step: s for s in new.steps}
-        names = [s.step for s in new.steps] + [s for s in old_steps if s not in new_steps]
-        code = {}
-        for name in names:
-            before = old_steps[name].code if name in old_steps else ""
-            after = new_steps[name].code if name in new_steps else ""
-            lines = difflib.unified_diff(
-                before.splitlines(keepends=True), after.splitlines(keepends=True), f"{old.name}/{name}", f"{new.name}/{name}"
-            )
-            code[name] = "".join(lines)
-        return cls(old, new, code, _changes(old.params, new.params), _changes(old.metrics, new.metrics))
-
-    @property
-    def changed_steps(self) -> list[str]:
-        return [name for name, text in self.code.items() if text]
-
-    def __str__(self) -> str:
-        lines = [f"{self.old.name} → {self.new.name} ({self.new.workflow})"]
-        for kind, changes in (("parameter", self.params), ("metric", self.metrics)):
-            for name, (before, after) in changes.items():
-                lines.append(f"{kind} {name}: {before!r} → {after!r}")
-        for name in self.changed_steps:
-            lines.append(self.code[name].rstrip("\n"))
-        if len(lines) == 1:
-            lines.append("no differences")
-        return "\n".join(lines)
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(str(self))
-
-
-def _changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
-    return {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
 
 
 # -- writing ------------------------------------------------------------------
@@ -233,17 +51,20 @@ def record_variant(
     Returns the variant and whether a new number was created.
     """
     identity = state.identity()
-    known = store.refs.read(_identity_ref(state.name, identity))
-    if known is not None:
-        try:
-            return load_variant(store, state.name, int(known["variant"])), False
-        except (BadArgument, CorruptObject, KeyError, ValueError, TypeError):
-            pass  # a damaged or dangling pointer: record the state again
+    try:
+        known = store.refs.read(_identity_ref(state.name, identity))
+        if known is not None:
+            found = load_variant(store, state.name, pointer(known, _identity_ref(state.name, identity)))
+            if found.identity == identity:
+                return found, False
+    except (BadArgument, CorruptObject):
+        pass  # a damaged or dangling pointer: record the state again, and point it at the new variant
     steps = [{"step": step, "key": state.records[step]["key"], "record": store.put_json(state.records[step])} for step in state.order]
     grown = _growable(store, state, steps, grow)
     if grown is not None:
         parent = grown.parent
-    previous = load_variant(store, state.name, parent) if parent is not None else None
+    previous = _readable(store, state.name, parent)
+    parent = previous.number if previous is not None else None  # never name a parent that is gone
     manifest = {
         "variant_format": VARIANT_FORMAT_VERSION,
         "workflow": state.name,
@@ -257,14 +78,14 @@ def record_variant(
     }
     if grown is not None:
         manifest["created"] = grown.created
-        store.refs.replace(_variant_ref(state.name, grown.number), {**manifest, "number": grown.number})
+        store.refs.replace(variant_ref(state.name, grown.number), {**manifest, "number": grown.number})
         store.refs.delete(_identity_ref(state.name, grown.identity))
-        store.refs.create(_identity_ref(state.name, identity), {"variant": grown.number})
+        store.refs.replace(_identity_ref(state.name, identity), {"variant": grown.number})
         return load_variant(store, state.name, grown.number), False
     number = _next_number(store, state.name)
-    while not store.refs.create(_variant_ref(state.name, number), {**manifest, "number": number}):
-        number += 1  # another kernel took this number first
-    store.refs.create(_identity_ref(state.name, identity), {"variant": number})
+    while not _claim(store, state.name, number, {**manifest, "number": number}):
+        number += 1  # another kernel took this number first, or a deleted variant had it
+    store.refs.replace(_identity_ref(state.name, identity), {"variant": number})
     return load_variant(store, state.name, number), True
 
 
@@ -272,9 +93,8 @@ def _growable(store: Store, state: WorkflowState, steps: list[dict[str, Any]], n
     """The variant ``number`` if ``steps`` and the parameters only add to it and it has no tag yet."""
     if number is None:
         return None
-    try:
-        earlier = load_variant(store, state.name, number)
-    except BadArgument:
+    earlier = _readable(store, state.name, number)
+    if earlier is None:
         return None
     keys = [(s.step, s.key) for s in earlier.steps]
     same_start = [(e["step"], e["key"]) for e in steps[: len(keys)]] == keys
@@ -284,12 +104,21 @@ def _growable(store: Store, state: WorkflowState, steps: list[dict[str, Any]], n
 
 def set_current(store: Store, workflow: str, number: int) -> None:
     """Make variant ``number`` the workflow's current one (what a new kernel starts from)."""
-    store.refs.replace(f"workflows/{workflow}/HEAD", {"variant": number})
+    store.refs.replace(head_ref(workflow), {"variant": number})
 
 
 def current_number(store: Store, workflow: str) -> int | None:
-    head = store.refs.read(f"workflows/{workflow}/HEAD")
-    return _pointer(head, f"workflows/{workflow}/HEAD") if head else None
+    """The number HEAD names, None without a HEAD; CorruptObject if HEAD is damaged."""
+    head = store.refs.read(head_ref(workflow))
+    return pointer(head, head_ref(workflow)) if head is not None else None
+
+
+def newest_number(store: Store, workflow: str) -> int | None:
+    """The highest variant number whose manifest is readable (what to start from when HEAD is lost)."""
+    for number in sorted(_numbers(store, workflow), reverse=True):
+        if _readable(store, workflow, number) is not None:
+            return number
+    return None
 
 
 def tag_variant(store: Store, variant: Variant, name: str, note: str | None = None) -> None:
@@ -316,22 +145,27 @@ def workflows(store: Store) -> list[str]:
 
 
 def list_variants(store: Store, workflow: str) -> list[Variant]:
-    """Every variant of ``workflow``, oldest first."""
+    """Every readable variant of ``workflow``, oldest first; a damaged one is left out, with a warning."""
     check_name("workflow", workflow)
     tags = _tags(store, workflow)
     found = []
     for ref in store.refs.names(f"workflows/{workflow}/variants"):
-        manifest = store.refs.read(ref)
-        if manifest is not None:
-            found.append(_from_manifest(store, manifest, tags))
+        try:
+            manifest = store.refs.read(ref)
+            if manifest is not None:
+                found.append(_from_manifest(store, manifest, tags, ref))
+        except CorruptObject as error:
+            _warn_skipped(ref, error)
     return sorted(found, key=lambda v: v.number)
 
 
 def load_variant(store: Store, workflow: str, number: int) -> Variant:
-    manifest = store.refs.read(_variant_ref(workflow, number))
+    """Variant ``number`` of ``workflow``: BadArgument if there is none, CorruptObject if it is damaged."""
+    ref = variant_ref(workflow, number)
+    manifest = store.refs.read(ref)
     if manifest is None:
         raise BadArgument(f"Workflow {workflow!r} has no variant v{number}. `wfnb list {workflow}` shows its variants.")
-    return _from_manifest(store, manifest, _tags(store, workflow))
+    return _from_manifest(store, manifest, _tags(store, workflow), ref)
 
 
 def resolve(store: Store, ref: str | int | Variant, workflow: str | None = None) -> Variant:
@@ -350,12 +184,12 @@ def resolve(store: Store, ref: str | int | Variant, workflow: str | None = None)
     matches: list[Variant] = []
     for name in names:
         number = _NUMBER_REF.fullmatch(text)
-        if number and store.refs.read(_variant_ref(name, int(number.group(1)))) is not None:
+        if number and store.refs.read(variant_ref(name, int(number.group(1)))) is not None:
             matches.append(load_variant(store, name, int(number.group(1))))
             continue
         tag = store.refs.read(f"workflows/{name}/tags/{text}") if _is_ref_name(text) else None
         if tag is not None:
-            matches.append(load_variant(store, name, _pointer(tag, f"workflows/{name}/tags/{text}")))
+            matches.append(load_variant(store, name, pointer(tag, f"workflows/{name}/tags/{text}")))
         elif len(text) >= 4 and re.fullmatch(r"[0-9a-f]+", text):  # digits only may still be a hash prefix
             matches.extend(v for v in list_variants(store, name) if v.identity.startswith(text))
     if len(matches) == 1:
@@ -363,65 +197,35 @@ def resolve(store: Store, ref: str | int | Variant, workflow: str | None = None)
     where = f"workflow {workflow!r}" if workflow else f"the store at {store.root}"
     if not matches:
         raise BadArgument(
-            f"No variant {text!r} in {where}. Refer to a variant as v3, by its tag, or by a unique prefix of its "
-            "hash (at least 4 characters); `wfnb list` shows them."
+            f"No variant {text!r} in {where}{_known(store, names)}. Refer to a variant as v3, by its tag, or by a "
+            "unique prefix of its hash (at least 4 characters); `wfnb list` shows them."
         )
     choices = ", ".join(f"{v.workflow}/{v.name}" for v in matches[:10])
     raise BadArgument(f"{text!r} is ambiguous in {where}: it matches {choices}. Use a longer prefix or WORKFLOW/v3.")
 
 
-def variants_frame(store: Store, workflow: str | None = None) -> pd.DataFrame:
-    """One row per variant: number, tag, created, parent, changed steps, status, then parameters and metrics."""
-    import pandas as pd
-
-    names = [workflow] if workflow else workflows(store)
-    rows = []
-    for name in names:
-        current = current_number(store, name)
-        for v in list_variants(store, name):
-            row = {
-                "workflow": v.workflow,
-                "variant": v.name,
-                "tag": ", ".join(v.tags),
-                "created": v.created,
-                "parent": f"v{v.parent}" if v.parent is not None else "",
-                "changed_steps": list(v.changed_steps),
-                "status": "current" if v.number == current else "complete",
-                "hash": v.identity[:12],
-            }
-            row.update({f"param {k}" if k in row else k: value for k, value in v.params.items()})
-            row.update({f"metric {k}" if k in row else k: value for k, value in v.metrics.items()})
-            rows.append(row)
-    frame = pd.DataFrame(rows, columns=None if rows else ["workflow", "variant", "tag", "created", "parent", "changed_steps", "status", "hash"])
-    if rows:
-        frame["created"] = pd.to_datetime(frame["created"], utc=True, format="ISO8601")
-    return frame
+def _known(store: Store, workflows_searched: list[str]) -> str:
+    """``" (it has v1–v4; tags: baseline)"``: what the user could have meant, briefly."""
+    if len(workflows_searched) != 1:
+        return ""
+    numbers = sorted(_numbers(store, workflows_searched[0]))
+    if not numbers:
+        return " (it has no variants yet)"
+    shown = f"v{numbers[0]}" if len(numbers) == 1 else f"v{numbers[0]}–v{numbers[-1]}"
+    tags = [ref.rsplit("/", 1)[1] for ref in store.refs.names(f"workflows/{workflows_searched[0]}/tags")]
+    return f" (it has {shown}" + (f"; tags: {', '.join(tags[:8])}" if tags else "") + ")"
 
 
-def describe(variant: Variant) -> str:
-    """A few readable lines about a variant, for the terminal."""
-    tags = f" [{', '.join(variant.tags)}]" if variant.tags else ""
-    lines = [f"{variant.workflow}/{variant.name}{tags}"]
-    lines.append(f"  created {variant.created}, parent {('v' + str(variant.parent)) if variant.parent else '—'}, hash {variant.identity[:12]}")
-    if variant.params:
-        lines.append("  params  " + ", ".join(f"{k}={v!r}" for k, v in variant.params.items()))
-    if variant.metrics:
-        lines.append("  metrics " + ", ".join(f"{k}={v!r}" for k, v in variant.metrics.items()))
-    for record in variant.steps:
-        mark = "*" if record.step in variant.changed_steps else " "
-        lines.append(f" {mark} {record.step:<16} {record.duration_s:8.3f} s  → {', '.join(record.outputs) or '—'}")
-    return "\n".join(lines)
-
-
-def _from_manifest(store: Store, manifest: Mapping[str, Any], tags: Mapping[int, list[tuple[str, str]]]) -> Variant:
-    _check_manifest(store, manifest)
+def _from_manifest(
+    store: Store, manifest: Mapping[str, Any], tags: Mapping[int, list[tuple[str, str]]], ref: str
+) -> Variant:
+    check_manifest(store, manifest, ref)
     number = manifest["number"]
-    steps = tuple(_LazyStep(store, entry) for entry in manifest["steps"])
     return Variant(
         workflow=manifest["workflow"],
         number=number,
         identity=manifest["identity"],
-        steps=_Steps(steps),
+        steps=Steps(f"{manifest['workflow']}/v{number}", manifest["steps"], store),
         params=manifest.get("params", {}),
         metrics=manifest.get("metrics", {}),
         parent=manifest.get("parent"),
@@ -446,7 +250,7 @@ _MANIFEST_FIELDS: dict[str, tuple[type, ...]] = {
 }
 
 
-def _check_manifest(store: Store, manifest: Any) -> None:
+def check_manifest(store: Store, manifest: Any, ref: str) -> None:
     """A manifest is read as written by ``record_variant``, or reported as damaged: never half-trusted."""
     problem = ""
     if not isinstance(manifest, Mapping):
@@ -462,14 +266,18 @@ def _check_manifest(store: Store, manifest: Any) -> None:
                 if not (isinstance(entry, dict) and all(isinstance(entry.get(k), str) for k in ("step", "key", "record"))):
                     problem = f"a step entry is {_shown(entry)}, not {{step, key, record}}"
                     break
+            else:
+                expected = ref.split("/")
+                if expected[-1].isdigit() and (manifest["workflow"], manifest["number"]) != (expected[1], int(expected[-1])):
+                    problem = f"it says it is {manifest['workflow']}/v{manifest['number']}, not {expected[1]}/v{int(expected[-1])}"
     if problem:
         raise CorruptObject(
-            f"A variant manifest in the store at {store.root} is damaged: {problem}. It was not written by wfnb "
-            "as it is now; run `wfnb verify`, and remove or restore that ref (under refs/workflows/)."
+            f"The variant manifest {ref} in the store at {store.root} is damaged: {problem}. It was not written by "
+            f"wfnb as it is now; run `wfnb verify`, then restore refs/{ref}.json from a backup or remove it."
         )
 
 
-def _pointer(data: Any, ref: str) -> int:
+def pointer(data: Any, ref: str) -> int:
     """The variant number a pointer ref (HEAD, tag, identity) holds; CorruptObject if it holds none."""
     number = data.get("variant") if isinstance(data, dict) else None
     if type(number) is not int:
@@ -485,39 +293,6 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-class _LazyStep:
-    """A step entry whose record is read from the store only when used (listing needs none)."""
-
-    def __init__(self, store: Store, entry: Mapping[str, Any]) -> None:
-        self.store, self.entry = store, entry
-
-    def load(self) -> StepRecord:
-        return StepRecord.from_record(self.store.get_json(self.entry["record"]))
-
-
-class _Steps(Sequence[StepRecord]):
-    """The steps of a variant, each read from the store on first access."""
-
-    def __init__(self, lazy: tuple[_LazyStep, ...]) -> None:
-        self._lazy = lazy
-        self._loaded: dict[int, StepRecord] = {}
-
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        index = range(len(self._lazy))[index]
-        if index not in self._loaded:
-            self._loaded[index] = self._lazy[index].load()
-        return self._loaded[index]
-
-    def __len__(self) -> int:
-        return len(self._lazy)
-
-    def names(self) -> list[str]:
-        """The step names in order, without reading any record."""
-        return [lazy.entry["step"] for lazy in self._lazy]
-
-
 def _changed_steps(previous: Variant | None, steps: list[dict[str, Any]]) -> list[str]:
     if previous is None:
         return [entry["step"] for entry in steps]
@@ -527,22 +302,64 @@ def _changed_steps(previous: Variant | None, steps: list[dict[str, Any]]) -> lis
 
 
 def _tags(store: Store, workflow: str) -> dict[int, list[tuple[str, str]]]:
+    """Variant number → [(tag, note)]; a damaged tag is left out, with a warning."""
     found: dict[int, list[tuple[str, str]]] = {}
     for ref in store.refs.names(f"workflows/{workflow}/tags"):
-        data = store.refs.read(ref)
-        if data is not None:
-            found.setdefault(_pointer(data, ref), []).append((ref.rsplit("/", 1)[1], str(data.get("note", ""))))
+        try:
+            data = store.refs.read(ref)
+            if data is not None:
+                found.setdefault(pointer(data, ref), []).append((ref.rsplit("/", 1)[1], str(data.get("note", ""))))
+        except CorruptObject as error:
+            _warn_skipped(ref, error)
     return found
 
 
-def _next_number(store: Store, workflow: str) -> int:
+def _readable(store: Store, workflow: str, number: int | None) -> Variant | None:
+    """Variant ``number`` if it exists and is sound, else None (nothing to build on)."""
+    if number is None:
+        return None
+    try:
+        return load_variant(store, workflow, number)
+    except (BadArgument, CorruptObject):
+        return None
+
+
+_warned: set[str] = set()
+
+
+def _warn_skipped(ref: str, error: CorruptObject) -> None:
+    """Say once per ref and process that a listing left a damaged ref out."""
+    if str(error) not in _warned:
+        _warned.add(str(error))
+        warn(f"left out of the list: {error}")
+
+
+def _numbers(store: Store, workflow: str) -> list[int]:
     names = [ref.rsplit("/", 1)[1] for ref in store.refs.names(f"workflows/{workflow}/variants")]
-    numbers = [int(name) for name in names if name.isdigit()]
-    return max(numbers, default=0) + 1
+    return [int(name) for name in names if name.isdigit()]
 
 
-def _variant_ref(workflow: str, number: int) -> str:
+def _next_number(store: Store, workflow: str) -> int:
+    claimed = [ref.rsplit("/", 1)[1] for ref in store.refs.names(f"workflows/{workflow}/numbers")]
+    return max([*_numbers(store, workflow), *(int(n) for n in claimed if n.isdigit())], default=0) + 1
+
+
+def _claim(store: Store, workflow: str, number: int, manifest: dict[str, Any]) -> bool:
+    """Take ``number`` for a new variant: its claim (kept even if the variant is deleted later, so that a
+    number never names two variants: a tag or a child naming the old one would name the new one), then
+    its manifest. False if either is taken."""
+    claim = f"workflows/{workflow}/numbers/{number:06d}"
+    return store.refs.create(claim, {"variant": number}) and store.refs.create(variant_ref(workflow, number), manifest)
+
+
+def variant_ref(workflow: str, number: int) -> str:
+    """The ref of a variant's manifest."""
     return f"workflows/{workflow}/variants/{number:06d}"
+
+
+def head_ref(workflow: str) -> str:
+    """The ref naming the workflow's current variant."""
+    return f"workflows/{workflow}/HEAD"
 
 
 def _identity_ref(workflow: str, identity: str) -> str:

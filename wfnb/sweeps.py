@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from wfnb.changes import announce
-from wfnb.errors import BadArgument
+from wfnb.errors import BadArgument, api_boundary
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,6 +34,7 @@ Backend = Literal["loky", "threading", "dask"]
 _BACKENDS = ("loky", "threading", "dask")
 
 
+@api_boundary
 def sweep(
     workflow_or_variant: str | int | Variant,
     grid: Mapping[str, Sequence[Any]],

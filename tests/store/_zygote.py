@@ -35,6 +35,7 @@ def _child(store: str, seed: int) -> None:
         shell = InteractiveShell.instance()
         shell.run_line_magic("load_ext", "wfnb")
         shell.run_line_magic("wfnb", f"store {store}")
+        shell.run_line_magic("wfnb", "workflow notebook")
         code = 0 if all(shell.run_cell(cell.format(seed=seed)).success for cell in CELLS) else 1
     finally:
         os._exit(code)

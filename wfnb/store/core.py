@@ -42,7 +42,7 @@ from wfnb.store.layout import (
     record_path,
     run_path,
 )
-from wfnb.store.localfs import LocalFiles, read_if_present
+from wfnb.store.localfs import LocalFiles, read_if_present, set_aside
 from wfnb.store.refs import Refs
 from wfnb.store.objects import (
     Damaged,
@@ -83,6 +83,12 @@ class VerifyReport:
         """True if no problem was found."""
         return not self.problems
 
+    def summary(self) -> str:
+        """One line per problem, then the verdict: what ``wfnb verify`` prints."""
+        lines = [f"problem: {path}: {reason}" for path, reason in self.problems]
+        verdict = "clean" if self.ok else f"{len(self.problems)} problem{'s' if len(self.problems) > 1 else ''} (each line above says what to do)"
+        return "\n".join([*lines, f"checked {self.checked} files: {verdict}"])
+
 
 class Store:
     """A wfnb store in a local directory; create it with ``open_store``."""
@@ -100,14 +106,15 @@ class Store:
         """Encode a value for ``put_object``; raises UnstorableValue if it cannot be stored."""
         return codecs.encode(value)
 
-    def has_object(self, digest: str) -> bool:
+    def has_object(self, digest: str, *, freshen: bool = True) -> bool:
         """True if an object file of that name exists (its content is checked on read).
 
         A writer asks this before relying on an object it will name in a record,
         so an existing object is freshened: ``gc`` keeps it for its grace period.
+        A reader that only checks (``freshen=False``) changes nothing.
         """
         rel = object_path(digest)
-        return self._files.exists(rel) and self._freshen(rel)
+        return self._files.exists(rel) and (not freshen or self._freshen(rel))
 
     def put_object(self, digest: str, encoded: Encoded) -> int:
         """Write an object under ``digest``; return the bytes written, 0 if it already exists.
@@ -253,8 +260,7 @@ class Store:
             except OSError as err:
                 raise self._files.error(err, "read", rel) from err
             except Damaged as err:
-                target = self._files.quarantine(rel)
-                warnings.warn(f"Skipped the damaged run-log entry {rel} ({err}); moved to {target}.", stacklevel=2)
+                warnings.warn(f"Skipped the damaged run-log entry {rel} ({err}); it {set_aside(self._files, rel)}.", stacklevel=2)
                 continue
             found.append((_started_key(data.get("started")), rel, data))
         found.sort(key=lambda item: (item[0], item[1]))
@@ -354,7 +360,7 @@ class Store:
                         if header.meta.get("canonical") and header.payload_xxh3_128 != digest:
                             raise Damaged("its content does not match its name")
                     except (Damaged, OSError) as err:
-                        return f"{err}; moved to {self._files.quarantine(rel, f)}"
+                        return f"{err}; it {set_aside(self._files, rel, f)}"
                 if header.codec not in codecs.CODECS:
                     return f"unknown codec {header.codec!r} (written by a newer wfnb?)"
                 return None
@@ -370,7 +376,7 @@ class Store:
             try:
                 unpack_document(kind, name, self._files.read_bytes(rel))
             except Damaged as err:
-                return f"{err}; moved to {self._files.quarantine(rel)}"
+                return f"{err}; it {set_aside(self._files, rel)}"
             return None
         except FileNotFoundError:
             return "gone"
@@ -378,9 +384,8 @@ class Store:
             raise self._files.error(err, "read", rel) from err
 
     def _corrupt(self, top: str, rel: str, name: str, reason: str, opened: BinaryIO | None = None) -> CorruptObject:
-        target = self._files.quarantine(rel, opened)
+        moved = set_aside(self._files, rel, opened)
         what = "Object" if top == OBJECTS else "The record"
-        moved = f"was moved to {target}" if target else "was already moved away"
         return CorruptObject(
             f"{what} {name} in the store at {self.root} is corrupt ({reason}) and {moved}; "
             "its step must be recomputed."
@@ -397,13 +402,17 @@ def open_store(location: str | os.PathLike[str] | None = None, *, create: bool =
 
     ``None`` means ``$WFNB_STORE`` if set, else ``.wfnb`` in the current working
     directory, resolved now so that a later ``chdir`` does not move the store.
-    Opening also removes temporary files left by writers that are gone.
+    Opening to write also removes temporary files left by writers that are
+    gone. With ``create=False`` (readers: list, show, diff, verify, export)
+    nothing is written at all, so that a store on a read-only mount or in a
+    colleague's folder can be read.
 
     Raises
     ------
     StoreError
-        If the location is a file, not writable, a non-empty directory that is
-        not a store, or has a FORMAT this version cannot read.
+        If the location is a file, not writable (when opened to write), a
+        non-empty directory that is not a store, or has a FORMAT this version
+        cannot read.
     """
     if location is None:
         location = os.environ.get("WFNB_STORE") or Path.cwd() / _DEFAULT_DIR
@@ -443,6 +452,8 @@ def open_store(location: str | os.PathLike[str] | None = None, *, create: bool =
         files.write(FORMAT_FILE, [format_bytes()])
     else:
         check_format(raw, str(root))
+        if not create:  # a reader (list, show, verify, export): no write access needed, none tried
+            return Store(root, files)
         files.make_dirs(DIRECTORIES)
     files.probe()
     files.clean_tmp()

@@ -304,6 +304,19 @@ def remove_stale_tmp(tmp_dir: Path) -> int:
     return removed
 
 
+def set_aside(files: Any, rel: str, opened: BinaryIO | None = None) -> str:
+    """Quarantine a bad file and say what became of it, for messages ("was moved to corrupt/…").
+
+    A store that cannot be written (a read-only mount, a colleague's folder)
+    keeps the file where it is: reading a store never needs write access.
+    """
+    try:
+        target = files.quarantine(rel, opened)
+    except StoreError:
+        return "was left in place (the store is not writable)"
+    return f"was moved to {target}" if target else "was already moved away"
+
+
 def read_if_present(files: Any, rel: str) -> bytes | None:
     """The bytes of a store file, or None if it does not exist; other OS errors become StoreError."""
     try:

@@ -16,7 +16,7 @@ from typing import Any
 from wfnb.changes import announce
 from wfnb.errors import CorruptObject, StoreError
 from wfnb.store.layout import REFS
-from wfnb.store.localfs import LocalFiles, read_if_present
+from wfnb.store.localfs import LocalFiles, read_if_present, set_aside
 from wfnb.store.objects import Damaged, pack_document, unpack_document
 
 _SEGMENT = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
@@ -60,11 +60,14 @@ class Refs:
         try:
             return unpack_document("ref", name, raw)
         except Damaged as err:
-            moved = self._files.quarantine(rel)
             raise CorruptObject(
-                f"The ref {name} in the store at {self._files.root} is damaged ({err}); it was moved to "
-                f"{moved}. Run `wfnb verify` to check the rest of the store."
+                f"The ref {name} in the store at {self._files.root} is damaged ({err}); it {set_aside(self._files, rel)}. "
+                "Run `wfnb verify` to check the rest of the store."
             ) from None
+
+    def set_aside(self, name: str) -> str:
+        """Move ref ``name`` to ``corrupt/`` (a ref that points at nothing); what became of it, for messages."""
+        return set_aside(self._files, ref_path(name))
 
     def delete(self, name: str) -> bool:
         """Remove ref ``name``; False if there was none."""
