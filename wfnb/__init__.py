@@ -18,6 +18,7 @@ __all__ = [
     "variant",
     "replay",
     "tag",
+    "why",
     "Variant",
     "browse",
     "runs",
@@ -33,7 +34,7 @@ __all__ = [
 ]
 
 if _typing.TYPE_CHECKING:
-    from wfnb.api import replay, tag, variant, variants
+    from wfnb.api import replay, tag, variant, variants, why
     from wfnb.browser import browse
     from wfnb.config import configure
     from wfnb.errors import WfnbError
@@ -51,6 +52,7 @@ _LAZY = {
     "variant": "wfnb.api",
     "replay": "wfnb.api",
     "tag": "wfnb.api",
+    "why": "wfnb.api",
     "Variant": "wfnb.records",
     "browse": "wfnb.browser",
     "runs": "wfnb.runlog",

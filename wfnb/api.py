@@ -1,4 +1,5 @@
-"""The Python verbs for past work: ``wfnb.variants()``, ``wfnb.variant(ref)``, ``wfnb.replay(...)``, ``wfnb.tag(...)``.
+"""The Python verbs for past work: ``wfnb.variants()``, ``wfnb.variant(ref)``, ``wfnb.replay(...)``, ``wfnb.tag(...)``,
+``wfnb.why(step)``.
 
 In a notebook they use its store and workflow; elsewhere, ``$WFNB_STORE`` or
 ``./.wfnb`` and every workflow in it. Each raises one ``WfnbError`` whose
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from wfnb.errors import api_boundary
+from wfnb.errors import BadArgument, api_boundary
 from wfnb.listing import variants_frame
 from wfnb.records import Variant
 from wfnb.session import current_session, resolve_store
@@ -18,6 +19,7 @@ from wfnb.snapshots import resolve, tag_variant
 if TYPE_CHECKING:
     import pandas as pd
 
+    from wfnb.explain import Explanation
     from wfnb.store import Store
 
 
@@ -56,6 +58,33 @@ def tag(ref: str | int, name: str, note: str | None = None, workflow: str | None
     target = variant(ref, workflow)
     tag_variant(target._store(), target, name, note)
     return variant(target.number, target.workflow)
+
+
+@api_boundary
+def why(step: str, workflow: str | None = None, store: Store | str | None = None) -> Explanation:
+    """Why step ``step`` last ran (ingredient by ingredient, against its nearest earlier entry), or which
+    stored result it used and when that was made.
+
+    The status line gives one short reason; this is the long answer: the code lines
+    that changed, which input changed and by how much, which helper, module, file
+    or package version, which part of the run-time trace.
+
+    Parameters
+    ----------
+    step
+        The step's name.
+    workflow
+        Its workflow; default: the notebook's own (required outside a notebook).
+    store
+        A store or its location; default: the notebook's store, else ``$WFNB_STORE``, else ``./.wfnb``.
+    """
+    from wfnb.explain import explain
+    from wfnb.names import check_name
+
+    name = workflow or _default_workflow(store)
+    if name is None:
+        raise BadArgument(f"wfnb.why({step!r}) needs the workflow outside a notebook: wfnb.why({step!r}, workflow='NAME').")
+    return explain(resolve_store(store, create=False), check_name("workflow", name), step)
 
 
 def _default_workflow(store: Store | str | None) -> str | None:

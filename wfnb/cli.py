@@ -95,6 +95,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--to", required=True, metavar="PATH", help="the file to write: .ipynb, .py or .csv")
     sub.add_argument("--force", action="store_true", help="replace the file if it exists")
 
+    sub = _command(commands, "why", _why, "why a step last ran (what changed, by how much), or which stored result it used")
+    sub.add_argument("workflow", help="the workflow's name (see `wfnb list`)")
+    sub.add_argument("step", help="the step's name")
+
     _command(commands, "runs", _runs, "every step execution, newest last")
     _command(commands, "verify", _verify, "check every object against its checksum (exit 1 if any is damaged)")
 
@@ -324,6 +328,14 @@ def _is_current(args: argparse.Namespace, variant: Variant) -> bool:
 
 def _pairs(values: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in values.items()) or "—"
+
+
+def _why(args: argparse.Namespace) -> int:
+    import wfnb
+
+    explanation = wfnb.why(args.step, args.workflow, store=args.store)
+    print(json.dumps(explanation.to_json()) if args.json else explanation)
+    return EXIT_OK
 
 
 # -- the store -------------------------------------------------------------------

@@ -285,6 +285,14 @@ def _replay_command(session: Session, arguments: list[str]) -> None:
     print(f"replayed {variant.name} → {replayed.name}")
 
 
+def _why_command(session: Session, arguments: list[str]) -> None:
+    from wfnb.explain import explain
+
+    if len(arguments) != 1:
+        raise UsageError("%wfnb why takes one step: %wfnb why clean")
+    print(explain(session.store, session.workflow, arguments[0]))
+
+
 def _forget_command(session: Session, arguments: list[str]) -> None:
     if not arguments:
         raise UsageError("%wfnb forget takes the names of steps whose cells were deleted: %wfnb forget STEP ...")
@@ -316,6 +324,7 @@ def command_help() -> str:
 
 _COMMANDS: dict[str, tuple[Callable[[Session, list[str]], None], str, str]] = {
     "status": (_status_command, "status", "each step: fresh, stale or never run, and why; the variant the notebook is at"),
+    "why": (_why_command, "why STEP", "why the step last ran (what changed, by how much), or which stored result it used"),
     "variants": (_variants_command, "variants [WORKFLOW]", "the variants as a table: parameters, metrics, changed steps"),
     "browse": (_browse_command, "browse [WORKFLOW]", "the variant browser: find, compare, replay, restore, export"),
     "show": (_show_command, "show REF", "a variant's %%params and %%step cells, to copy into the notebook"),

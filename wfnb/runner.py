@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
-from wfnb import metrics, probes, stepvalues, tracing
+from wfnb import evidence, metrics, probes, stepvalues, tracing
 from wfnb.analysis import CellAnalysis, analyze_cell
 from wfnb.errors import BadArgument, CorruptObject, StepFailed, StoreError, UnhashableValue, UnstorableValue, WfnbError
 from wfnb.files import expand_deps
@@ -105,15 +105,15 @@ class StepRunner:
         deps = expand_deps(list(options.deps))
         namespace = self.host.namespace
         fingerprint, uncacheable = self._fingerprint(options.name, analysis, namespace, deps)
-        why: str | None = None
+        lookup = _Lookup()
         if fingerprint is not None and uncacheable is None and not (options.force or options.no_cache):
-            record, why = self._verified(fingerprint)
-            if record is not None and self._restore(options, fingerprint, record, report):
-                return StepResult(record, True, report)
-            if record is not None:
-                why = "its stored result was damaged"
+            lookup = self._verified(fingerprint)
+            if lookup.record is not None and self._restore(options, fingerprint, lookup, report):
+                return StepResult(lookup.record, True, report)
+            if lookup.record is not None:
+                lookup = _Lookup(why="its stored result was damaged", against=lookup.record)
         record = await self._run_and_store(
-            options, body, analysis, fingerprint, uncacheable, report, params or {}, previous, asynchronous, why
+            options, body, analysis, fingerprint, uncacheable, report, params or {}, previous, asynchronous, lookup
         )
         return StepResult(record, False, report)
 
@@ -155,22 +155,23 @@ class StepRunner:
             return fingerprint, f"it uses {what}"
         return fingerprint, None
 
-    def _verified(self, fingerprint: Fingerprint) -> tuple[dict[str, Any] | None, str | None]:
-        """The stored result of this key whose trace still holds, or why none does."""
+    def _verified(self, fingerprint: Fingerprint) -> _Lookup:
+        """The stored result of this key whose trace still holds, or why none does (and the one that failed)."""
         try:
             record = self._record(fingerprint.key)
         except (CorruptObject, StoreError) as error:
             self.host.warn(f"{error} The step runs again instead of loading it.")
-            return None, "its stored result was damaged"
+            return _Lookup(why="its stored result was damaged")
         if record is None or not record.get("restorable", True):
-            return None, None if record is None else "its values could not be stored last time"
-        why = None
+            return _Lookup(why=None if record is None else "its values could not be stored last time", against=record)
+        failed = _Lookup()
         for candidate in [record, *self._alternatives(record)]:
             change = probes.first_change(probes.probes_of(candidate), self.host.namespace)
             if change is None:
-                return candidate, None
-            why = why or change
-        return None, why
+                return _Lookup(record=candidate, alternative=candidate is not record)
+            if failed.why is None:
+                failed = _Lookup(why=change, against=candidate)
+        return failed
 
     def _alternatives(self, record: Mapping[str, Any]) -> list[dict[str, Any]]:
         found = []
@@ -183,8 +184,10 @@ class StepRunner:
 
     # -- a hit --------------------------------------------------------------
 
-    def _restore(self, options: StepOptions, fingerprint: Fingerprint, record: dict[str, Any], report: StepReport) -> bool:
+    def _restore(self, options: StepOptions, fingerprint: Fingerprint, lookup: _Lookup, report: StepReport) -> bool:
         """Put a stored result back as if the step had run; False when it cannot be read."""
+        record = lookup.record
+        assert record is not None
         namespace = self.host.namespace
         before = record.get("before") or {}
         undo = _ProcessUndo.now() if any(before.values()) else None
@@ -206,7 +209,7 @@ class StepRunner:
         self._save_outputs(options, namespace, fingerprint, only_missing=True)
         report.cached(restored)
         _note_edited_modules(report, record)
-        self._log(report, fingerprint.key, cached=True, outputs=restored)
+        self._log(report, fingerprint.key, cached=True, outputs=restored, decision=_hit_decision(lookup))
         return True
 
     # -- a miss -------------------------------------------------------------
@@ -222,9 +225,12 @@ class StepRunner:
         params: Mapping[str, Any],
         previous: Mapping[str, Any] | None,
         asynchronous: bool,
-        why: str | None,
+        lookup: _Lookup,
     ) -> dict[str, Any] | None:
         namespace = self.host.namespace
+        reasons = [lookup.why] if lookup.why else _reasons(options, fingerprint, previous)
+        earlier = lookup.against if lookup.against is not None else previous
+        decision = {"kind": "ran" if uncacheable is None else "uncacheable", "reasons": [uncacheable] if uncacheable else reasons}
         stored_inputs = self._store_inputs(fingerprint) if fingerprint is not None else {}
         before = {name: id(value) for name, value in namespace.items()}
         inputs = [n for n, d in fingerprint.inputs.items() if d != ABSENT and n in namespace] if fingerprint else []
@@ -232,13 +238,14 @@ class StepRunner:
         quiet = (str(self.store.root),) if not str(self.store.root).startswith(("s3:", "gs:", "az:")) else ()
         with self.host.capture() as events, metrics.collecting(options.name) as logged:
             with tracing.observe(namespace, sys._getframe(), quiet) as observation:
-                await self._execute(body, report, asynchronous, key=fingerprint.key if fingerprint else "")
-        report.ran([why] if why else _reasons(options, fingerprint, previous))
+                await self._execute(body, report, asynchronous, key=fingerprint.key if fingerprint else "", decision=decision)
+        report.ran(reasons)
         outcome = self._outcome(analysis, fingerprint, before)
         self._save_outputs(options, namespace, fingerprint, only_missing=False)
         if fingerprint is None:
             report.uncacheable(uncacheable or "its inputs cannot be hashed")
-            self._log(report, "", cached=False, outputs=sorted(outcome.outputs))
+            decision = {"kind": "uncacheable", "reasons": [uncacheable or "its inputs cannot be hashed"]}
+            self._log(report, "", cached=False, outputs=sorted(outcome.outputs), decision=decision)
             return None
         trace = tracing.trace_of(observation, namespace, fingerprint.touched, set(outcome.outputs), fingerprint.named)
         if uncacheable is not None:
@@ -248,17 +255,18 @@ class StepRunner:
             options, body, fingerprint, outcome, events, report, dict(logged), params, stored_inputs, trace, effects, live, observation
         )
         _note_edited_modules(report, record)
-        self._log(report, fingerprint.key, cached=False, outputs=sorted(outcome.outputs))
+        decision.update(record=self._blob_of(record), against=self._blob_of(earlier))
+        self._log(report, fingerprint.key, cached=False, outputs=sorted(outcome.outputs), decision=decision)
         return record
 
-    async def _execute(self, body: str, report: StepReport, asynchronous: bool, key: str) -> None:
+    async def _execute(self, body: str, report: StepReport, asynchronous: bool, key: str, decision: dict[str, Any] | None = None) -> None:
         """Run the body as a plain cell would, so the user sees their own traceback."""
         error = await self.host.execute(body, asynchronous, report.step)
         if error is None:
             return
         detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
         report.failed(detail)
-        self._log(report, key, cached=False, outputs=[], error=detail)
+        self._log(report, key, cached=False, outputs=[], error=detail, decision={**(decision or {}), "kind": "failed"})
         # chained, so that a caller that shows no stream (the browser's replay) can show the user's traceback
         raise StepFailed(f"step {report.step} failed ({detail}); nothing was cached. Fix the cell and run it again.") from error
 
@@ -365,6 +373,7 @@ class StepRunner:
             "mutated": outcome.mutated,
             "deleted": outcome.deleted,
             "trace": trace.to_json(),
+            "evidence": _evidence(store, fingerprint, trace, namespace),
             "effects": effects.summary(),
             "before": _before_effects(effects),
             "imports": _reimports(observation),
@@ -445,7 +454,10 @@ class StepRunner:
                 )
             write_output(namespace[target.name], path)
 
-    def _log(self, report: StepReport, key: str, *, cached: bool, outputs: list[str], error: str | None = None) -> None:
+    def _log(
+        self, report: StepReport, key: str, *, cached: bool, outputs: list[str], error: str | None = None, decision: Mapping[str, Any] | None = None
+    ) -> None:
+        """One entry of the run log; ``decision`` is why the step ran or which entry it used (``wfnb why``)."""
         try:
             self.store.log_run(
                 {
@@ -457,10 +469,45 @@ class StepRunner:
                     "duration_s": report.elapsed(),
                     "outputs": outputs,
                     "error": error,
+                    "why": dict(decision) if decision else None,
                 }
             )
         except WfnbError as failure:
             self.host.warn(f"the run of step {report.step} could not be logged: {failure}")
+
+    def _blob_of(self, record: Mapping[str, Any] | None) -> str | None:
+        """A record as a JSON blob (a variant names the same one), for ``wfnb why`` to compare against."""
+        if record is None:
+            return None
+        try:
+            return self.store.put_json(dict(record))
+        except WfnbError:
+            return None
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    """What the store had for a key: the result to restore, or why none will do and the one that failed."""
+
+    record: dict[str, Any] | None = None
+    why: str | None = None
+    against: dict[str, Any] | None = None  # the entry the run is compared with, if not the step's previous
+    alternative: bool = False  # the result is an earlier one of the key, kept for its trace
+
+
+def _hit_decision(lookup: _Lookup) -> dict[str, Any]:
+    """Which entry a hit used and when it was made, for ``wfnb why``."""
+    record = lookup.record or {}
+    entry = {name: record.get(name) for name in ("key", "started", "duration_s", "workflow")}
+    return {"kind": "hit", "entry": {**entry, "alternative": lookup.alternative}}
+
+
+def _evidence(store: Store, fingerprint: Fingerprint, trace: probes.Trace, namespace: dict[str, Any]) -> dict[str, Any]:
+    """What ``wfnb why`` will need to say what changed (``wfnb.evidence``); never fails the step."""
+    try:
+        return evidence.gather(store, fingerprint, trace, namespace)
+    except Exception:  # noqa: BLE001 - an explanation is a courtesy; the result is what counts
+        return {}
 
 
 @dataclass

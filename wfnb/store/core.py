@@ -19,7 +19,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Iterator
 
 import xxhash
 
@@ -265,6 +265,20 @@ class Store:
             found.append((_started_key(data.get("started")), rel, data))
         found.sort(key=lambda item: (item[0], item[1]))
         return [data for _, _, data in found]
+
+    def recent_runs(self) -> Iterator[dict[str, Any]]:
+        """Run-log entries, the last written first, read one at a time (a damaged one is skipped).
+
+        For questions about the latest runs (``wfnb why``): no need to read the whole log.
+        """
+        names = sorted((rel for rel in self._files.walk(RUNS) if is_run_path(rel)), reverse=True)
+        for rel in names:  # runs/<day>/<time_ns>-…: the names sort by the time they were written
+            try:
+                yield unpack_document("run", _stem(rel), self._files.read_bytes(rel))
+            except (FileNotFoundError, Damaged):
+                continue
+            except OSError as err:
+                raise self._files.error(err, "read", rel) from err
 
     # ----- maintenance
     def verify(self) -> VerifyReport:

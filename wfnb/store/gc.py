@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
+from wfnb import evidence
 from wfnb.errors import CorruptObject, StoreError
 from wfnb.store.layout import OBJECTS, RECORDS, REFS, check_name, digest_of_object_path, key_of_record_path
 
@@ -130,6 +131,7 @@ def _named_by_record(record: Any) -> Iterable[str]:
     named.extend([record.get("graph"), *(record.get("leaves") or ()), record.get("display")])
     inputs = record.get("inputs") or {}
     named.extend(inputs[name] for name in record.get("stored_inputs", ()) if name in inputs)
+    named.extend(evidence.blobs(record))  # texts of files, modules and helpers, for `wfnb why`
     return [digest for digest in named if _is_digest(digest)]
 
 
