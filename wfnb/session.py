@@ -25,6 +25,7 @@ from wfnb.hosts import ShellHost, warn
 from wfnb.origin import NotebookOrigin, find_origin, saved_step_names
 from wfnb.report import StepReport
 from wfnb import stepvalues
+from wfnb.stepvalues import output_digests
 from wfnb.restoring import Restored
 from wfnb.runner import StepOptions, StepRunner, run_sync
 from wfnb.snapshots import (
@@ -186,7 +187,8 @@ class Session:
             raise
         self._ran_at[options.name] = time.time()
         if result.cached and state.current is not None and previous is not None and result.record is not None:
-            if previous.get("key") == result.record.get("key"):  # a hit that changes nothing: same variant
+            same = previous.get("key") == result.record.get("key")
+            if same and output_digests(previous) == output_digests(result.record):  # a hit that changes nothing: same variant
                 state.place(options.name)
                 result.report.note(f"variant v{state.current}")
                 self.host.show(result.report)

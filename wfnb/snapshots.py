@@ -23,6 +23,7 @@ from wfnb.errors import BadArgument, CorruptObject
 from wfnb.hosts import warn
 from wfnb.names import check_name
 from wfnb.records import StepRecord, Steps, Variant
+from wfnb.stepvalues import output_digests
 
 if TYPE_CHECKING:
     from wfnb.store import Store
@@ -33,7 +34,7 @@ __all__ = [
     "record_variant", "resolve", "set_current", "tag_variant", "variant_ref", "workflows",
 ]
 
-VARIANT_FORMAT_VERSION = 1  # bump when a manifest's fields change meaning
+VARIANT_FORMAT_VERSION = 2  # bump when a manifest's fields change meaning (2: the identity counts the outputs)
 _NUMBER_REF = re.compile(r"v?(\d+)")
 
 
@@ -51,14 +52,9 @@ def record_variant(
     Returns the variant and whether a new number was created.
     """
     identity = state.identity()
-    try:
-        known = store.refs.read(_identity_ref(state.name, identity))
-        if known is not None:
-            found = load_variant(store, state.name, pointer(known, _identity_ref(state.name, identity)))
-            if found.identity == identity:
-                return found, False
-    except (BadArgument, CorruptObject):
-        pass  # a damaged or dangling pointer: record the state again, and point it at the new variant
+    known = _known_state(store, state, identity)
+    if known is not None:
+        return known, False
     steps = [{"step": step, "key": state.records[step]["key"], "record": store.put_json(state.records[step])} for step in state.order]
     grown = _growable(store, state, steps, grow)
     if grown is not None:
@@ -89,6 +85,31 @@ def record_variant(
     return load_variant(store, state.name, number), True
 
 
+def _known_state(store: Store, state: WorkflowState, identity: str) -> Variant | None:
+    """The variant already recorded for this state, if any: by its identity, or by the identity of
+    variants recorded before outputs counted in it, if that variant's steps gave the same outputs."""
+    for candidate, legacy in ((identity, False), (state.legacy_identity(), True)):
+        try:
+            known = store.refs.read(_identity_ref(state.name, candidate))
+            if known is None:
+                continue
+            found = load_variant(store, state.name, pointer(known, _identity_ref(state.name, candidate)))
+        except (BadArgument, CorruptObject):
+            continue  # a damaged or dangling pointer: record the state again, and point it at the new variant
+        if found.identity == candidate and (not legacy or _same_outputs(found, state)):
+            return found
+    return None
+
+
+def _same_outputs(variant: Variant, state: WorkflowState) -> bool:
+    try:
+        return [(s.step, dict(s.outputs)) for s in variant.steps] == [
+            (step, output_digests(state.records[step])) for step in state.order if step in state.records
+        ]
+    except (BadArgument, CorruptObject):
+        return False
+
+
 def _growable(store: Store, state: WorkflowState, steps: list[dict[str, Any]], number: int | None) -> Variant | None:
     """The variant ``number`` if ``steps`` and the parameters only add to it and it has no tag yet."""
     if number is None:
@@ -96,8 +117,8 @@ def _growable(store: Store, state: WorkflowState, steps: list[dict[str, Any]], n
     earlier = _readable(store, state.name, number)
     if earlier is None:
         return None
-    keys = [(s.step, s.key) for s in earlier.steps]
-    same_start = [(e["step"], e["key"]) for e in steps[: len(keys)]] == keys
+    keys = [(s.step, s.key, dict(s.outputs)) for s in earlier.steps]
+    same_start = [(e["step"], e["key"], output_digests(state.records[e["step"]])) for e in steps[: len(keys)]] == keys
     params_kept = all(state.params.get(k, object()) == v for k, v in earlier.params.items())
     return earlier if same_start and len(steps) > len(keys) and params_kept and not earlier.tags else None
 

@@ -81,10 +81,23 @@ class WorkflowState:
         return bool(self.order) and all(status == "fresh" for status, _ in self.statuses().values())
 
     def identity(self) -> str:
-        """A hash of what makes this state itself: its steps' keys in order and its parameters."""
+        """A hash of what makes this state itself: its steps' keys and what they produced, in order, and its
+        parameters.
+
+        The outputs count because a key does not fix them: a step whose data file changed keeps its key
+        (the file is in its trace, not its key) and gives other values, and that is another variant.
+        """
+        steps = [[step, self.records[step]["key"], _outputs_digest(self.records[step])] for step in self.order if step in self.records]
+        return self._hash(steps)
+
+    def legacy_identity(self) -> str:
+        """The identity as wfnb made it before outputs counted (keys only): to find variants recorded then."""
+        return self._hash([[step, self.records[step]["key"]] for step in self.order if step in self.records])
+
+    def _hash(self, steps: list[list[str]]) -> str:
         content = {
             "workflow": self.name,
-            "steps": [[step, self.records[step]["key"]] for step in self.order if step in self.records],
+            "steps": steps,
             "params": {name: hash_value(value) for name, value in sorted(self.params.items())},
         }
         return xxhash.xxh3_128_hexdigest(json.dumps(content, sort_keys=True).encode())
@@ -95,6 +108,10 @@ class WorkflowState:
         for step in self.order:
             merged.update(self.records.get(step, {}).get("metrics", {}))
         return merged
+
+
+def _outputs_digest(record: Mapping[str, Any]) -> str:
+    return xxhash.xxh3_128_hexdigest(json.dumps(sorted(output_digests(record).items())).encode())
 
 
 def data_flow(order: Sequence[str], records: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str, str]]:
