@@ -213,7 +213,8 @@ def _show(args: argparse.Namespace) -> int:
     for step in variant.steps:
         mark = "*" if step.step in variant.changed_steps else " "
         outputs = ", ".join(step.outputs) or "—"
-        print(f"  {mark} {step.step:<{width}}  {step.key[:10]}  {step.duration_s:8.3f} s  → {outputs}")
+        took = f"  (took {step.branch})" if step.branch else ""
+        print(f"  {mark} {step.step:<{width}}  {step.key[:10]}  {step.duration_s:8.3f} s  → {outputs}{took}")
     if args.code:
         for step in variant.steps:
             print(f"\n# -- step {step.step}\n{step.code.rstrip()}")
@@ -243,6 +244,7 @@ def _variant_json(variant: Variant) -> dict[str, Any]:
                 "outputs": dict(step.outputs),
                 "duration_s": step.duration_s,
                 "started": step.started,
+                "branches": step.branches,
             }
             for step in variant.steps
         ],
@@ -261,6 +263,7 @@ def _diff(args: argparse.Namespace) -> int:
             "metrics": {k: list(v) for k, v in diff.metrics.items()},
             "changed_steps": diff.changed_steps,
             "code": {step: diff.code[step] for step in diff.changed_steps},
+            "branches": {step: list(pair) for step, pair in diff.branches.items()},
         }
         print(json.dumps(payload, default=str))
     else:

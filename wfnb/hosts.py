@@ -19,7 +19,7 @@ import traceback
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol
 
-from wfnb import capture
+from wfnb import branches, capture
 from wfnb.capture import patched
 from wfnb.plaincode import to_plain_python
 
@@ -64,7 +64,7 @@ class ShellHost:
         hook = self.shell.displayhook
         # IPython reads a trailing ';' from the outer cell (the magic call): apply it to the step's body.
         quiet = patched(hook, "quiet", lambda: True) if hook.semicolon_at_end_of_expression(body) else nullcontext()
-        with quiet:
+        with quiet, branches.marking(self.shell):
             if asynchronous:
                 transformed = self.shell.transform_cell(body)
                 result = await self.shell.run_cell_async(body, store_history=False, transformed_cell=transformed)
@@ -120,7 +120,7 @@ class NamespaceHost:
             # not IPython's own transform: its get_ipython() calls would act on the notebook's namespace
             source = to_plain_python(body, strict=True).code
             filename = _remember_source(source)
-            tree = ast.parse(source)
+            tree = branches.mark(ast.parse(source))
             last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
             flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
             _await(eval(compile(tree, filename, "exec", flags=flags, dont_inherit=True), self.namespace))

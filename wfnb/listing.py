@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from wfnb.store import Store
 
+BRANCH_PREFIX = "branch."  # the column of the branch a step took: "branch.strategy" (no parameter has a dot)
 BASE_COLUMNS = ("workflow", "variant", "tag", "created", "parent", "changed_steps", "status", "hash")
 _DROP_FIRST = ("hash", "parent", "created", "status", "changed_steps", "tag", "workflow")  # when the width is short
 _TEXT_LIMIT = 28  # characters of a text cell (tags, changed steps) before it is cut with "…"
@@ -42,13 +43,14 @@ class VariantRow:
     hash: str
     params: Mapping[str, Any] = field(default_factory=dict)
     metrics: Mapping[str, Any] = field(default_factory=dict)
+    branches: Mapping[str, str] = field(default_factory=dict)  # step → the branch its choices took
 
     def as_json(self) -> dict[str, Any]:
         """The row for ``--json``: parameters and metrics as separate objects."""
         return {
             "workflow": self.workflow, "variant": self.variant, "tags": list(self.tags), "created": self.created,
             "parent": self.parent or None, "changed_steps": list(self.changed_steps), "status": self.status,
-            "hash": self.hash, "params": dict(self.params), "metrics": dict(self.metrics),
+            "hash": self.hash, "params": dict(self.params), "metrics": dict(self.metrics), "branches": dict(self.branches),
         }
 
 
@@ -62,7 +64,7 @@ def variant_rows(store: Store, workflow: str | None = None) -> list[VariantRow]:
                 workflow=v.workflow, variant=v.name, number=v.number, tags=tuple(v.tags), created=v.created,
                 parent=f"v{v.parent}" if v.parent is not None else "", changed_steps=tuple(v.changed_steps),
                 status="current" if v.number == current else "complete", hash=v.identity[:12],
-                params=dict(v.params), metrics=dict(v.metrics),
+                params=dict(v.params), metrics=dict(v.metrics), branches=v.steps.branches(),
             ))
     return rows
 
@@ -76,7 +78,8 @@ def _current(store: Store, workflow: str) -> int | None:
 
 
 def variants_frame(store: Store, workflow: str | None = None) -> pd.DataFrame:
-    """One row per variant: number, tag, created, parent, changed steps, status, then parameters and metrics.
+    """One row per variant: number, tag, created, parent, changed steps, status, then the branch each choice
+    step took (``branch.STEP``: group by it with ``frame.groupby("branch.STEP")``), parameters and metrics.
 
     A parameter or metric named like an earlier column gets a ``param ``/``metric ``
     prefix. A column of whole numbers stays integer even where some variants lack it.
@@ -181,24 +184,30 @@ def _chosen_columns(rows: Sequence[VariantRow], columns: Sequence[str] | None, o
     base = [c for c in BASE_COLUMNS if c != "hash" and (c != "workflow" or several)]
     base.insert(0, base.pop(base.index("variant")))
     extra = [c for c in known if c not in BASE_COLUMNS]
+    # a branch column is news only where the rows took different branches
+    extra = [c for c in extra if not c.startswith(BRANCH_PREFIX) or len({_value(row, c) for row in rows}) > 1]
     if only_changed:
         extra = [c for c in extra if len({repr(_value(row, c)) for row in rows}) > 1]
     return base + extra + ["hash"]
 
 
 def _all_columns(rows: Sequence[VariantRow]) -> list[str]:
-    """Every column name: the base ones, then parameters, then metrics (prefixed where names collide)."""
+    """Every column name: the base ones, the steps' branches, then parameters, then metrics (prefixed where names collide)."""
     params: dict[str, None] = {}
     metrics: dict[str, None] = {}
+    branches: dict[str, None] = {}
     for row in rows:
         params.update(dict.fromkeys(row.params))
         metrics.update(dict.fromkeys(row.metrics))
+        branches.update(dict.fromkeys(row.branches))
     shown_params = [f"param {p}" if p in BASE_COLUMNS else p for p in params]
     shown_metrics = [f"metric {m}" if m in BASE_COLUMNS or m in params else m for m in metrics]
-    return [*BASE_COLUMNS, *shown_params, *shown_metrics]
+    return [*BASE_COLUMNS, *(f"{BRANCH_PREFIX}{b}" for b in branches), *shown_params, *shown_metrics]
 
 
 def _value(row: VariantRow, column: str) -> Any:
+    if column.startswith(BRANCH_PREFIX):
+        return row.branches.get(column[len(BRANCH_PREFIX):])
     if column.startswith("param ") and column[6:] in row.params:
         return row.params[column[6:]]
     if column.startswith("metric ") and column[7:] in row.metrics:
@@ -251,8 +260,9 @@ def _drop_order(names: Sequence[str], chosen: bool) -> list[str]:
     if chosen:
         return [n for n in reversed(names) if n != "variant"]
     base = [n for n in _DROP_FIRST if n in names]
-    extra = [n for n in reversed(names) if n not in BASE_COLUMNS]
-    return base + extra
+    branches = [n for n in names if n.startswith(BRANCH_PREFIX)]
+    extra = [n for n in reversed(names) if n not in BASE_COLUMNS and n not in branches]
+    return base + branches + extra
 
 
 def _table_width(cells: Mapping[str, list[str]]) -> int:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
+from wfnb.branches import describe as describe_branches
 from wfnb.errors import BadArgument, UnknownName, api_boundary
 from wfnb.stepvalues import load_values, output_digests
 
@@ -40,6 +41,7 @@ class StepRecord:
     restorable: bool
     display: str  # digest of the captured output events
     record: Mapping[str, Any] = field(compare=False)
+    branch: str = ""  # the branch each choice of its code took ("else", "line 2: else; line 7: skipped"); see wfnb.branches
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> StepRecord:
@@ -56,12 +58,19 @@ class StepRecord:
             restorable=bool(record.get("restorable", True)),
             display=record.get("display", ""),
             record=record,
+            branch=describe_branches(record.get("branches")),
         )
+
+    @property
+    def branches(self) -> list[dict[str, Any]]:
+        """Each choice its code reached: ``{"line", "taken", "paths"}`` (the paths it could have taken)."""
+        return [dict(b) for b in self.record.get("branches") or []]
 
     def __repr__(self) -> str:
         reads = ", ".join(self.inputs) or "nothing"
         makes = ", ".join(self.outputs) or "nothing"
-        return f"<StepRecord {self.step}: reads {reads}; makes {makes}; {self.duration_s:.3f} s; key {self.key[:10]}>"
+        took = f"; took {self.branch}" if self.branch else ""
+        return f"<StepRecord {self.step}: reads {reads}; makes {makes}{took}; {self.duration_s:.3f} s; key {self.key[:10]}>"
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(f"{self!r}\n%%step {self.step}\n{self.code.rstrip()}")
@@ -204,6 +213,10 @@ class Steps(Sequence[StepRecord]):
         """The step names in order, without reading any record."""
         return [entry["step"] for entry in self._entries]
 
+    def branches(self) -> dict[str, str]:
+        """Step → the branch its choices took (steps without a choice left out), without reading any record."""
+        return {entry["step"]: entry["branch"] for entry in self._entries if isinstance(entry.get("branch"), str) and entry["branch"]}
+
     def keys(self) -> list[str]:
         """The same as ``names()``, so that ``dict(v.steps)``-style code reads naturally."""
         return self.names()
@@ -263,6 +276,7 @@ class VariantDiff:
     code: Mapping[str, str]  # step → unified diff ("" if unchanged); added/removed steps included
     params: Mapping[str, tuple[Any, Any]]
     metrics: Mapping[str, tuple[Any, Any]]
+    branches: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # step → (branch taken in old, in new)
 
     @classmethod
     def between(cls, old: Variant, new: Variant) -> VariantDiff:
@@ -277,7 +291,9 @@ class VariantDiff:
                 before.splitlines(keepends=True), after.splitlines(keepends=True), f"{old.name}/{name}", f"{new.name}/{name}"
             )
             code[name] = "".join(lines)
-        return cls(old, new, code, _changes(old.params, new.params), _changes(old.metrics, new.metrics))
+        taken = {name: (old_steps[name].branch, new_steps[name].branch) for name in names if name in old_steps and name in new_steps}
+        branches = {name: pair for name, pair in taken.items() if pair[0] != pair[1]}
+        return cls(old, new, code, _changes(old.params, new.params), _changes(old.metrics, new.metrics), branches)
 
     @property
     def changed_steps(self) -> list[str]:
@@ -288,6 +304,8 @@ class VariantDiff:
         for kind, changes in (("parameter", self.params), ("metric", self.metrics)):
             for name, (before, after) in changes.items():
                 lines.append(f"{kind} {name}: {before!r} → {after!r}")
+        for name, (before, after) in self.branches.items():
+            lines.append(f"branch of step {name}: {before or '(no choice)'} → {after or '(no choice)'}")
         for name in self.changed_steps:
             lines.append(self.code[name].rstrip("\n"))
         if len(lines) == 1:
@@ -296,7 +314,9 @@ class VariantDiff:
 
     def __repr__(self) -> str:
         changed = ", ".join(self.changed_steps) or "no step"
-        return f"<VariantDiff {self.old.name} → {self.new.name}: code of {changed}; {len(self.params)} parameter(s), {len(self.metrics)} metric(s) changed>"
+        took = f"; branches of {', '.join(self.branches)}" if self.branches else ""
+        return (f"<VariantDiff {self.old.name} → {self.new.name}: code of {changed}{took}; "
+                f"{len(self.params)} parameter(s), {len(self.metrics)} metric(s) changed>")
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(str(self))
@@ -313,7 +333,8 @@ def describe(variant: Variant) -> str:
         lines.append("  metrics " + ", ".join(f"{k}={v!r}" for k, v in variant.metrics.items()))
     for record in variant.steps:
         mark = "*" if record.step in variant.changed_steps else " "
-        lines.append(f" {mark} {record.step:<16} {record.duration_s:8.3f} s  → {', '.join(record.outputs) or '—'}")
+        took = f"  (took {record.branch})" if record.branch else ""
+        lines.append(f" {mark} {record.step:<16} {record.duration_s:8.3f} s  → {', '.join(record.outputs) or '—'}{took}")
     return "\n".join(lines)
 
 

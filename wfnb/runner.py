@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
-from wfnb import evidence, metrics, probes, stepvalues, tracing
+from wfnb import branches, evidence, metrics, probes, stepvalues, tracing
 from wfnb.analysis import CellAnalysis, analyze_cell
 from wfnb.errors import BadArgument, CorruptObject, StepFailed, StoreError, UnhashableValue, UnstorableValue, WfnbError
 from wfnb.files import expand_deps
@@ -237,7 +237,7 @@ class StepRunner:
         live = LiveIndex.of(namespace, inputs)
         quiet = (str(self.store.root),) if not str(self.store.root).startswith(("s3:", "gs:", "az:")) else ()
         with self.host.capture() as events, metrics.collecting(options.name) as logged:
-            with tracing.observe(namespace, sys._getframe(), quiet) as observation:
+            with tracing.observe(namespace, sys._getframe(), quiet) as observation, branches.recording() as choices:
                 await self._execute(body, report, asynchronous, key=fingerprint.key if fingerprint else "", decision=decision)
         report.ran(reasons)
         outcome = self._outcome(analysis, fingerprint, before)
@@ -252,7 +252,8 @@ class StepRunner:
             trace.untraceable.insert(0, uncacheable)
         effects = tracing.effects_of(observation, self.host.transform(body), namespace)
         record = self._store_outcome(
-            options, body, fingerprint, outcome, events, report, dict(logged), params, stored_inputs, trace, effects, live, observation
+            options, body, fingerprint, outcome, events, report, dict(logged), params, stored_inputs, trace, effects, live, observation,
+            choices.summary(),
         )
         _note_edited_modules(report, record)
         decision.update(record=self._blob_of(record), against=self._blob_of(earlier))
@@ -320,6 +321,7 @@ class StepRunner:
         effects: Any,
         live: LiveIndex,
         observation: tracing.Observation,
+        taken: list[dict[str, Any]],
     ) -> dict[str, Any]:
         """Write the values as one graph, then the record (the commit point).
 
@@ -385,6 +387,8 @@ class StepRunner:
         }
         if not record["graph"]:
             del record["graph"]
+        if taken:  # which branch of each choice ran (wfnb.branches): a fact of this result, like its outputs
+            record["branches"] = taken
         earlier = self._earlier(fingerprint.key)
         if problems and earlier is not None:
             return record  # never replace a restorable entry with one that is not

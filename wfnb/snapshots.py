@@ -19,6 +19,7 @@ import re
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Mapping
 
+from wfnb.branches import describe as describe_branches
 from wfnb.errors import BadArgument, CorruptObject
 from wfnb.hosts import warn
 from wfnb.names import check_name
@@ -55,7 +56,7 @@ def record_variant(
     known = _known_state(store, state, identity)
     if known is not None:
         return known, False
-    steps = [{"step": step, "key": state.records[step]["key"], "record": store.put_json(state.records[step])} for step in state.order]
+    steps = [_entry(store, step, state.records[step]) for step in state.order]
     grown = _growable(store, state, steps, grow)
     if grown is not None:
         parent = grown.parent
@@ -108,6 +109,16 @@ def _same_outputs(variant: Variant, state: WorkflowState) -> bool:
         ]
     except (BadArgument, CorruptObject):
         return False
+
+
+def _entry(store: Store, step: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    """A manifest's entry for one step: its key and record blob, and the branch it took (read by listings
+    without loading the record)."""
+    entry = {"step": step, "key": record["key"], "record": store.put_json(record)}
+    taken = describe_branches(record.get("branches"))
+    if taken:
+        entry["branch"] = taken
+    return entry
 
 
 def _growable(store: Store, state: WorkflowState, steps: list[dict[str, Any]], number: int | None) -> Variant | None:

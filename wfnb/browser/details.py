@@ -39,6 +39,7 @@ class StepDetail:
     outputs: tuple[str, ...]
     metrics: Mapping[str, Any]
     loaded: bool = True  # whether ``events`` were read (a folded step's are read when it opens)
+    branch: str = ""  # the branch its choices took ("else"), see wfnb.branches
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class StepComparison:
     new_code: str | None
     changed: bool  # its code differs
     rerun: bool  # same code, but a different key: it ran on other inputs or parameters
+    old_branch: str = ""  # the branch its choices took in each ("" when it has none)
+    new_branch: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,12 +125,22 @@ class SideBySide:
 
 
 @dataclass(frozen=True)
+class Choice:
+    """One choice a step's code reached (``if method == "ewm": … else: …``): its paths, and the one it took."""
+
+    line: int
+    paths: tuple[str, ...]
+    taken: str
+
+
+@dataclass(frozen=True)
 class DagNode:
     step: str
     status: NodeStatus
     reason: str
     changed: bool
     params: tuple[str, ...]  # parameters the step reads
+    choices: tuple[Choice, ...] = ()  # its choices reached: each one's paths and the one taken
 
 
 @dataclass(frozen=True)
@@ -163,6 +176,7 @@ def variant_detail(variant: Variant, parent: Variant | None, status: str, opened
                 outputs=tuple(record.outputs),
                 metrics=dict(record.metrics),
                 loaded=loaded,
+                branch=record.branch,
             )
         )
     return Detail(
@@ -196,6 +210,8 @@ def compare_variants(old: Variant, new: Variant) -> Comparison:
                 new_code=new_steps[name].code if name in new_steps else None,
                 changed=bool(diff.code[name]),
                 rerun=not diff.code[name] and name in old_steps and name in new_steps and old_steps[name].key != new_steps[name].key,
+                old_branch=old_steps[name].branch if name in old_steps else "",
+                new_branch=new_steps[name].branch if name in new_steps else "",
             )
         )
     return Comparison(old=old.name, new=new.name, workflow=new.workflow, steps=tuple(steps))
@@ -219,6 +235,7 @@ def step_graph(variant: Variant, statuses: Mapping[str, tuple[str, str]] | None,
                 reason=reason,
                 changed=variant.parent is not None and record.step in variant.changed_steps,
                 params=tuple(sorted(record.params)),
+                choices=tuple(Choice(int(b.get("line", 0)), tuple(b.get("paths", ())), str(b.get("taken", ""))) for b in record.branches),
             )
         )
     stale = sum(node.status == "stale" for node in nodes)

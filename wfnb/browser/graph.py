@@ -16,6 +16,7 @@ from html import escape
 from wfnb.browser.details import Dag, DagNode
 
 _NODE_H = 40
+_CHOICE_LINE = 15  # the extra line of a box when a step of the graph took a branch
 _GAP = 28
 _TOP = 30
 _LEFT = 12
@@ -35,7 +36,8 @@ def dag_svg(dag: Dag) -> str:
     reach = _LEFT + width + 60 + 26 * max([s for s in spans if s > 1], default=0)
     label_room = 8 * max((len(", ".join(names)) for _, _, names in dag.edges), default=0)
     total_w = int(max(reach + label_room + 20, width + 200, 8 * len(dag.title) + 30, 640))
-    total_h = _TOP + len(dag.nodes) * (_NODE_H + _GAP) + 20
+    height = _NODE_H + (_CHOICE_LINE if any(node.choices for node in dag.nodes) else 0)
+    total_h = _TOP + len(dag.nodes) * (height + _GAP) + 20
     parts = [
         f'<svg class="wfnb-dag" xmlns="http://www.w3.org/2000/svg" width="{total_w}" height="{total_h}" viewBox="0 0 {total_w} {total_h}" '
         'style="font-family: var(--jp-ui-font-family, sans-serif); font-size: 12px">',
@@ -45,9 +47,9 @@ def dag_svg(dag: Dag) -> str:
     ]
     for up, down, names in dag.edges:
         if up in index and down in index:
-            parts.append(_edge(index[up], index[down], names, width, marker))
+            parts.append(_edge(index[up], index[down], names, width, marker, height))
     for i, node in enumerate(dag.nodes):
-        parts.append(_node(i, node, width))
+        parts.append(_node(i, node, width, height))
     parts.append(_legend(dag, total_h))
     parts.append("</svg>")
     return "".join(parts)
@@ -67,41 +69,68 @@ def _reads(node: DagNode) -> str:
 def _node_width(node: DagNode) -> float:
     """Room for the name on the first line, and the parameters read plus the marks on the second."""
     second = len(_reads(node)) * _SMALL_CHAR + (len(_marks(node)) * _SMALL_CHAR + 16 if _marks(node) else 0)
-    return max(len(node.step) * _CHAR, second) + 24
+    third = len(_choices_text(node)) * _SMALL_CHAR
+    return max(len(node.step) * _CHAR, second, third) + 24
 
 
-def _y(i: int) -> int:
-    return _TOP + i * (_NODE_H + _GAP)
+def _choices_text(node: DagNode) -> str:
+    if not node.choices:
+        return ""
+    many = len(node.choices) > 1
+    return "⑂ " + "; ".join((f"line {c.line}: " if many else "") + " · ".join(c.paths) for c in node.choices)
 
 
-def _node(i: int, node: DagNode, width: int) -> str:
+def _choices(node: DagNode, x: int, y: int) -> str:
+    """The paths of each choice, the one taken in bold, the others struck through: the branch drawn."""
+    if not node.choices:
+        return ""
+    taken = 'style="fill: var(--jp-brand-color1, #1e88e5); font-weight: 600"'
+    other = 'style="fill: var(--jp-ui-font-color3, #aaa); text-decoration: line-through"'
+    spans = ["⑂ "]
+    for number, choice in enumerate(node.choices):
+        if number:
+            spans.append("; ")
+        if len(node.choices) > 1:
+            spans.append(f"line {choice.line}: ")
+        for index, path in enumerate(choice.paths):
+            spans.append(" · " if index else "")
+            spans.append(f'<tspan class="wfnb-dag-{"taken" if path == choice.taken else "not-taken"}" {taken if path == choice.taken else other}>{escape(path)}</tspan>')
+    return f'<text x="{x}" y="{y}" style="fill: var(--jp-ui-font-color2, #888); font-size: 10px">{"".join(spans)}</text>'
+
+
+def _y(i: int, height: int = _NODE_H) -> int:
+    return _TOP + i * (height + _GAP)
+
+
+def _node(i: int, node: DagNode, width: int, height: int = _NODE_H) -> str:
     step, status, reason = node.step, node.status, node.reason
     stroke = {"stale": "var(--jp-warn-color1, #f57c00)", "never-run": "var(--jp-ui-font-color3, #aaa)"}.get(status, "var(--jp-brand-color1, #1e88e5)")
     fill = {"stale": "color-mix(in srgb, var(--jp-warn-color1, #f57c00) 18%, transparent)"}.get(status, "var(--jp-layout-color1, transparent)")
     dash = ' stroke-dasharray="4 3"' if status == "never-run" else ""
-    y = _y(i)
+    y = _y(i, height)
     tip = f"{step}: {status}" + (f" ({reason})" if reason else "") + (" · changed from the parent" if node.changed else "")
+    tip += "".join(f" · line {c.line}: took {c.taken}" for c in node.choices)
     return (
         f'<g><title>{escape(tip)}</title>'
-        f'<rect x="{_LEFT}" y="{y}" width="{width}" height="{_NODE_H}" rx="6" style="fill: {fill}; stroke: {stroke}; stroke-width: 1.5"{dash}/>'
+        f'<rect x="{_LEFT}" y="{y}" width="{width}" height="{height}" rx="6" style="fill: {fill}; stroke: {stroke}; stroke-width: 1.5"{dash}/>'
         f'<text x="{_LEFT + 10}" y="{y + 17}" style="fill: var(--jp-ui-font-color1, currentColor); font-weight: 600; '
         f'font-family: var(--jp-code-font-family, monospace)">{escape(step)}</text>'
         f'<text x="{_LEFT + 10}" y="{y + 33}" style="fill: var(--jp-ui-font-color2, #888); font-size: 10px">{escape(_reads(node))}</text>'
         f'<text class="wfnb-dag-mark" x="{_LEFT + width - 8}" y="{y + 33}" text-anchor="end" style="fill: {stroke}; font-size: 10px; font-weight: 600">'
-        f"{escape(_marks(node))}</text></g>"
+        f"{escape(_marks(node))}</text>{_choices(node, _LEFT + 10, y + 48)}</g>"
     )
 
 
-def _edge(up: int, down: int, names: tuple[str, ...], width: int, marker: str) -> str:
+def _edge(up: int, down: int, names: tuple[str, ...], width: int, marker: str, height: int = _NODE_H) -> str:
     label = escape(", ".join(names))
     style = f'style="fill: none; stroke: var(--jp-ui-font-color2, #888); stroke-width: 1.2" marker-end="url(#{marker})"'
     text_style = 'style="fill: var(--jp-ui-font-color2, #888); font-size: 11px"'
     if down - up == 1:
         x = _LEFT + width // 2
-        y1, y2 = _y(up) + _NODE_H, _y(down)
+        y1, y2 = _y(up, height) + height, _y(down, height)
         return f'<path d="M{x},{y1} L{x},{y2 - 1}" {style}/><text x="{x + 8}" y="{(y1 + y2) // 2 + 4}" {text_style}>{label}</text>'
     x = _LEFT + width
-    y1, y2 = _y(up) + _NODE_H // 2, _y(down) + _NODE_H // 2
+    y1, y2 = _y(up, height) + height // 2, _y(down, height) + height // 2
     bend = x + 30 + 26 * (down - up)
     return (
         f'<path d="M{x},{y1} C{bend},{y1} {bend},{y2} {x + 2},{y2}" {style}/>'
@@ -114,4 +143,6 @@ def _legend(dag: Dag, height: int) -> str:
         text = "steps in notebook order · arrows: the names each step reads · orange: stale in the notebook now"
     else:
         text = "steps in notebook order · arrows: the names each step reads · changed: differs from the parent"
+    if any(node.choices for node in dag.nodes):
+        text += " · ⑂ the branch taken in bold"
     return f'<text x="{_LEFT}" y="{height - 4}" style="fill: var(--jp-ui-font-color2, #888); font-size: 10px">{escape(text)}</text>'

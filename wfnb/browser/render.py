@@ -94,6 +94,8 @@ def _step_html(step: details.StepDetail, parent: str | None, position: int, coun
     badges = [_reuse_badge(step, parent)]
     if step.changed and parent:
         badges.append(f'<span class="wfnb-badge wfnb-badge-changed">changed from {escape(parent)}</span>')
+    if step.branch:
+        badges.append(f'<span class="wfnb-badge wfnb-badge-branch" title="the branch its code took">⑂ {escape(step.branch)}</span>')
     produced = ", ".join(escape(name) for name in step.outputs) or "nothing"
     logged = ", ".join(f"{escape(k)} = {escape(table.format_value(v))}" for k, v in step.metrics.items())
     summary = (

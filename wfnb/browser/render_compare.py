@@ -30,6 +30,9 @@ def comparison_html(comparison: details.Comparison | None) -> str:
     summary = f"code changed in {escape(', '.join(changed))}" if changed else "same code in every step"
     if rerun:
         summary += f"; same code, other inputs or parameters: {escape(', '.join(rerun))}"
+    branched = [f"{s.step} ({s.old_branch or '—'} → {s.new_branch or '—'})" for s in comparison.steps if s.old_branch != s.new_branch and s.old_code is not None and s.new_code is not None]
+    if branched:
+        summary += f"; another branch taken in {escape(', '.join(branched))}"
     steps = "".join(_step_comparison(step, old, new) for step in comparison.steps)
     return (
         f'<div class="wfnb-compare"><div class="wfnb-title">Code: {old} → {new} <span class="wfnb-muted">'

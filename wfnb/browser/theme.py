@@ -96,6 +96,8 @@ CSS = f"""
 .wfnb-browser .wfnb-badge-ran {{ background: {_tint(_ADD, 18)}; }}
 .wfnb-browser .wfnb-badge-cached {{ background: {_tint(_BRAND, 16)}; }}
 .wfnb-browser .wfnb-badge-changed {{ background: {_tint(_WARN, 20)}; }}
+.wfnb-browser .wfnb-badge-branch {{ background: {_tint(_BRAND, 8)}; border: 1px solid {_tint(_BRAND, 40)}; }}
+.wfnb-browser .wfnb-badge-warn {{ background: {_tint(_WARN, 28)}; }}
 .wfnb-browser pre.wfnb-code {{ margin: 0; padding: 6px 10px; background: var(--jp-cell-editor-background, rgba(128,128,128,0.08));
   border-bottom: 1px solid {_BORDER}; overflow-x: auto; color: var(--jp-content-font-color1, inherit); }}
 .wfnb-browser .wfnb-outputs {{ padding: 4px 10px; overflow-x: auto; }}
