@@ -15,6 +15,7 @@ from wfnb.listing import variants_frame
 from wfnb.records import Variant
 from wfnb.session import current_session, resolve_store
 from wfnb.snapshots import resolve, tag_variant
+from wfnb.upstream import note_variant
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,8 +41,18 @@ def variants(workflow: str | None = None, store: Store | str | None = None) -> p
 
 @api_boundary
 def variant(ref: str | int, workflow: str | None = None, store: Store | str | None = None) -> Variant:
-    """A variant by ``v3``, tag, or unique hash prefix, with its code, parameters, metrics and outputs."""
-    return resolve(resolve_store(store, create=False), ref, workflow or _default_workflow(store))
+    """A variant by ``v3``, tag, or unique hash prefix, with its code, parameters, metrics and outputs.
+
+    ``"prepare/v3"`` names a variant of another workflow, and ``"prepare"`` alone that
+    workflow's current variant. Called in a step, the variant it gives is one of the
+    step's inputs (``wfnb.upstream``): a new variant of ``"prepare"`` runs the step
+    again, while ``"prepare/v3"`` keeps it cached.
+    """
+    where = workflow or _default_workflow(store)
+    opened = resolve_store(store, create=False)
+    found = resolve(opened, ref, where)
+    note_variant(ref, where, opened, found)
+    return found
 
 
 @api_boundary

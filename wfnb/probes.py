@@ -81,6 +81,10 @@ def describe(kind: str, what: str, now: str | None = None) -> str:
         return f"{what} settings changed"
     if kind == "patches":
         return f"{what} classes changed in the notebook"
+    if kind == "variant":
+        from wfnb.upstream import describe_probe
+
+        return describe_probe(what, now)
     return {
         "environ": "the environment changed",
         "argv": "sys.argv changed",
@@ -127,6 +131,12 @@ def _package(name: str, namespace: dict[str, Any]) -> str:
     return module_version(name) or ""
 
 
+def _variant(what: str, namespace: dict[str, Any]) -> str:
+    from wfnb.upstream import observe
+
+    return observe(what)
+
+
 def _glob(what: str, namespace: dict[str, Any]) -> str:
     pattern, root, recursive = json.loads(what)
     return glob_digest(pattern, root, recursive)
@@ -148,4 +158,5 @@ _OBSERVERS: dict[str, Callable[[str, dict[str, Any]], str]] = {
     "rng": lambda what, ns: randomness.fingerprint(what),
     "settings": lambda what, ns: libsettings.digest(what),
     "patches": lambda what, ns: patches.state(what) or "",
+    "variant": _variant,
 }

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 from wfnb.branches import describe as describe_branches
 from wfnb.errors import BadArgument, UnknownName, api_boundary
 from wfnb.stepvalues import load_values, output_digests
+from wfnb.upstream import note_output
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -217,6 +218,10 @@ class Steps(Sequence[StepRecord]):
         """Step → the branch its choices took (steps without a choice left out), without reading any record."""
         return {entry["step"]: entry["branch"] for entry in self._entries if isinstance(entry.get("branch"), str) and entry["branch"]}
 
+    def uses(self) -> dict[str, dict[str, list[str]]]:
+        """Step → the variants of other workflows it read (``{"prepare/v3": ["clean"]}``), without reading any record."""
+        return {entry["step"]: entry["uses"] for entry in self._entries if isinstance(entry.get("uses"), dict) and entry["uses"]}
+
     def keys(self) -> list[str]:
         """The same as ``names()``, so that ``dict(v.steps)``-style code reads naturally."""
         return self.names()
@@ -252,6 +257,7 @@ class VariantOutputs(Mapping[str, Any]):
         record = self._producers[name]
         if id(record) not in self._loaded:
             self._loaded[id(record)] = load_values(self._variant._store(), record.record)
+        note_output(self._variant, name, record.outputs[name])  # read in a step: an input of that step
         return self._loaded[id(record)][name]
 
     def __contains__(self, name: object) -> bool:  # without loading the value, as Mapping's default would

@@ -389,6 +389,8 @@ class StepRunner:
             del record["graph"]
         if taken:  # which branch of each choice ran (wfnb.branches): a fact of this result, like its outputs
             record["branches"] = taken
+        if observation.watch.uses:  # results of other workflows it read (wfnb.upstream), for the links shown
+            record["upstream"] = list(observation.watch.uses.values())
         earlier = self._earlier(fingerprint.key)
         if problems and earlier is not None:
             return record  # never replace a restorable entry with one that is not

@@ -25,6 +25,7 @@ from wfnb.hosts import warn
 from wfnb.names import check_name
 from wfnb.records import StepRecord, Steps, Variant
 from wfnb.stepvalues import output_digests
+from wfnb.upstream import uses_of
 
 if TYPE_CHECKING:
     from wfnb.store import Store
@@ -118,6 +119,9 @@ def _entry(store: Store, step: str, record: Mapping[str, Any]) -> dict[str, Any]
     taken = describe_branches(record.get("branches"))
     if taken:
         entry["branch"] = taken
+    uses = uses_of(record)
+    if uses:
+        entry["uses"] = uses
     return entry
 
 
@@ -205,7 +209,8 @@ def resolve(store: Store, ref: str | int | Variant, workflow: str | None = None)
 
     ``workflow`` narrows the search; without it, every workflow is searched and
     an ambiguous reference is an error that lists the candidates. ``wf/v3``
-    names the workflow inline.
+    names the workflow inline; a workflow's name alone (``"prepare"``), when it
+    names no variant of ``workflow``, names that workflow's current variant.
     """
     if isinstance(ref, Variant):
         return ref
@@ -224,16 +229,31 @@ def resolve(store: Store, ref: str | int | Variant, workflow: str | None = None)
             matches.append(load_variant(store, name, pointer(tag, f"workflows/{name}/tags/{text}")))
         elif len(text) >= 4 and re.fullmatch(r"[0-9a-f]+", text):  # digits only may still be a hash prefix
             matches.extend(v for v in list_variants(store, name) if v.identity.startswith(text))
+    if not matches and "/" not in str(ref).strip():
+        latest = _current_of(store, text)
+        if latest is not None:
+            return latest
     if len(matches) == 1:
         return matches[0]
     where = f"workflow {workflow!r}" if workflow else f"the store at {store.root}"
     if not matches:
         raise BadArgument(
             f"No variant {text!r} in {where}{_known(store, names)}. Refer to a variant as v3, by its tag, or by a "
-            "unique prefix of its hash (at least 4 characters); `wfnb list` shows them."
+            "unique prefix of its hash (at least 4 characters), as WORKFLOW/v3, or by a workflow's name alone for its "
+            "current variant; `wfnb list` shows them."
         )
     choices = ", ".join(f"{v.workflow}/{v.name}" for v in matches[:10])
     raise BadArgument(f"{text!r} is ambiguous in {where}: it matches {choices}. Use a longer prefix or WORKFLOW/v3.")
+
+
+def _current_of(store: Store, name: str) -> Variant | None:
+    """A workflow's name alone names its current variant (HEAD, else its newest): "latest"."""
+    if not _is_ref_name(name):
+        return None
+    number = current_number(store, name)
+    if number is None:
+        number = newest_number(store, name)
+    return load_variant(store, name, number) if number is not None else None
 
 
 def _known(store: Store, workflows_searched: list[str]) -> str:

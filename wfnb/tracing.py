@@ -118,6 +118,8 @@ def trace_of(observation: Observation, namespace: dict[str, Any], touched: froze
         trace.add("environ", "", probes.environ_digest(before.environ))
     for name in sorted(set(watch.evaluated) - bound):
         trace.add("global", name, probes.observe("global", name, namespace))
+    for what, resolved in watch.upstream.items():  # results of other workflows: re-resolved on every hit
+        trace.add("variant", what, resolved)
     _add_modules(trace, observation)
     _add_random(trace, observation)
     used = set(touched) | {name.partition(".")[0] for name in observation.fresh_modules}

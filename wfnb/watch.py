@@ -68,6 +68,8 @@ class Watch:
     whole_environ: bool = False  # the step's code iterated over os.environ
     programs: list[str] = field(default_factory=list)  # commands started
     temporary: set[str] = field(default_factory=set)  # files made by tempfile: not data
+    upstream: dict[str, str] = field(default_factory=dict)  # results of other workflows it read: ref → what it resolved to
+    uses: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)  # (workflow, number) → the outputs read
     thread: int = field(default_factory=threading.get_ident)
 
     # -- classification ---------------------------------------------------------
@@ -222,6 +224,12 @@ _EVENTS: dict[str, Callable[[Watch, tuple[Any, ...], Any], None]] = {
     "tempfile.mkstemp": lambda w, a, f: w.temporary.add(os.path.abspath(a[0])),
     "tempfile.mkdtemp": lambda w, a, f: w.ignore_folder(a[0]),
 }
+
+
+def current() -> Watch | None:
+    """The watch of the step running in this thread, if one is (``wfnb.upstream`` notes what it reads)."""
+    watch = _active[-1] if _active else None
+    return watch if watch is not None and watch.thread == threading.get_ident() else None
 
 
 def install() -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Collection, Literal, Mapping, Sequence
 
 from wfnb.browser.table import parse_time
 from wfnb.errors import WfnbError
+from wfnb.upstream import uses_of
 from wfnb.workflow import data_flow
 
 if TYPE_CHECKING:
@@ -141,6 +142,7 @@ class DagNode:
     changed: bool
     params: tuple[str, ...]  # parameters the step reads
     choices: tuple[Choice, ...] = ()  # its choices reached: each one's paths and the one taken
+    external: Literal["", "upstream", "downstream"] = ""  # a variant of another workflow this one reads, or that reads it
 
 
 @dataclass(frozen=True)
@@ -217,15 +219,36 @@ def compare_variants(old: Variant, new: Variant) -> Comparison:
     return Comparison(old=old.name, new=new.name, workflow=new.workflow, steps=tuple(steps))
 
 
-def step_graph(variant: Variant, statuses: Mapping[str, tuple[str, str]] | None, notebook_at: str = "") -> Dag:
+def step_graph(
+    variant: Variant,
+    statuses: Mapping[str, tuple[str, str]] | None,
+    notebook_at: str = "",
+    used_by: Sequence[tuple[str, str, tuple[str, ...]]] = (),
+) -> Dag:
     """The data-flow graph of ``variant``'s steps; ``statuses`` (the notebook's, given only when the
-    notebook is at this variant or left it) marks stale steps; ``notebook_at`` says where it is otherwise."""
+    notebook is at this variant or left it) marks stale steps; ``notebook_at`` says where it is otherwise.
+
+    Variants of other workflows are drawn too: those a step read (``wfnb.variant("prepare/v3")``) above
+    the steps, and those that read this one (``used_by``: ``(other/vN, its step, names)``) below them.
+    """
     order = [record.step for record in variant.steps]
     records = {record.step: record.record for record in variant.steps}
     grouped: dict[tuple[str, str], list[str]] = {}
     for upstream, step, name in data_flow(order, records):
         grouped.setdefault((upstream, step), []).append(name)
-    nodes = []
+    sources: dict[str, None] = {}
+    for record in variant.steps:
+        for other, names in uses_of(record.record).items():
+            sources[other] = None
+            grouped.setdefault((other, record.step), []).extend(names or ["(its values)"])
+    producers = {name: record.step for record in variant.steps for name in record.outputs}
+    readers: dict[str, None] = {}
+    for other, step, names in used_by:
+        reader = f"{other} · {step}"
+        readers[reader] = None
+        for name in names or ("(its values)",):
+            grouped.setdefault((producers.get(name, order[-1] if order else ""), reader), []).append(name)
+    nodes = [DagNode(step=other, status="unknown", reason="", changed=False, params=(), external="upstream") for other in sources]
     for record in variant.steps:
         status, reason = (statuses or {}).get(record.step, ("unknown", ""))
         nodes.append(
@@ -238,6 +261,7 @@ def step_graph(variant: Variant, statuses: Mapping[str, tuple[str, str]] | None,
                 choices=tuple(Choice(int(b.get("line", 0)), tuple(b.get("paths", ())), str(b.get("taken", ""))) for b in record.branches),
             )
         )
+    nodes += [DagNode(step=reader, status="unknown", reason="", changed=False, params=(), external="downstream") for reader in readers]
     stale = sum(node.status == "stale" for node in nodes)
     if statuses is None:
         title = f"{variant.workflow}/{variant.name}: steps by data flow"

@@ -63,6 +63,8 @@ def _marks(node: DagNode) -> str:
 
 
 def _reads(node: DagNode) -> str:
+    if node.external:
+        return "another workflow's variant, read here" if node.external == "upstream" else "another workflow's step reads this variant"
     return f"reads {', '.join(node.params)}" if node.params else ""
 
 
@@ -106,12 +108,17 @@ def _node(i: int, node: DagNode, width: int, height: int = _NODE_H) -> str:
     step, status, reason = node.step, node.status, node.reason
     stroke = {"stale": "var(--jp-warn-color1, #f57c00)", "never-run": "var(--jp-ui-font-color3, #aaa)"}.get(status, "var(--jp-brand-color1, #1e88e5)")
     fill = {"stale": "color-mix(in srgb, var(--jp-warn-color1, #f57c00) 18%, transparent)"}.get(status, "var(--jp-layout-color1, transparent)")
-    dash = ' stroke-dasharray="4 3"' if status == "never-run" else ""
+    dash = ' stroke-dasharray="4 3"' if status == "never-run" or node.external else ""
+    if node.external:
+        stroke, fill = "var(--jp-ui-font-color2, #888)", "var(--jp-layout-color2, transparent)"
     y = _y(i, height)
     tip = f"{step}: {status}" + (f" ({reason})" if reason else "") + (" · changed from the parent" if node.changed else "")
+    if node.external:
+        tip = f"{step}: {_reads(node)}"
     tip += "".join(f" · line {c.line}: took {c.taken}" for c in node.choices)
+    kind = f' class="wfnb-dag-{node.external}"' if node.external else ""
     return (
-        f'<g><title>{escape(tip)}</title>'
+        f'<g{kind}><title>{escape(tip)}</title>'
         f'<rect x="{_LEFT}" y="{y}" width="{width}" height="{height}" rx="6" style="fill: {fill}; stroke: {stroke}; stroke-width: 1.5"{dash}/>'
         f'<text x="{_LEFT + 10}" y="{y + 17}" style="fill: var(--jp-ui-font-color1, currentColor); font-weight: 600; '
         f'font-family: var(--jp-code-font-family, monospace)">{escape(step)}</text>'
@@ -145,4 +152,6 @@ def _legend(dag: Dag, height: int) -> str:
         text = "steps in notebook order · arrows: the names each step reads · changed: differs from the parent"
     if any(node.choices for node in dag.nodes):
         text += " · ⑂ the branch taken in bold"
+    if any(node.external for node in dag.nodes):
+        text += " · dashed: other workflows' variants"
     return f'<text x="{_LEFT}" y="{height - 4}" style="fill: var(--jp-ui-font-color2, #888); font-size: 10px">{escape(text)}</text>'

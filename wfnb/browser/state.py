@@ -27,6 +27,7 @@ from wfnb.browser.live import Live
 from wfnb.browser.query import QueryError, compile_query
 from wfnb.errors import BadArgument, WfnbError
 from wfnb.snapshots import current_number, list_variants, resolve, workflows
+from wfnb.upstream import dependents
 
 if TYPE_CHECKING:
     from wfnb.session import Session
@@ -72,6 +73,7 @@ class BrowserState(Actions, Live):
         self._visible: list[table.Row] | None = None
         self._columns: list[table.Column] | None = None
         self._changes: dict[str, dict[str, table.ChangeKind]] = {}
+        self._links: dict[tuple[str, int, int], list[tuple[str, str, tuple[str, ...]]]] = {}
         self._loading = False
         self._init_live(session)
         self._load(workflow or self._default_workflow())
@@ -375,7 +377,16 @@ class BrowserState(Actions, Live):
         if session is not None and session.workflow == variant.workflow and not live:
             head = self._heads.get(variant.workflow)
             elsewhere = f"v{head}" if head is not None else "no variant"
-        return details.step_graph(variant, session.state.statuses() if live else None, notebook_at=elsewhere)
+        statuses = session.state.statuses() if live else None
+        return details.step_graph(variant, statuses, notebook_at=elsewhere, used_by=self.used_by(variant))
+
+    def used_by(self, variant: Variant) -> list[tuple[str, str, tuple[str, ...]]]:
+        """The steps of other workflows' variants that read ``variant`` (kept until the rows change)."""
+        key = (variant.workflow, variant.number, self.revision)
+        if key not in self._links:
+            others = [name for name in workflows(self.store) if name != variant.workflow]
+            self._links = {key: dependents(self.store, variant.workflow, variant.number, others)}
+        return self._links[key]
 
     # -- plots ---------------------------------------------------------------
 
