@@ -56,11 +56,17 @@ def variant(ref: str | int, workflow: str | None = None, store: Store | str | No
 
 
 @api_boundary
-def replay(ref: str | int | Variant, workflow: str | None = None, **params: Any) -> Variant:
-    """Replay a variant with some parameters overridden; see ``Variant.replay``."""
-    from wfnb.replayer import replay as run_again
+def replay(ref: str | int | Variant, workflow: str | None = None, *, check: bool = False, **params: Any) -> Any:
+    """Replay a variant with some parameters overridden; see ``Variant.replay``.
 
-    return run_again(ref if isinstance(ref, Variant) else variant(ref, workflow), **params)
+    With ``check=True``, run its steps again as recorded, without the cache, and return a
+    ``CheckReport`` saying step by step which outputs differ from the recorded ones
+    (numbers: the largest absolute and relative difference; frames: the columns; figures:
+    the pixels). A step seen to differ is marked as nondeterministic: in its variant
+    (``Variant.nondeterministic``) and on its cached result, whose hits then say so.
+    """
+    target = ref if isinstance(ref, Variant) else variant(ref, workflow)
+    return target.replay(check=check, **params)
 
 
 @api_boundary

@@ -89,6 +89,9 @@ def _parser() -> argparse.ArgumentParser:
         "-p", "--param", action="append", default=[], metavar="NAME=VALUE",
         help="override a parameter; the value is read as JSON if it can be (30, 0.5, true, [1, 2]), else as text",
     )
+    sub.add_argument("--check", action="store_true",
+                     help="run every step again without the cache and compare its outputs with the recorded ones "
+                          "(exit 1 if a step gives other outputs: it is marked nondeterministic)")
 
     sub = _command(commands, "export", _export, "write a variant as a notebook (.ipynb), a script (.py) or a table (.csv)")
     _ref_arguments(sub, "ref")
@@ -280,6 +283,13 @@ def _replay(args: argparse.Namespace) -> int:
     except BadArgument as error:
         raise _UsageProblem(str(error)) from None
     variant = _variant(args, args.ref)
+    if args.check:
+        if overrides:
+            raise _UsageProblem("--check replays a variant as it was recorded: give no -p overrides with it.")
+        with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+            report = variant.replay(check=True)
+        print(json.dumps(report.to_json(), default=str) if args.json else str(report).splitlines()[0])
+        return EXIT_OK if report.ok else EXIT_PROBLEM
     before = set(wfnb.variants(variant.workflow, store=args.store)["variant"])
     # progress lines are for people: with --json, stdout carries the result only
     with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():

@@ -279,9 +279,15 @@ def _replay_command(session: Session, arguments: list[str]) -> None:
     from wfnb.snapshots import resolve
 
     if not arguments:
-        raise UsageError("%wfnb replay takes a variant and optional overrides: %wfnb replay v2 window=30")
-    variant = resolve(session.store, arguments[0], session.workflow)
-    replayed = variant.replay(**parse_overrides(arguments[1:]))
+        raise UsageError("%wfnb replay takes a variant and optional overrides: %wfnb replay v2 window=30 (or --check)")
+    check = "--check" in arguments
+    words = [word for word in arguments if word != "--check"]
+    variant = resolve(session.store, words[0], session.workflow)
+    if check:
+        report = variant.replay(check=True, **parse_overrides(words[1:]))
+        print(f"{variant.name}: " + (f"nondeterministic: {', '.join(report.nondeterministic)}" if report.nondeterministic else "every step gave its recorded outputs again"))
+        return
+    replayed = variant.replay(**parse_overrides(words[1:]))
     print(f"replayed {variant.name} → {replayed.name}")
 
 
@@ -330,7 +336,7 @@ _COMMANDS: dict[str, tuple[Callable[[Session, list[str]], None], str, str]] = {
     "show": (_show_command, "show REF", "a variant's %%params and %%step cells, to copy into the notebook"),
     "tag": (_tag_command, "tag NAME [--note TEXT]", "name the current variant"),
     "checkout": (_checkout_command, "checkout REF", "restore a variant's values into the namespace and make it current"),
-    "replay": (_replay_command, "replay REF [name=value ...]", "run a variant's code again in a fresh namespace"),
+    "replay": (_replay_command, "replay REF [name=value ...] [--check]", "run a variant's code again in a fresh namespace; --check: without the cache, comparing each step's outputs"),
     "export": (_export_command, "export REF PATH [--force]", "write a variant as a notebook (.ipynb), a script (.py) or a table (.csv)"),
     "forget": (_forget_command, "forget STEP ...", "drop steps whose cells were deleted, so that variants go on without them"),
     "store": (_store_command, "store [PATH]", "show or set where results are kept (default .wfnb, or $WFNB_STORE)"),

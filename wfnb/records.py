@@ -119,17 +119,32 @@ class Variant:
         return VariantDiff.between(other, self)
 
     @api_boundary
-    def replay(self, **params: Any) -> Variant:
+    def replay(self, *, check: bool = False, **params: Any) -> Any:
         """Run this variant's own code again, in a fresh namespace, with parameters overridden.
 
         Unchanged steps are restored from the cache, not run; the notebook's
         namespace and its current variant are not touched. Returns the variant
         that results (a new one if anything differs). A failing step shows its
         own traceback, then raises one ``WfnbError`` saying which step failed.
+
+        With ``check=True``, every step runs again on its recorded inputs, without the
+        cache, and a ``CheckReport`` says which outputs differ (see ``wfnb.checking``).
         """
+        if check:
+            from wfnb.checking import check_variant, print_checks, refuse_overrides
+
+            refuse_overrides(f"{self.workflow}/{self.name}", params)
+            return check_variant(self, progress=print_checks(f"check {self.name}"))
         from wfnb.replayer import replay
 
         return replay(self, **params)
+
+    @property
+    def nondeterministic(self) -> dict[str, dict[str, Any]]:
+        """The steps a check (``replay(check=True)``) saw give other outputs: step → what differed."""
+        from wfnb.checking import nondeterministic_steps
+
+        return nondeterministic_steps(self._store(), self.workflow, self.number) if self.store is not None else {}
 
     @api_boundary
     def to_frame(self) -> pd.DataFrame:

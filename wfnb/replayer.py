@@ -110,7 +110,7 @@ def run_steps(
     runner = StepRunner(store, workflow, host)
     state = WorkflowState(workflow, params=dict(params))
     for step in steps:
-        _bring_inputs(store, step, fresh, label, missing_hint)
+        bring_inputs(store, step, fresh, label, missing_hint)
         options = StepOptions(name=step.name, deps=step.deps)
         try:
             result = run_sync(runner.run(options, step.code, params=params, previous=step.recorded))
@@ -135,7 +135,7 @@ def run_steps(
     return made
 
 
-def _bring_inputs(store: Store, step: StepCode, namespace: dict[str, Any], label: str, hint: str) -> None:
+def bring_inputs(store: Store, step: StepCode, namespace: dict[str, Any], label: str, hint: str) -> None:
     """Inputs no earlier step produced (helpers, imports, data from plain cells) come from the store."""
     for name, digest in step.inputs.items():
         if name in namespace or digest == ABSENT:

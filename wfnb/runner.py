@@ -208,6 +208,8 @@ class StepRunner:
         restored = sorted([*values.outputs, *values.changed, *values.classes, *record.get("aliases", {})])
         self._save_outputs(options, namespace, fingerprint, only_missing=True)
         report.cached(restored)
+        if record.get("nondeterministic"):  # a check ran it again and got other outputs (wfnb.checking)
+            report.note(_nondeterministic(record["nondeterministic"]))
         _note_edited_modules(report, record)
         self._log(report, fingerprint.key, cached=True, outputs=restored, decision=_hit_decision(lookup))
         return True
@@ -394,6 +396,8 @@ class StepRunner:
         earlier = self._earlier(fingerprint.key)
         if problems and earlier is not None:
             return record  # never replace a restorable entry with one that is not
+        if earlier is not None and earlier.get("nondeterministic"):
+            record["nondeterministic"] = earlier["nondeterministic"]  # a property of the key, seen by a check
         if earlier is not None and record["restorable"]:
             record["alternatives"] = self._keep_alternatives(earlier, record)
         store.commit_record(fingerprint.key, record)
@@ -401,6 +405,10 @@ class StepRunner:
         if record["restorable"] and written is not None:
             report.stored(len(outcome.outputs) + len(outcome.mutated), written.total, written.new)
         return record
+
+    def forget(self, key: str) -> None:
+        """Read the record of ``key`` from the store next time: it was annotated meanwhile (``wfnb.checking``)."""
+        self._records.pop(key, None)
 
     def _earlier(self, key: str) -> dict[str, Any] | None:
         try:
@@ -506,6 +514,11 @@ def _hit_decision(lookup: _Lookup) -> dict[str, Any]:
     record = lookup.record or {}
     entry = {name: record.get(name) for name in ("key", "started", "duration_s", "workflow")}
     return {"kind": "hit", "entry": {**entry, "alternative": lookup.alternative}}
+
+
+def _nondeterministic(seen: Any) -> str:
+    outputs = ", ".join(seen.get("outputs", [])) if isinstance(seen, dict) else ""
+    return f"nondeterministic: a fresh run gave other {outputs or 'outputs'} (wfnb.replay(..., check=True))"
 
 
 def _evidence(store: Store, fingerprint: Fingerprint, trace: probes.Trace, namespace: dict[str, Any]) -> dict[str, Any]:

@@ -116,6 +116,16 @@ class Actions(HasTraits):
             return self._start("sweep", f"the sweep of {variant.workflow}/{variant.name} over {over} ({total} points)", variant, task, progress, wait)
         return None
 
+    def check(self, wait: bool = False) -> Job | None:
+        """Run the selected variant's steps again, without the cache, in a worker process: a step whose outputs
+        differ from the recorded ones is marked nondeterministic (``wfnb.replay(ref, check=True)``)."""
+        with self._action("run", "Check"):
+            variant = self._require_selected()
+            steps = variant.steps.names() if hasattr(variant.steps, "names") else [s.step for s in variant.steps]
+            progress = [{"step": s, "state": "running" if i == 0 else "pending", "detail": ""} for i, s in enumerate(steps)]
+            return self._start("check", f"the check of {variant.workflow}/{variant.name}", variant, {}, progress, wait)
+        return None
+
     def cancel(self) -> None:
         """Stop the running replay or sweep; what it had completely written stays, nothing half-written."""
         job = self.job
@@ -170,6 +180,8 @@ class Actions(HasTraits):
         try:
             if job.state == "done" and job.kind == "replay":
                 self._replayed(job, made[0], new)
+            elif job.state == "done" and job.kind == "check":
+                self._checked(job, variant)
             elif job.state == "done":
                 self._swept(job, made, new)
             elif job.state == "cancelled":
@@ -188,6 +200,17 @@ class Actions(HasTraits):
         made = self.variant(ref)
         metrics = _metrics_text(made) if made is not None else ""
         self._say("run", "success", f"Finished {job.label} → {ref.split('/')[-1]}, {outcome}. {metrics}".rstrip())
+
+    def _checked(self, job: Job, variant: Variant) -> None:
+        """The worker marked the steps that differ, in the store: this kernel's hits must read the marks."""
+        session = self.session
+        if session is not None and str(session.store.root) == str(self.store.root):
+            for record in variant.steps:
+                session.runner.forget(record.key)
+        differing = job.result.get("nondeterministic") or []
+        self.progress = [{**e, "state": "failed" if e["step"] in differing else e["state"]} for e in self.progress]
+        advice = " Their cached results say so when restored; seed what they draw from to make them reproducible." if differing else ""
+        self._say("run", "error" if differing else "success", f"{job.result.get('summary', 'Checked.')}.{advice}")
 
     def _swept(self, job: Job, made: list[str], new: list[str]) -> None:
         listed = [ref for ref in made if ref in self._variants]

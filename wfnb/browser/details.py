@@ -41,6 +41,7 @@ class StepDetail:
     metrics: Mapping[str, Any]
     loaded: bool = True  # whether ``events`` were read (a folded step's are read when it opens)
     branch: str = ""  # the branch its choices took ("else"), see wfnb.branches
+    nondeterministic: str = ""  # what a check saw differ on a fresh run ("" if it never did)
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,7 @@ def variant_detail(variant: Variant, parent: Variant | None, status: str, opened
     Only the outputs of the steps in ``opened`` are read (None: every step's): a
     figure can weigh hundreds of kilobytes, and a folded step shows none.
     """
+    unsteady = getattr(variant, "nondeterministic", {}) or {}
     steps = []
     for record in variant.steps:
         loaded = opened is None or record.step in opened
@@ -179,6 +181,7 @@ def variant_detail(variant: Variant, parent: Variant | None, status: str, opened
                 metrics=dict(record.metrics),
                 loaded=loaded,
                 branch=record.branch,
+                nondeterministic="; ".join(unsteady[record.step].get("lines", [])) if record.step in unsteady else "",
             )
         )
     return Detail(

@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
-JobKind = Literal["replay", "sweep"]
+JobKind = Literal["replay", "sweep", "check"]
 JobState = Literal["running", "done", "failed", "cancelled"]
 STOP_GRACE_S = 3.0  # after SIGTERM, before SIGKILL
 

@@ -114,6 +114,7 @@ class ActionsPanel(_Panel):
         self.form = w.VBox()
         self.replay = w.Button(description="Replay", icon="play", button_style="primary", tooltip="run this variant again with the values above")
         self.sweep = w.Button(description="Sweep", icon="th", tooltip="one variant per combination of the values above (3, 5, 7)")
+        self.check = w.Button(description="Check", icon="check-double", tooltip="run each step again without the cache: do its outputs come out the same?")
         self.cancel = w.Button(description="Cancel", icon="stop", button_style="warning", layout=w.Layout(display="none"))
         self.points = w.HTML()
         self.progress = w.VBox()
@@ -128,15 +129,16 @@ class ActionsPanel(_Panel):
         self.notices = {action: w.HTML() for action in ("run", "restore", "export", "tag")}
         for notice in self.notices.values():
             notice.add_class("wfnb-notice")
-        run_buttons = w.HBox([self.replay, self.sweep, self.cancel, self.points], layout=w.Layout(align_items="center"))
+        run_buttons = w.HBox([self.replay, self.sweep, self.check, self.cancel, self.points], layout=w.Layout(align_items="center"))
         self.widget = w.VBox([
-            _section("Replay or sweep in a worker process (the notebook stays free)", self.form, run_buttons, self.progress, self.notices["run"]),
+            _section("Replay, sweep or check in a worker process (the notebook stays free)", self.form, run_buttons, self.progress, self.notices["run"]),
             _section("Restore into the notebook", self.restore, self.notices["restore"]),
             _section("Export", w.HBox([self.export_format, self.export_path, self.overwrite, self.export], layout=w.Layout(align_items="center", flex_flow="row wrap")), self.notices["export"]),
             _section("Tag", w.HBox([self.tag_name, self.tag_note, self.tag_button], layout=w.Layout(flex_flow="row wrap")), self.notices["tag"]),
         ])
         self.replay.on_click(lambda _: state.replay_form(self.texts()))
         self.sweep.on_click(lambda _: state.sweep_form(self.texts()))
+        self.check.on_click(lambda _: state.check())
         self.cancel.on_click(lambda _: state.cancel())
         self.restore.on_click(lambda _: state.checkout())
         self.export.on_click(lambda _: state.export(self.export_path.value, overwrite=self.overwrite.value))
@@ -190,7 +192,7 @@ class ActionsPanel(_Panel):
 
     def set_busy(self, busy: bool | None = None) -> None:
         busy = self.state.busy if busy is None else busy
-        self.replay.disabled = busy
+        self.replay.disabled = self.check.disabled = busy
         self.cancel.layout.display = None if busy else "none"
         self._count_points()
 

@@ -96,6 +96,8 @@ def _step_html(step: details.StepDetail, parent: str | None, position: int, coun
         badges.append(f'<span class="wfnb-badge wfnb-badge-changed">changed from {escape(parent)}</span>')
     if step.branch:
         badges.append(f'<span class="wfnb-badge wfnb-badge-branch" title="the branch its code took">⑂ {escape(step.branch)}</span>')
+    if step.nondeterministic:
+        badges.append(f'<span class="wfnb-badge wfnb-badge-warn" title="{escape(step.nondeterministic)}">nondeterministic</span>')
     produced = ", ".join(escape(name) for name in step.outputs) or "nothing"
     logged = ", ".join(f"{escape(k)} = {escape(table.format_value(v))}" for k, v in step.metrics.items())
     summary = (

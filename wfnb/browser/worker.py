@@ -33,6 +33,8 @@ def main() -> int:
         variant = _open(task)
         if task["kind"] == "replay":
             _replay(variant, task["params"], emit)
+        elif task["kind"] == "check":
+            _check(variant, emit)
         else:
             _sweep(variant, task["grid"], task.get("backend", "loky"), task.get("n_jobs"), emit)
     except StepFailed as failure:
@@ -69,6 +71,16 @@ def _replay(variant: Any, params: dict[str, Any], emit: Any) -> None:
 
     made = replay(variant, progress=progress, **params)
     emit("done", variants=[made.number])
+
+
+def _check(variant: Any, emit: Any) -> None:
+    from wfnb.checking import check_variant
+
+    def progress(check: Any) -> None:
+        emit("step", step=check.step, cached=False, text=check.lines()[0].split(": ", 1)[-1], verdict=check.verdict)
+
+    report = check_variant(variant, progress=progress)
+    emit("done", variants=[variant.number], nondeterministic=report.nondeterministic, summary=str(report).splitlines()[0])
 
 
 def _sweep(variant: Any, grid: dict[str, list[Any]], backend: str, n_jobs: int | None, emit: Any) -> None:
