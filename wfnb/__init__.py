@@ -18,12 +18,15 @@ __all__ = [
     "variant",
     "replay",
     "tag",
+    "pin",
+    "unpin",
     "why",
     "Variant",
     "browse",
     "runs",
     "verify",
     "gc",
+    "disk_usage",
     # outside the notebook
     "Workflow",
     # many points, shared stores
@@ -34,11 +37,11 @@ __all__ = [
 ]
 
 if _typing.TYPE_CHECKING:
-    from wfnb.api import replay, tag, variant, variants, why
+    from wfnb.api import pin, replay, tag, unpin, variant, variants, why
     from wfnb.browser import browse
     from wfnb.config import configure
     from wfnb.errors import WfnbError
-    from wfnb.housekeeping import gc
+    from wfnb.housekeeping import disk_usage, gc
     from wfnb.interchange import Workflow
     from wfnb.metrics import log
     from wfnb.records import Variant
@@ -53,11 +56,14 @@ _LAZY = {
     "replay": "wfnb.api",
     "tag": "wfnb.api",
     "why": "wfnb.api",
+    "pin": "wfnb.api",
+    "unpin": "wfnb.api",
     "Variant": "wfnb.records",
     "browse": "wfnb.browser",
     "runs": "wfnb.runlog",
     "verify": "wfnb.verification",
     "gc": "wfnb.housekeeping",
+    "disk_usage": "wfnb.housekeeping",
     "Workflow": "wfnb.interchange",
     "sweep": "wfnb.sweeps",
     "configure": "wfnb.config",

@@ -78,6 +78,28 @@ def tag(ref: str | int, name: str, note: str | None = None, workflow: str | None
 
 
 @api_boundary
+def pin(ref: str | int, note: str | None = None, workflow: str | None = None, store: Store | str | None = None) -> Variant:
+    """Pin a variant: ``wfnb gc``, however it bounds the store (``--keep-last``, ``--max-size``), keeps
+    everything it needs (its values and its steps' cached results). Pinning twice changes nothing."""
+    from wfnb.pins import pin_variant
+
+    target = variant(ref, workflow, store)
+    pin_variant(target._store(), target, note)
+    return variant(target.number, target.workflow, store)
+
+
+@api_boundary
+def unpin(ref: str | int, workflow: str | None = None, store: Store | str | None = None) -> Variant:
+    """Unpin a variant: ``wfnb gc`` may then remove its values (if no tag and no other rule keeps them)."""
+    from wfnb.pins import unpin_variant
+
+    target = variant(ref, workflow, store)
+    if not unpin_variant(target._store(), target):
+        raise BadArgument(f"{target.workflow}/{target.name} is not pinned, so there is nothing to unpin.")
+    return variant(target.number, target.workflow, store)
+
+
+@api_boundary
 def why(step: str, workflow: str | None = None, store: Store | str | None = None) -> Explanation:
     """Why step ``step`` last ran (ingredient by ingredient, against its nearest earlier entry), or which
     stored result it used and when that was made.

@@ -105,12 +105,26 @@ def _parser() -> argparse.ArgumentParser:
     _command(commands, "runs", _runs, "every step execution, newest last")
     _command(commands, "verify", _verify, "check every object against its checksum (exit 1 if any is damaged)")
 
-    sub = _command(commands, "gc", _gc, "remove objects no step record and no variant refers to")
+    sub = _command(commands, "gc", _gc, "remove what no step record and no kept variant needs; with bounds, older variants' values")
     sub.add_argument(
         "--grace", type=_seconds, default=3600.0, metavar="SECONDS",
-        help="keep unreferenced objects younger than this, for writers still at work (default 3600)",
+        help="keep records and objects written or used in the last SECONDS, for writers still at work (default 3600)",
     )
+    sub.add_argument("--keep-last", type=_count, metavar="N",
+                     help="per workflow, the N newest variants keep their values (pinned, tagged and current ones always do)")
+    sub.add_argument("--max-size", metavar="SIZE",
+                     help="then let older values and cache entries go until the store takes at most SIZE (20GB, 500MB)")
     sub.add_argument("--dry-run", action="store_true", help="only show what would be removed")
+
+    sub = _command(commands, "pin", _pin, "keep everything a variant needs, whatever `wfnb gc` removes")
+    _ref_arguments(sub, "ref")
+    sub.add_argument("--note", help="why it is pinned")
+    sub = _command(commands, "unpin", _unpin, "let `wfnb gc` remove a variant's values again")
+    _ref_arguments(sub, "ref")
+
+    sub = _command(commands, "du", _du, "what each variant (and step) holds in the store, and what dropping its values would free")
+    sub.add_argument("workflow", nargs="?", help="a workflow's name (default: every workflow)")
+    sub.add_argument("--steps", action="store_true", help="one line per step")
     return parser
 
 
@@ -382,12 +396,19 @@ def _verify(args: argparse.Namespace) -> int:
 def _gc(args: argparse.Namespace) -> int:
     import wfnb
     from wfnb.report import format_size
+    from wfnb.retention import parse_size
 
-    report = wfnb.gc(args.store, grace=args.grace, dry_run=args.dry_run)
+    try:
+        limit = parse_size(args.max_size) if args.max_size is not None else None
+    except BadArgument as error:
+        raise _UsageProblem(f"--max-size {error}") from None
+    report = wfnb.gc(args.store, grace=args.grace, dry_run=args.dry_run, keep_last=args.keep_last, max_size=limit)
     if args.json:
         print(json.dumps({
             "removed": [list(item) for item in report.removed], "freed": report.freed, "kept": report.kept,
             "recent": report.recent, "dry_run": report.dry_run, "problems": list(report.problems),
+            "records_removed": list(report.records_removed), "dropped": list(report.dropped), "kept_bytes": report.kept_bytes,
+            "cache_freed": report.cache_freed, "short_of": report.short_of,
         }))
     else:
         for problem in report.problems:
@@ -401,4 +422,65 @@ def _gc(args: argparse.Namespace) -> int:
             f"{verb} {count} unreferenced object{'s' if count != 1 else ''}, {format_size(report.freed)}; "
             f"kept {report.kept} in use and {report.recent} younger than the grace period ({args.grace:g} s)"
         )
+        if report.dropped:
+            print(f"the values of {_variant_list(report.dropped)} {'would be' if report.dry_run else 'were'} let go "
+                  "(their code, parameters and metrics stay: `wfnb replay` computes their values again)")
+        if report.records_removed:
+            print(f"{verb} {len(report.records_removed)} cache entr{'ies' if len(report.records_removed) != 1 else 'y'} no kept variant uses")
+        if report.cache_freed:
+            print(f"pruned {format_size(report.cache_freed)} from this machine's read cache of the store")
+        print(f"the store's objects now take {format_size(report.kept_bytes)}")
+        if report.short_of:
+            print(f"wfnb gc: {format_size(report.short_of)} over --max-size {args.max_size}: pinned, tagged, current and "
+                  "recent variants need that much; unpin or untag some to go lower", file=sys.stderr)
     return EXIT_PROBLEM if report.problems else EXIT_OK
+
+
+def _variant_list(refs: tuple[str, ...]) -> str:
+    """``v1, v2 and v4 of nb; v1 of prep``."""
+    by_workflow: dict[str, list[str]] = {}
+    for ref in refs:
+        workflow, _, name = ref.rpartition("/")
+        by_workflow.setdefault(workflow, []).append(name)
+    return "; ".join(f"{', '.join(names)} of {workflow}" for workflow, names in by_workflow.items())
+
+
+def _pin(args: argparse.Namespace) -> int:
+    import wfnb
+
+    variant = _variant(args, args.ref)
+    pinned = wfnb.pin(variant.number, args.note, variant.workflow, store=args.store)
+    print(json.dumps({"workflow": pinned.workflow, "variant": pinned.name, "pinned": True}) if args.json
+          else f"pinned {pinned.workflow}/{pinned.name}: wfnb gc keeps what it needs")
+    return EXIT_OK
+
+
+def _unpin(args: argparse.Namespace) -> int:
+    import wfnb
+
+    variant = _variant(args, args.ref)
+    unpinned = wfnb.unpin(variant.number, variant.workflow, store=args.store)
+    print(json.dumps({"workflow": unpinned.workflow, "variant": unpinned.name, "pinned": False}) if args.json
+          else f"unpinned {unpinned.workflow}/{unpinned.name}")
+    return EXIT_OK
+
+
+def _du(args: argparse.Namespace) -> int:
+    import wfnb
+    from wfnb.report import format_size
+    from wfnb.session import resolve_store
+
+    table = wfnb.disk_usage(args.workflow, store=args.store, steps=args.steps)
+    if args.json:
+        print(table.to_json(orient="records"))
+        return EXIT_OK
+    if table.empty:
+        print("no variants in this store yet")
+        return EXIT_OK
+    shown = table.assign(bytes=table["bytes"].map(format_size), only_here=table["only_here"].map(format_size),
+                         pinned=table["pinned"].map({True: "pinned", False: ""}))
+    print(shown.to_string(index=False))
+    total = resolve_store(args.store, create=False).disk_usage()
+    print(f"\nthe store's objects take {format_size(total)} in all; bytes counts shared objects in every variant that needs "
+          "them, only_here is what letting a variant's values go would free")
+    return EXIT_OK

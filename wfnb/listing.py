@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from wfnb.store import Store
 
 BRANCH_PREFIX = "branch."  # the column of the branch a step took: "branch.strategy" (no parameter has a dot)
-BASE_COLUMNS = ("workflow", "variant", "tag", "created", "parent", "changed_steps", "status", "hash")
-_DROP_FIRST = ("hash", "parent", "created", "status", "changed_steps", "tag", "workflow")  # when the width is short
+BASE_COLUMNS = ("workflow", "variant", "tag", "created", "parent", "changed_steps", "status", "pinned", "hash")
+_DROP_FIRST = ("hash", "pinned", "parent", "created", "status", "changed_steps", "tag", "workflow")  # when the width is short
 _TEXT_LIMIT = 28  # characters of a text cell (tags, changed steps) before it is cut with "…"
 _MISSING = "-"
 
@@ -44,6 +44,7 @@ class VariantRow:
     params: Mapping[str, Any] = field(default_factory=dict)
     metrics: Mapping[str, Any] = field(default_factory=dict)
     branches: Mapping[str, str] = field(default_factory=dict)  # step → the branch its choices took
+    pinned: bool = False
 
     def as_json(self) -> dict[str, Any]:
         """The row for ``--json``: parameters and metrics as separate objects."""
@@ -51,6 +52,7 @@ class VariantRow:
             "workflow": self.workflow, "variant": self.variant, "tags": list(self.tags), "created": self.created,
             "parent": self.parent or None, "changed_steps": list(self.changed_steps), "status": self.status,
             "hash": self.hash, "params": dict(self.params), "metrics": dict(self.metrics), "branches": dict(self.branches),
+            "pinned": self.pinned,
         }
 
 
@@ -64,7 +66,7 @@ def variant_rows(store: Store, workflow: str | None = None) -> list[VariantRow]:
                 workflow=v.workflow, variant=v.name, number=v.number, tags=tuple(v.tags), created=v.created,
                 parent=f"v{v.parent}" if v.parent is not None else "", changed_steps=tuple(v.changed_steps),
                 status="current" if v.number == current else "complete", hash=v.identity[:12],
-                params=dict(v.params), metrics=dict(v.metrics), branches=v.steps.branches(),
+                params=dict(v.params), metrics=dict(v.metrics), branches=v.steps.branches(), pinned=v.pinned,
             ))
     return rows
 
@@ -181,7 +183,8 @@ def _chosen_columns(rows: Sequence[VariantRow], columns: Sequence[str] | None, o
             raise BadArgument(f"--columns: no column {', '.join(unknown)}; the columns are: {', '.join(known)}.")
         return ["variant", *[c for c in columns if c != "variant"]]
     several = len({row.workflow for row in rows}) > 1
-    base = [c for c in BASE_COLUMNS if c != "hash" and (c != "workflow" or several)]
+    pinned = any(row.pinned for row in rows)
+    base = [c for c in BASE_COLUMNS if c != "hash" and (c != "workflow" or several) and (c != "pinned" or pinned)]
     base.insert(0, base.pop(base.index("variant")))
     extra = [c for c in known if c not in BASE_COLUMNS]
     # a branch column is news only where the rows took different branches
@@ -212,6 +215,8 @@ def _value(row: VariantRow, column: str) -> Any:
         return row.params[column[6:]]
     if column.startswith("metric ") and column[7:] in row.metrics:
         return row.metrics[column[7:]]
+    if column == "pinned":
+        return "pinned" if row.pinned else None
     if column in BASE_COLUMNS:
         value = getattr(row, {"tag": "tags"}.get(column, column))
         return ", ".join(value) if isinstance(value, tuple) else (value or None)

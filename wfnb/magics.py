@@ -241,6 +241,25 @@ def _tag_command(session: Session, arguments: list[str]) -> None:
     print(f"tagged {variant.workflow}/{variant.name} as {args.name}")
 
 
+def _pin_command(session: Session, arguments: list[str]) -> None:
+    parser = _ArgumentParser("%wfnb pin")
+    parser.add_argument("ref", nargs="?")
+    parser.add_argument("--note", default=None)
+    args = parser.parse(arguments)
+    variant = session.pin(args.ref, args.note)
+    print(f"pinned {variant.workflow}/{variant.name}: wfnb gc keeps what it needs")
+
+
+def _unpin_command(session: Session, arguments: list[str]) -> None:
+    from wfnb.api import unpin
+
+    if len(arguments) != 1:
+        raise UsageError("%wfnb unpin takes one variant: v3, a tag, or a hash prefix.")
+    variant = unpin(arguments[0], session.workflow, session.store)
+    session.notify()
+    print(f"unpinned {variant.workflow}/{variant.name}")
+
+
 def _checkout_command(session: Session, arguments: list[str]) -> None:
     if len(arguments) != 1:
         raise UsageError("%wfnb checkout takes one variant: v3, a tag, or a hash prefix.")
@@ -335,6 +354,8 @@ _COMMANDS: dict[str, tuple[Callable[[Session, list[str]], None], str, str]] = {
     "browse": (_browse_command, "browse [WORKFLOW]", "the variant browser: find, compare, replay, restore, export"),
     "show": (_show_command, "show REF", "a variant's %%params and %%step cells, to copy into the notebook"),
     "tag": (_tag_command, "tag NAME [--note TEXT]", "name the current variant"),
+    "pin": (_pin_command, "pin [REF] [--note TEXT]", "keep what a variant needs (default: the current one) whatever wfnb gc removes"),
+    "unpin": (_unpin_command, "unpin REF", "let wfnb gc remove a variant's values again"),
     "checkout": (_checkout_command, "checkout REF", "restore a variant's values into the namespace and make it current"),
     "replay": (_replay_command, "replay REF [name=value ...] [--check]", "run a variant's code again in a fresh namespace; --check: without the cache, comparing each step's outputs"),
     "export": (_export_command, "export REF PATH [--force]", "write a variant as a notebook (.ipynb), a script (.py) or a table (.csv)"),

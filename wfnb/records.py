@@ -93,6 +93,7 @@ class Variant:
     tags: tuple[str, ...] = ()
     notes: Mapping[str, str] = field(default_factory=dict)
     store: Store | None = field(default=None, compare=False)
+    pinned: bool = False  # wfnb gc keeps what it needs (wfnb.pins)
 
     @property
     def name(self) -> str:
@@ -232,6 +233,10 @@ class Steps(Sequence[StepRecord]):
     def branches(self) -> dict[str, str]:
         """Step → the branch its choices took (steps without a choice left out), without reading any record."""
         return {entry["step"]: entry["branch"] for entry in self._entries if isinstance(entry.get("branch"), str) and entry["branch"]}
+
+    def entries(self) -> list[tuple[str, str, str]]:
+        """``(step, key, record blob)`` of each step, as the manifest names them (nothing is read)."""
+        return [(entry["step"], entry["key"], entry["record"]) for entry in self._entries]
 
     def uses(self) -> dict[str, dict[str, list[str]]]:
         """Step → the variants of other workflows it read (``{"prepare/v3": ["clean"]}``), without reading any record."""

@@ -372,6 +372,20 @@ class Session:
         self.notify()
         return variant
 
+    def pin(self, ref: str | None, note: str | None) -> Variant:
+        """Pin variant ``ref`` (default: the current one), so that ``wfnb gc`` keeps what it needs."""
+        from wfnb.pins import pin_variant
+
+        if ref is None and self.state.current is None:
+            raise BadArgument(
+                "The workflow is not at a variant now (a step is stale or has not run), so there is nothing to pin. "
+                "Run the stale steps (see %wfnb status), or pin an earlier one: %wfnb pin v3"
+            )
+        variant = resolve(self.store, ref, self.workflow) if ref is not None else load_variant(self.store, self.workflow, self.state.current)  # type: ignore[arg-type]
+        pin_variant(self.store, variant, note)
+        self.notify()
+        return load_variant(self.store, variant.workflow, variant.number)
+
     def forget(self, *steps: str) -> str:
         """Drop steps that are no longer in the notebook from the workflow (``%wfnb forget STEP ...``).
 

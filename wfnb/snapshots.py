@@ -23,6 +23,7 @@ from wfnb.branches import describe as describe_branches
 from wfnb.errors import BadArgument, CorruptObject
 from wfnb.hosts import warn
 from wfnb.names import check_name
+from wfnb.pins import pinned_numbers
 from wfnb.records import StepRecord, Steps, Variant
 from wfnb.stepvalues import output_digests
 from wfnb.upstream import uses_of
@@ -184,12 +185,13 @@ def list_variants(store: Store, workflow: str) -> list[Variant]:
     """Every readable variant of ``workflow``, oldest first; a damaged one is left out, with a warning."""
     check_name("workflow", workflow)
     tags = _tags(store, workflow)
+    pins = pinned_numbers(store, workflow)
     found = []
     for ref in store.refs.names(f"workflows/{workflow}/variants"):
         try:
             manifest = store.refs.read(ref)
             if manifest is not None:
-                found.append(_from_manifest(store, manifest, tags, ref))
+                found.append(_from_manifest(store, manifest, tags, ref, pins))
         except CorruptObject as error:
             _warn_skipped(ref, error)
     return sorted(found, key=lambda v: v.number)
@@ -201,7 +203,7 @@ def load_variant(store: Store, workflow: str, number: int) -> Variant:
     manifest = store.refs.read(ref)
     if manifest is None:
         raise BadArgument(f"Workflow {workflow!r} has no variant v{number}. `wfnb list {workflow}` shows its variants.")
-    return _from_manifest(store, manifest, _tags(store, workflow), ref)
+    return _from_manifest(store, manifest, _tags(store, workflow), ref, pinned_numbers(store, workflow))
 
 
 def resolve(store: Store, ref: str | int | Variant, workflow: str | None = None) -> Variant:
@@ -269,7 +271,7 @@ def _known(store: Store, workflows_searched: list[str]) -> str:
 
 
 def _from_manifest(
-    store: Store, manifest: Mapping[str, Any], tags: Mapping[int, list[tuple[str, str]]], ref: str
+    store: Store, manifest: Mapping[str, Any], tags: Mapping[int, list[tuple[str, str]]], ref: str, pins: set[int] = frozenset()  # type: ignore[assignment]
 ) -> Variant:
     check_manifest(store, manifest, ref)
     number = manifest["number"]
@@ -286,6 +288,7 @@ def _from_manifest(
         tags=tuple(name for name, _ in tags.get(number, [])),
         notes={name: note for name, note in tags.get(number, []) if note},
         store=store,
+        pinned=number in pins,
     )
 
 

@@ -4,7 +4,9 @@ Usage: python s3server.py LOG_FILE. Prints the port it listens on, then serves
 until killed. Requests are handled one at a time, as an atomic unit: moto checks
 a condition (If-None-Match, If-Match) and then writes in two steps, which real
 S3 does atomically; serializing requests gives the tests that same atomicity.
-The log (one "METHOD /bucket/key STATUS" line per request) lets tests count requests.
+The log (one "METHOD /bucket/key STATUS" line per request) lets tests count requests;
+a server-side copy (a PUT with x-amz-copy-source: how wfnb marks an object as just
+used, for gc) is logged as COPY, so that PUT counts only uploads.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ def main(log_path: str) -> None:
 
         with lock:
             body = b"".join(app(environ, recording))
-            log.write(f"{environ['REQUEST_METHOD']} {environ.get('PATH_INFO', '')} {status[-1] if status else '?'}\n")
+            method = "COPY" if environ.get("HTTP_X_AMZ_COPY_SOURCE") else environ["REQUEST_METHOD"]
+            log.write(f"{method} {environ.get('PATH_INFO', '')} {status[-1] if status else '?'}\n")
         return [body]
 
     server = make_server("127.0.0.1", 0, serialized, threaded=True, request_handler=MotoRequestHandler)

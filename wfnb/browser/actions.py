@@ -301,6 +301,25 @@ class Actions(HasTraits):
             return self.variant()
         return None
 
+    def pin(self, pinned: bool = True, note: str = "") -> Variant | None:
+        """Pin the selected variant (``wfnb gc`` keeps what it needs), or unpin it."""
+        from wfnb.pins import pin_variant, unpin_variant
+
+        with self._action("tag", "Pin" if pinned else "Unpin"):
+            variant = self._require_selected()
+            if pinned:
+                pin_variant(self.store, variant, note.strip() or None)
+            elif not unpin_variant(self.store, variant):
+                raise BadArgument(f"{variant.workflow}/{variant.name} is not pinned.")
+            if not self.live:  # live, the pin's notice has already been read
+                self._read_workflow(variant.workflow)
+                self._mark_dirty()
+            what = "Pinned" if pinned else "Unpinned"
+            effect = "wfnb gc keeps everything it needs." if pinned else "wfnb gc may let its values go again."
+            self._say("tag", "success", f"{what} {variant.workflow}/{variant.name}: {effect}")
+            return self.variant()
+        return None
+
     # -- notices ---------------------------------------------------------------
 
     def notice(self, action: str) -> dict[str, str]:

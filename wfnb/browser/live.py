@@ -108,15 +108,15 @@ class Live(HasTraits):
         if len(parts) < 3 or parts[0] != "workflows":
             return
         workflow, kind = parts[1], parts[2]
-        if kind not in ("variants", "tags", "HEAD"):
+        if kind not in ("variants", "tags", "HEAD", "pins", "checks"):
             return  # identity pointers and the like change nothing shown
         with self._lock:
             if workflow not in self.workflows:
                 self.workflows = workflows(self.store)
             if not self._listed(workflow):
                 return
-            if kind == "variants" and len(parts) == 4 and parts[3].isdigit():
-                self._read_variant(workflow, int(parts[3]))
+            if kind in ("variants", "pins", "checks") and len(parts) == 4 and parts[3].isdigit():
+                self._read_variant(workflow, int(parts[3]))  # a pin or a check's marks: that variant's row and detail
             elif kind == "variants":
                 self._read_new(workflow)
             elif kind == "tags":

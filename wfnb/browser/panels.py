@@ -126,6 +126,8 @@ class ActionsPanel(_Panel):
         self.tag_name = w.Text(placeholder="name, e.g. baseline", layout=w.Layout(width="200px"))
         self.tag_note = w.Text(placeholder="note (optional)", layout=w.Layout(width="300px"))
         self.tag_button = w.Button(description="Tag", icon="tag", layout=w.Layout(width="80px"))
+        self.pin_button = w.Button(description="Pin", icon="thumb-tack", layout=w.Layout(width="90px"),
+                                   tooltip="wfnb gc (--keep-last, --max-size) keeps everything a pinned variant needs")
         self.notices = {action: w.HTML() for action in ("run", "restore", "export", "tag")}
         for notice in self.notices.values():
             notice.add_class("wfnb-notice")
@@ -134,7 +136,7 @@ class ActionsPanel(_Panel):
             _section("Replay, sweep or check in a worker process (the notebook stays free)", self.form, run_buttons, self.progress, self.notices["run"]),
             _section("Restore into the notebook", self.restore, self.notices["restore"]),
             _section("Export", w.HBox([self.export_format, self.export_path, self.overwrite, self.export], layout=w.Layout(align_items="center", flex_flow="row wrap")), self.notices["export"]),
-            _section("Tag", w.HBox([self.tag_name, self.tag_note, self.tag_button], layout=w.Layout(flex_flow="row wrap")), self.notices["tag"]),
+            _section("Tag or pin", w.HBox([self.tag_name, self.tag_note, self.tag_button, self.pin_button], layout=w.Layout(flex_flow="row wrap")), self.notices["tag"]),
         ])
         self.replay.on_click(lambda _: state.replay_form(self.texts()))
         self.sweep.on_click(lambda _: state.sweep_form(self.texts()))
@@ -143,6 +145,7 @@ class ActionsPanel(_Panel):
         self.restore.on_click(lambda _: state.checkout())
         self.export.on_click(lambda _: state.export(self.export_path.value, overwrite=self.overwrite.value))
         self.tag_button.on_click(lambda _: self._tag())
+        self.pin_button.on_click(lambda _: self._pin())
         self.export_format.observe(self._format_changed, "value")
         self.selection_changed()
         self.draw_progress()
@@ -163,6 +166,7 @@ class ActionsPanel(_Panel):
         self.form.children = [w.HTML(f'<span class="wfnb-muted">{hint}</span>'), *fields]
         self.export_path.value = self.state.default_export_path(self.export_format.value)
         self._count_points()
+        self._draw_pin()
 
     def _count_points(self) -> None:
         try:
@@ -199,6 +203,17 @@ class ActionsPanel(_Panel):
     def _format_changed(self, change: dict[str, Any]) -> None:
         current = self.export_path.value.strip()
         self.export_path.value = str(Path(current).with_suffix(change["new"])) if current else self.state.default_export_path(change["new"])
+
+    def _pin(self) -> None:
+        variant = self.state.variant()
+        if variant is not None:
+            self.state.pin(not variant.pinned)
+        self._draw_pin()
+
+    def _draw_pin(self) -> None:
+        variant = self.state.variant()
+        self.pin_button.description = "Unpin" if variant is not None and variant.pinned else "Pin"
+        self.pin_button.disabled = variant is None
 
     def _tag(self) -> None:
         if self.state.tag(self.tag_name.value, self.tag_note.value) is not None:

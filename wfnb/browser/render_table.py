@@ -103,7 +103,8 @@ def _cell(row: table.Row, column: table.Column, view: TableView, classes: str) -
     if key == "variant":
         return f'<td class="{classes}"><span class="wfnb-variant">{escape(row.name)}</span></td>'
     if key == "tag":
-        return f'<td class="{classes}">{"".join(tag_html(tag) for tag in row.tags)}</td>'
+        pin = '<span class="wfnb-pin" title="pinned: wfnb gc keeps what it needs">📌</span>' if row.pinned else ""
+        return f'<td class="{classes}">{pin}{"".join(tag_html(tag) for tag in row.tags)}</td>'
     if key == "status":
         return f'<td class="{classes}">{status_html(row.status)}</td>'
     if key == "changed":

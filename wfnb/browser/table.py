@@ -59,6 +59,7 @@ class Row:
     params: Mapping[str, Any]
     metrics: Mapping[str, Any]
     text: str = field(repr=False, compare=False)  # lower-case words a bare filter word searches
+    pinned: bool = False  # wfnb gc keeps what it needs
 
     @property
     def name(self) -> str:
@@ -67,7 +68,7 @@ class Row:
 
 def make_row(variant: Variant, status: RowStatus) -> Row:
     """A row for ``variant``, reading only its manifest (no step record is loaded)."""
-    words = [variant.workflow, *variant.tags, *variant.notes.values(), *variant.changed_steps, status]
+    words = [variant.workflow, *variant.tags, *variant.notes.values(), *variant.changed_steps, status, "pinned" if variant.pinned else ""]
     return Row(
         ref=f"{variant.workflow}/{variant.name}",
         workflow=variant.workflow,
@@ -82,6 +83,7 @@ def make_row(variant: Variant, status: RowStatus) -> Row:
         params=dict(variant.params),
         metrics=dict(variant.metrics),
         text=" ".join(str(word) for word in words).lower(),
+        pinned=variant.pinned,
     )
 
 

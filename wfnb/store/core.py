@@ -308,8 +308,8 @@ class Store:
     def _freshen(self, rel: str) -> bool:
         """Mark an existing object as just used, for gc's grace period (``wfnb.store.gc``).
 
-        False if gc retired it meanwhile: the caller writes it again. A backend
-        without ``freshen`` (the remote one, so far) has no gc either.
+        False if gc retired it meanwhile: the caller writes it again. On S3 this
+        is a copy of the object onto itself, which sets its LastModified.
         """
         freshen = getattr(self._files, "freshen", None)
         return True if freshen is None else freshen(rel)

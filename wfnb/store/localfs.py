@@ -110,6 +110,15 @@ class LocalFiles:
             for name in sorted(filenames):
                 yield f"{rel_dir}/{name}"
 
+    def listing(self, top: str) -> Iterator[tuple[str, int, float]]:
+        """``(path, size, modification time)`` of every file under ``top`` (one stat each)."""
+        for rel in self.walk(top):
+            try:
+                info = (self.root / rel).stat()
+            except FileNotFoundError:  # quarantined or removed meanwhile
+                continue
+            yield rel, info.st_size, info.st_mtime
+
     def usage(self, top: str) -> int:
         """Total size in bytes of the files under ``top``."""
         total = 0

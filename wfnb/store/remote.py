@@ -117,6 +117,85 @@ class RemoteFiles:
             if rel and not rel.endswith("/"):
                 yield rel
 
+    def listing(self, top: str) -> Iterator[tuple[str, int, float]]:
+        """``(path, size, last modified)`` of every file under ``top``, from one listing of the bucket."""
+        start = len(self._base) + 1
+        with self._translate("list", top):
+            found = self._fs.find(self._path(top), detail=True)
+        for path, info in sorted(found.items()):
+            rel = path[start:]
+            if rel and not rel.endswith("/") and info.get("type", "file") != "directory":
+                yield rel, int(info.get("size", 0)), _timestamp(info)
+
+    def modified(self, rel: str) -> float:
+        """When ``rel`` was last written or freshened (the bucket's LastModified); FileNotFoundError if absent."""
+        with self._translate("read", rel):
+            return _timestamp(self._fs.info(self._path(rel), refresh=True))
+
+    def freshen(self, rel: str) -> bool:
+        """Mark an object as just used, for gc's grace period: a copy onto itself sets its LastModified.
+
+        False if it is gone (gc may just have removed it): the caller writes it again.
+        """
+        bucket, key, _ = self._fs.split_path(self._path(rel))
+        try:
+            self._fs.call_s3(
+                "copy_object", Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": key},
+                MetadataDirective="REPLACE", Metadata={"wfnb-used": str(time.time())},
+            )
+        except FileNotFoundError:
+            return False
+        except Exception:  # noqa: BLE001 - best effort, as on a disk: a store we cannot write, gc cannot clean either
+            pass
+        return True
+
+    def retire(self, rel: str, cutoff: float) -> bool:
+        """Delete ``rel`` unless it was written or freshened after ``cutoff``; True if it was deleted.
+
+        There is no rename to decide on atomically, as on a disk: its time is read just before the
+        delete, which names the version read (``IfMatch``). A writer that freshens it in between
+        (a window of one request) finds it missing the next time it is read, and recomputes it.
+        """
+        path = self._path(rel)
+        with self._translate("delete", rel):
+            try:
+                info = self._fs.info(path, refresh=True)
+            except FileNotFoundError:
+                return False
+            if _timestamp(info) > cutoff:
+                return False
+            etag = info.get("ETag")
+            try:
+                self._s3("delete_object", rel, **({"IfMatch": etag} if etag else {}))
+            except FileNotFoundError:
+                return False
+            except Exception as err:  # noqa: BLE001 - classified below
+                if _is_conflict(err):
+                    return False  # rewritten meanwhile
+                raise
+        return True  # its cached copy goes with the others in prune_cache
+
+    def prune_cache(self, keep: Iterable[str]) -> int:
+        """Remove the cached copies of objects not in ``keep`` (relative paths); return the bytes freed."""
+        wanted = set(keep)
+        freed = 0
+        top = self._cache / OBJECTS
+        for path in sorted(top.rglob("*")) if top.is_dir() else []:
+            rel = path.relative_to(self._cache).as_posix()
+            if path.is_file() and rel not in wanted:
+                try:
+                    size = path.stat().st_size
+                    path.unlink()
+                    freed += size
+                except FileNotFoundError:
+                    continue
+        return freed
+
+    @property
+    def cache_root(self) -> Path:
+        """Where this store's objects are cached on this machine."""
+        return self._cache
+
     def usage(self, top: str) -> int:
         """Total size in bytes of the files under ``top``."""
         with self._translate("list", top):
@@ -443,6 +522,14 @@ def _is_conflict(err: BaseException) -> bool:
             if code in _CONFLICT_CODES or status in ("412", "409"):
                 return True
     return False
+
+
+def _timestamp(info: dict[str, Any]) -> float:
+    """A listing's or head's LastModified as seconds since the epoch (now, if the server gave none)."""
+    moment = info.get("LastModified") or info.get("last_modified")
+    if hasattr(moment, "timestamp"):
+        return float(moment.timestamp())
+    return time.time()
 
 
 def _same_file(opened: BinaryIO, path: Path) -> bool:
