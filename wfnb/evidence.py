@@ -10,6 +10,11 @@ nothing the next time. Data files are not copied: only text files up to
 
 Everything here is best effort: a fact that cannot be taken (a file removed
 meanwhile, a function without source) is simply not kept, and ``why`` says so.
+
+A store may be shared, so no text that may be a secret is copied into it: only
+files below the working directory are kept whole, none in a hidden folder or
+named like a key or a credential (as environment variables, which are kept as
+hashes only).
 """
 
 from __future__ import annotations
@@ -70,7 +75,7 @@ def file_facts(store: Store | None, path: str, digest: str) -> dict[str, Any] | 
     if not os.path.isfile(path) or path_digest(path) != digest:
         return None
     facts: dict[str, Any] = {"size": info.st_size, "mtime": info.st_mtime, "digest": digest}
-    if store is not None and info.st_size <= TEXT_LIMIT:
+    if store is not None and info.st_size <= TEXT_LIMIT and _may_copy(path):
         text = _text_of(path)
         if text is not None:
             facts["text"] = _keep(store, text)
@@ -98,6 +103,22 @@ def blobs(record: Mapping[str, Any]) -> Iterable[str]:
     named = [facts.get("text") for facts in (found.get("files") or {}).values() if isinstance(facts, dict)]
     named += list((found.get("modules") or {}).values()) + list((found.get("helpers") or {}).values())
     return [blob for blob in named if isinstance(blob, str)]
+
+
+def _may_copy(path: str) -> bool:
+    """Whether a file's text may be copied into the store: a project file, not one that may hold a secret."""
+    relative = os.path.relpath(os.path.abspath(path))
+    if relative.startswith(".."):
+        return False
+    parts = relative.split(os.sep)
+    if any(part.startswith(".") for part in parts):
+        return False  # .env, .aws/, .ssh/, .netrc: hidden files are configuration, often credentials
+    name = parts[-1].lower()
+    return not any(word in name for word in _SECRET_WORDS) and not name.endswith(_SECRET_SUFFIXES)
+
+
+_SECRET_WORDS = ("secret", "credential", "password", "passwd", "token", "apikey", "api_key", "private")
+_SECRET_SUFFIXES = (".pem", ".key", ".p12", ".pfx", ".keystore")
 
 
 def _keep(store: Store, text: str) -> str:

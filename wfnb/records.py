@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 from wfnb.branches import describe as describe_branches
-from wfnb.errors import BadArgument, UnknownName, api_boundary
+from wfnb.errors import BadArgument, CorruptObject, UnknownName, api_boundary
 from wfnb.stepvalues import load_values, output_digests
 from wfnb.upstream import note_output
 
@@ -276,7 +276,14 @@ class VariantOutputs(Mapping[str, Any]):
             )
         record = self._producers[name]
         if id(record) not in self._loaded:
-            self._loaded[id(record)] = load_values(self._variant._store(), record.record)
+            try:
+                self._loaded[id(record)] = load_values(self._variant._store(), record.record)
+            except CorruptObject as error:
+                owner = f"{self._variant.workflow}/{self._variant.name}"
+                raise CorruptObject(
+                    f"{error} If `wfnb gc` let the values of {owner} go (`wfnb du` says so), "
+                    f"wfnb.replay({owner!r}) computes them again."
+                ) from None
         note_output(self._variant, name, record.outputs[name])  # read in a step: an input of that step
         return self._loaded[id(record)][name]
 

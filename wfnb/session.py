@@ -345,7 +345,8 @@ class Session:
                 stepvalues.load_values(self.store, record.record)
             except CorruptObject as error:
                 raise BadArgument(
-                    f"{variant.name} cannot be restored: a value of step {record.step} is damaged ({error}). "
+                    f"{variant.name} cannot be restored: a value of step {record.step} is damaged or no longer in the store "
+                    f"(wfnb gc lets the values of older variants go) ({error}). "
                     f"Replay it instead: %wfnb replay {variant.name}"
                 ) from None
         restored = Restored.between(variant, before.records, before.params)

@@ -90,3 +90,30 @@ def test_why_of_a_step_that_never_ran_says_which_steps_did(notebooks, tmp_path, 
     capsys.readouterr()
     assert main(["--store", str(tmp_path / ".wfnb"), "why", "nb", "two"]) == 1
     assert "has no run of step 'two'" in capsys.readouterr().err
+
+
+def test_a_package_version_is_named_with_both_versions(tmp_path):
+    from wfnb.explain import changes
+    from wfnb.store import open_store
+
+    store = open_store(tmp_path / "store")
+    earlier = {"key": "a" * 32, "code_hash": "c", "modules": {"pandas": "2.1.0", "mylib": "s1/fresh"}}
+    now = {"key": "b" * 32, "code_hash": "c", "modules": {"pandas": "2.2.0", "mylib": "s1/d2"}}
+    assert [(s.title, s.lines) for s in changes(store, earlier, now)] == [
+        ("module mylib", ("the data the notebook left in it changed (an attribute set by a cell, such as mylib.K = 5)",)),
+        ("package pandas", ("2.1.0 → 2.2.0",)),
+    ]
+
+
+def test_no_text_that_may_be_a_secret_is_copied_into_the_store(ip, tmp_path):
+    from wfnb.session import current_session
+
+    for name, text in (("data.csv", "a\n1\n"), ("credentials.txt", "hunter2\n"), (".env", "TOKEN=abc\n")):
+        (tmp_path / name).write_text(text)
+    assert ip.run_cell("%%step read\nsizes = [len(open(p).read()) for p in ('data.csv', 'credentials.txt', '.env')]").success
+    files = current_session().state.records["read"]["evidence"]["files"]
+    assert "text" in files[str(tmp_path / "data.csv")]
+    assert {"size", "mtime", "digest"} <= set(files[str(tmp_path / "credentials.txt")]) and "text" not in files[str(tmp_path / "credentials.txt")]
+    assert "text" not in files[str(tmp_path / ".env")]
+    stored = b"".join(p.read_bytes() for p in (tmp_path / ".wfnb" / "objects").rglob("*") if p.is_file())
+    assert b"hunter2" not in stored and b"TOKEN=abc" not in stored
