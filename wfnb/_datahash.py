@@ -194,7 +194,7 @@ def _canonical_nans(np: Any, values: Any) -> Any:
     is positive, and frames that ``df.equals`` must hash alike. Only chunks that hold
     a NaN are copied; ``-0.0`` and ``0.0`` still differ (see docs/hashing.md).
     """
-    total = np.add.reduce(values, dtype=values.dtype)  # NaN if any is (or if it overflows: then look)
+    total = np.add.reduce(values)  # NaN if any is (or if it overflows: then look)
     if total == total:
         return values
     missing = np.isnan(values)
