@@ -158,9 +158,10 @@ def _array(ctx: Context) -> None:
         f"{ratio(put, save):.2f}×",
         "≤ 1.5×",
         ratio(put, save) <= 1.5,
-        "wfnb makes two passes over memory that np.save does not: the content hash that names "
-        "the object and the payload checksum in its header (each about as long as `arr.sum()`, "
-        "see the fingerprint table). Hashing each 8 MiB chunk just before writing it was measured "
+        "wfnb makes passes over memory that np.save does not: the content hash that names the "
+        "object (for float data with a NaN check per chunk, so that every NaN hashes alike) and the "
+        "payload checksum in its header (each about as long as `arr.sum()`, see the fingerprint "
+        "table). Hashing each 8 MiB chunk just before writing it was measured "
         "and saves nothing (the write is bound by the same memory bandwidth), so what would close "
         "it is the second core: computing the payload checksum on another thread while the content "
         "hash runs (both release the GIL). That needs the runner to hand the value to the store "

@@ -67,11 +67,11 @@ def test_numbers_are_right_aligned_with_their_precision_and_integers_stay_intege
 
 
 def test_sort_limit_and_only_changed(store, capsys):
-    assert main(["--store", store, "list", "--sort-by", "window", "--desc", "-n", "2", "--only-changed"]) == 0
+    assert main(["--store", store, "list", "--sort-by", "window", "--desc", "-n", "2", "--only-changed", "--width", "200"]) == 0
     header, *rows = lines(capsys)
     assert [row.split()[0] for row in rows] == ["v2", "v1"]
     assert "window" in header and "lookback_description" not in header and "method" not in header  # same in v2 and v1
-    assert main(["--store", store, "list", "-n", "1"]) == 0
+    assert main(["--store", store, "list", "-n", "1", "--width", "200"]) == 0
     assert [row.split()[0] for row in lines(capsys)[1:]] == ["v3"]  # without sorting: the newest
 
 

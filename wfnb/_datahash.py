@@ -160,8 +160,9 @@ def _feed_array(enc: _Encoder, arr: Any) -> None:
             enc.feed(chunk)
         return
     component = np.dtype(f"{arr.dtype.byteorder}f{arr.dtype.itemsize // 2}") if arr.dtype.kind == "c" else arr.dtype
-    for chunk in _c_order_chunks(np, arr, _NAN_CHUNK):
-        enc.feed(_canonical_nans(np, chunk.view(component)).view(np.uint8))
+    with np.errstate(over="ignore", invalid="ignore"):  # summing to look for a NaN may overflow: fine
+        for chunk in _c_order_chunks(np, arr, _NAN_CHUNK):
+            enc.feed(_canonical_nans(np, chunk.view(component)).view(np.uint8))
 
 
 def _c_order_chunks(np: Any, arr: Any, size: int | None) -> Iterator[Any]:
@@ -193,6 +194,9 @@ def _canonical_nans(np: Any, values: Any) -> Any:
     is positive, and frames that ``df.equals`` must hash alike. Only chunks that hold
     a NaN are copied; ``-0.0`` and ``0.0`` still differ (see docs/hashing.md).
     """
+    total = np.add.reduce(values)  # NaN if any is (or if it overflows: then look)
+    if total == total:
+        return values
     missing = np.isnan(values)
     if not missing.any():
         return values

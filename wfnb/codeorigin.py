@@ -101,6 +101,23 @@ def is_user_module(module: ModuleType) -> bool:
     return isinstance(name, str) and name != "__main__" and bool(getattr(module, "__file__", None)) and not is_library_module(name)
 
 
+_kinds: dict[str, tuple[int, tuple[str, ...], bool]] = {}  # name → (id of the module, roots, is the user's)
+
+
+def user_modules() -> dict[str, ModuleType]:
+    """The user's modules loaded now, by name (each module is classified once, not at every call)."""
+    roots = library_roots()
+    found = {}
+    for name, module in list(sys.modules.items()):
+        known = _kinds.get(name)
+        if known is None or known[0] != id(module) or known[1] is not roots:
+            known = (id(module), roots, isinstance(module, ModuleType) and is_user_module(module))
+            _kinds[name] = known
+        if known[2]:
+            found[name] = module
+    return found
+
+
 def _classify(module: ModuleType) -> bool:
     if module.__name__ in sys.builtin_module_names:
         return True

@@ -12,12 +12,11 @@ from __future__ import annotations
 import os
 import random
 import sys
-import types
 from dataclasses import dataclass, field
 from typing import Any
 
 from wfnb import libsettings, localmodules, randomness
-from wfnb.codeorigin import is_user_module
+from wfnb.codeorigin import user_modules
 
 _DELETED = "<deleted>"  # an attribute or variable the step removed
 
@@ -44,7 +43,7 @@ class ProcessState:
             random=random.getstate(),
             numpy_random=np_random.get_state(legacy=False) if np_random is not None else None,
             settings={library: libsettings.current(library) for library in libsettings.LIBRARIES},
-            modules={name: localmodules.data_digests(m) for name, m in _user_modules().items()},
+            modules={name: localmodules.data_digests(m) for name, m in user_modules().items()},
         )
 
 
@@ -165,5 +164,3 @@ def _same_state(a: Any, b: Any) -> bool:
     return hash_value(a) == hash_value(b)
 
 
-def _user_modules() -> dict[str, types.ModuleType]:
-    return {name: module for name, module in list(sys.modules.items()) if isinstance(module, types.ModuleType) and is_user_module(module)}

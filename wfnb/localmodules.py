@@ -23,11 +23,12 @@ from typing import Any, Iterable
 
 import xxhash
 
-from wfnb.codeorigin import is_user_file, is_user_module
+from wfnb.codeorigin import is_user_file, is_user_module, user_modules
 from wfnb.errors import UnhashableValue
 from wfnb.files import path_digest
 
 PRISTINE = "fresh"  # a module's data as right after loading it
+_CODE_TYPES = (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType)
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,8 @@ def install() -> None:
     """Put the hook first on ``sys.meta_path`` (once) and take the user modules already loaded as fresh."""
     if _Finder not in sys.meta_path:
         sys.meta_path.insert(0, _Finder)
-    for name, module in list(sys.modules.items()):
-        if name not in _loaded and isinstance(module, types.ModuleType) and is_user_module(module):
+    for name, module in user_modules().items():
+        if name not in _loaded:
             _loaded[name] = Loaded(path_digest(module.__file__), data_digests(module))
 
 
@@ -127,7 +128,11 @@ def install() -> None:
 
 
 def data_digests(module: types.ModuleType) -> dict[str, str]:
-    """A digest for each data attribute: not dunders, submodules, nor functions and classes defined in it."""
+    """A digest for each data attribute: not dunders, submodules, nor functions and classes defined in it.
+
+    Functions and classes it imported from elsewhere count by identity: their code is
+    followed through their own modules, and only a rebinding (``mylib.hook = f``) is data.
+    """
     from wfnb.hashing import hash_value
 
     digests = {}
@@ -135,7 +140,9 @@ def data_digests(module: types.ModuleType) -> dict[str, str]:
     for key, value in list(vars(module).items()):
         if key.startswith("__") and key.endswith("__") or isinstance(value, types.ModuleType):
             continue
-        if isinstance(value, (type, types.FunctionType)) and getattr(value, "__module__", None) == own:
+        if isinstance(value, _CODE_TYPES):
+            if getattr(value, "__module__", None) != own:
+                digests[key] = f"id:{id(value)}"
             continue
         try:
             digests[key] = hash_value(value)

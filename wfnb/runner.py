@@ -343,8 +343,9 @@ class StepRunner:
         unchanged = {n for n in fingerprint.inputs if n not in outcome.mutated or isinstance(namespace.get(n), type)}
         written, digests, problems = None, {}, {}
         try:
-            packed = stepvalues.pack(values, live.restricted_to(unchanged), namespace)
-            digests = self._digests_as_restored(values, packed)
+            digests = {name: hash_value(value) for name, value in values.outputs.items()}
+            packed = stepvalues.pack(values, live.restricted_to(unchanged), namespace, digests)
+            digests = self._digests_as_restored(values, packed, digests)
             written = stepvalues.write(store, packed)
         except (UnstorableValue, UnhashableValue):
             problems = stepvalues.unstorable_names(values)
@@ -423,7 +424,7 @@ class StepRunner:
         previous = {k: v for k, v in earlier.items() if k != "alternatives"}
         return [self.store.put_json(previous), *earlier.get("alternatives", [])][:_ALTERNATIVES]
 
-    def _digests_as_restored(self, values: StepValues, packed: Any) -> dict[str, str]:
+    def _digests_as_restored(self, values: StepValues, packed: Any, digests: dict[str, str]) -> dict[str, str]:
         """The hash of each output as a restore will give it back.
 
         A few types lose state in a pickle round trip (scikit-learn's ``Bunch``
@@ -433,7 +434,6 @@ class StepRunner:
         (from the graph just packed) and, if it differs, it becomes the step's
         output here too: this kernel then holds what any later restore gives.
         """
-        digests = {name: hash_value(value) for name, value in values.outputs.items()}
         doubtful = [name for name, value in values.outputs.items() if not _round_trips_exactly(value)]
         if not doubtful or len(packed.data) > _ROUND_TRIP_LIMIT:
             return digests

@@ -46,10 +46,18 @@ class Written:
     new: int
 
 
-def pack(values: StepValues, live: LiveIndex, namespace: dict[str, Any]) -> objectgraph.Packed:
-    """The values as one graph (large arrays and frames as leaves). Raises UnstorableValue."""
+def pack(values: StepValues, live: LiveIndex, namespace: dict[str, Any], known: Mapping[str, str] = {}) -> objectgraph.Packed:
+    """The values as one graph (large arrays and frames as leaves). Raises UnstorableValue.
+
+    ``known`` gives the outputs' digests already computed: a large output is not hashed twice.
+    """
+    by_id = {id(values.outputs[name]): digest for name, digest in known.items() if name in values.outputs}
+
+    def digest_of(value: Any) -> str:
+        return by_id.get(id(value)) or hash_value(value)
+
     try:
-        return objectgraph.pack(values.graph(), live, hash_value, namespace)
+        return objectgraph.pack(values.graph(), live, digest_of, namespace)
     except (pickle.PicklingError, TypeError, AttributeError, ValueError, RecursionError) as error:
         raise UnstorableValue(str(error)) from error
 

@@ -180,11 +180,14 @@ def effects_of(observation: Observation, source: str, namespace: dict[str, Any])
 
 
 def _quiet_roots() -> tuple[str, ...]:
-    """Folders whose files are the tools' own (IPython, Jupyter, matplotlib, caches), never data."""
+    """Folders whose files are the tools' own (IPython, Jupyter, matplotlib's font cache, wfnb's
+    read cache), never a step's data. Other caches (a dataset library's) are followed like any file."""
     home = os.path.expanduser("~")
-    roots = [os.path.join(home, ".ipython"), os.path.join(home, ".cache"), os.path.join(home, ".config", "matplotlib")]
-    roots += [os.path.join(home, ".jupyter"), os.path.join(home, ".local", "share", "jupyter")]
-    for variable in ("IPYTHONDIR", "JUPYTER_RUNTIME_DIR", "MPLCONFIGDIR", "WFNB_CACHE_DIR", "XDG_CACHE_HOME"):
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
+    roots = [os.path.join(home, ".ipython"), os.path.join(home, ".jupyter"), os.path.join(home, ".local", "share", "jupyter")]
+    roots += [os.path.join(cache, tool) for tool in ("matplotlib", "fontconfig", "wfnb")]
+    roots.append(os.path.join(home, ".config", "matplotlib"))
+    for variable in ("IPYTHONDIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR", "MPLCONFIGDIR", "WFNB_CACHE_DIR"):
         if os.environ.get(variable):
             roots.append(os.environ[variable])
     return tuple(roots)

@@ -19,7 +19,7 @@ import json
 import threading
 from typing import TYPE_CHECKING, Any, Collection
 
-from traitlets import Bool, Dict, Enum, HasTraits, Int, List, TraitError, Unicode, observe, validate
+from traitlets import Bool, Enum, Int, List, TraitError, Unicode, observe, validate
 
 from wfnb.browser import details, table
 from wfnb.browser.actions import EXPORT_FORMATS, Actions
