@@ -74,9 +74,9 @@ def make_store(root: Path, count: int) -> Path:
     """A store with ``count`` variants of a three-step workflow: the demo's steps, other parameters and metrics."""
     import os
 
-    from wfnb.snapshots import load_variant, record_variant
+    from wfnb.history.snapshots import load_variant, record_variant
+    from wfnb.history.state import WorkflowState
     from wfnb.store import open_store
-    from wfnb.workflow import WorkflowState
 
     env = {**os.environ, "WFNB_STORE": str(root), "WFNB_FSYNC": "0", "IPYTHONDIR": str(root.parent / "ipython")}
     demo = ROOT / "tests" / "browser" / "demo_workflow.py"
@@ -100,8 +100,8 @@ def make_store(root: Path, count: int) -> Path:
 
 def kernel_seconds(root: Path, repeats: int) -> list[float]:
     """Reading the variants and building the browser's widgets, in this process."""
-    from wfnb.browser.state import BrowserState
-    from wfnb.browser.view import BrowserView
+    from wfnb.frontends.browser.state import BrowserState
+    from wfnb.frontends.browser.view import BrowserView
     from wfnb.store import open_store
 
     store = open_store(root, create=False)

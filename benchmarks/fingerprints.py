@@ -13,7 +13,7 @@ import xxhash
 
 from benchmarks.data import frame_nbytes, make_array, make_frame, make_strings
 from benchmarks.harness import Context, Subject, gbps, mb, ms, ratio
-from wfnb.hashing import hash_value
+from wfnb.cache.hashing import hash_value
 
 ARRAY = "Fingerprint: 400 MB float64 array"
 FRAME = "Fingerprint: ~440 MB mixed DataFrame"

@@ -61,7 +61,7 @@ def _run(ip: Any, cell: str) -> None:
 
 def _executions(step: str) -> int:
     """How many times ``step`` really ran (not restored), from the current store's run log."""
-    from wfnb.session import current_session
+    from wfnb.history.session import current_session
 
     session = current_session()
     assert session is not None
@@ -75,7 +75,7 @@ def _check_hits(step: str) -> None:
 
 
 def _trivial(ctx: Context, ip: Any) -> None:
-    from wfnb.session import current_session
+    from wfnb.history.session import current_session
 
     _run(ip, "x = 1")
     _run(ip, "%%step trivial\ny = x + 1")  # the miss
@@ -217,7 +217,7 @@ def _inputs(ctx: Context, ip: Any) -> None:
 
 
 def _end_to_end(ctx: Context, ip: Any) -> None:
-    from wfnb.session import current_session
+    from wfnb.history.session import current_session
     from wfnb.store import localfs
 
     ip.user_ns["N"] = ctx.sizes.array_n

@@ -41,7 +41,7 @@ def run(ctx: Context) -> None:
             "≤ 100 ms",
             None,
             "`wfnb.variants()` does not exist yet (the variants issue is being built). This "
-            "benchmark measures it as soon as `wfnb.api.variants` can be imported.",
+            "benchmark measures it as soon as `wfnb.frontends.api.variants` can be imported.",
         )
         return
     table = variants(store=store)
@@ -62,7 +62,7 @@ def run(ctx: Context) -> None:
 def _variants_api():
     """``wfnb.variants`` if the variants issue has landed, else None."""
     try:
-        from wfnb.api import variants
+        from wfnb.frontends.api import variants
     except ImportError:
         return None
     return variants
@@ -83,7 +83,7 @@ def _run_variants(shell: Any, root: Path, count: int) -> int:
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
 
-    from wfnb.session import current_session
+    from wfnb.history.session import current_session
 
     try:
         with capture_output():

@@ -78,7 +78,7 @@ def main(argv: list[str]) -> int:
     os.environ["WFNB_FSYNC"] = "0"
     op, kind, size, root = argv[0], argv[1], int(argv[2]), argv[3]
     from benchmarks.data import frame_nbytes, make_array, make_frame
-    from wfnb.hashing import hash_value
+    from wfnb.cache.hashing import hash_value
     from wfnb.store import open_store
 
     store = open_store(root)

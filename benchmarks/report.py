@@ -12,7 +12,7 @@ same fingerprint decisions as the general path on the same values (hypothesis, a
 dtypes, strides, views, missing values, categoricals, time zones, MultiIndex), and that
 every codec it uses round-trips losslessly.
 
-- **Zero-copy hashing of contiguous numeric buffers** (`wfnb/hashing.py`, `_feed_array`):
+- **Zero-copy hashing of contiguous numeric buffers** (`wfnb/cache/datahash.py`, `_feed_array`):
   a C-contiguous array goes to the hasher as a `uint8` view of its memory; a strided view
   is copied in bounded 4 MiB chunks, never whole. The hash is **xxh3-128**, chosen by
   measurement (see "Hash choice" under the array fingerprint): faster on one core than

@@ -23,7 +23,7 @@ import pyarrow.feather as feather
 
 from benchmarks.data import frame_nbytes, make_array, make_frame
 from benchmarks.harness import Context, Subject, environ, mb, ms, ratio
-from wfnb.hashing import hash_value
+from wfnb.cache.hashing import hash_value
 from wfnb.store import Store, open_store
 
 ARRAY = "Store and restore: 400 MB float64 array"
@@ -165,7 +165,7 @@ def _array(ctx: Context) -> None:
         "and saves nothing (the write is bound by the same memory bandwidth), so what would close "
         "it is the second core: computing the payload checksum on another thread while the content "
         "hash runs (both release the GIL). That needs the runner to hand the value to the store "
-        "before naming it (wfnb/runner.py, wfnb/store/objects.py).",
+        "before naming it (wfnb/cache/runner.py, wfnb/store/objects.py).",
     )
     shutil.rmtree(store.root, ignore_errors=True)
     shutil.rmtree(sync_store.root, ignore_errors=True)

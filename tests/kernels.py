@@ -23,7 +23,7 @@ def run_notebook(notebook, directory: Path, store: Path, *, name: str | None = N
 
 
 def wfnb_frames(text: str) -> list[str]:
-    """The wfnb source files a traceback shows frames of (``wfnb/session.py``, ...).
+    """The wfnb source files a traceback shows frames of (``wfnb/history/session.py``, ...).
 
     It looks for the package's own module paths, not for "wfnb/": a clone in a folder named
     wfnb has that in every path of its .venv, so a test must not depend on where the clone lives.

@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 
-from wfnb.cli import main
+from wfnb.frontends.cli import main
 
 
 def write_store(ip):

@@ -8,7 +8,7 @@ import re
 import pytest
 
 import wfnb
-from wfnb.cli import main
+from wfnb.frontends.cli import main
 
 CELLS = [
     "%wfnb workflow strategies",

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from kernels import run_notebook, wfnb_frames  # tests/kernels.py
 from nbformat.v4 import new_code_cell, new_notebook
 
 import wfnb
-from kernels import run_notebook, wfnb_frames  # tests/kernels.py
-from wfnb.cli import main
-from wfnb.hashing import hash_value
+from wfnb.cache.hashing import hash_value
+from wfnb.frontends.cli import main
 from wfnb.store import open_store
 
 CELLS = [

@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wfnb._codehash import global_token
+from wfnb.cache.codehash import global_token
+from wfnb.cache.hashing import hash_value, is_library_module, module_version
 from wfnb.errors import UnhashableValue
-from wfnb.hashing import hash_value, is_library_module, module_version
 
 
 def define(source: str, offset: int = 0, **names: object) -> dict:
@@ -239,7 +239,7 @@ def test_a_function_that_only_claims_a_library_module_is_hashed_by_content():
 
 
 def test_which_modules_are_library_code():
-    for name in ("os", "sys", "json.decoder", "numpy", "numpy.linalg", "pandas.core.frame", "wfnb.hashing"):
+    for name in ("os", "sys", "json.decoder", "numpy", "numpy.linalg", "pandas.core.frame", "wfnb.cache.hashing"):
         assert is_library_module(name), name
     for name in ("__main__", __name__, "no_such_module_anywhere"):
         assert not is_library_module(name), name
@@ -296,7 +296,7 @@ def test_function_hashes_are_equal_in_another_process():
     script = textwrap.dedent(
         """
         import sys, textwrap
-        from wfnb.hashing import hash_value
+        from wfnb.cache.hashing import hash_value
         namespace = {"__name__": "__main__"}
         exec(compile(sys.stdin.read(), "<cell>", "exec"), namespace)
         print(hash_value(namespace["outer"]), hash_value(namespace["Point"]), hash_value(namespace["Point"](1.0)))

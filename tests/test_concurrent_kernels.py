@@ -10,10 +10,10 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from kernels import run_notebook  # tests/kernels.py
 from nbformat.v4 import new_code_cell, new_notebook
 
 import wfnb
-from kernels import run_notebook  # tests/kernels.py
 
 CELLS = [
     "%load_ext wfnb\nimport os\nimport wfnb\nSEED = int(os.environ['WFNB_TEST_SEED'])",

@@ -6,10 +6,10 @@ from __future__ import annotations
 import os
 
 import pytest
+from kernels import LiveKernel  # tests/kernels.py
 
 import wfnb
-from kernels import LiveKernel  # tests/kernels.py
-from wfnb.cli import main
+from wfnb.frontends.cli import main
 
 PARAMS = "%%params\nwindow = {window}"
 LOAD = "%%step load\nimport numpy as np\ndata = np.arange(30.0)"

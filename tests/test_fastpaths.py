@@ -1,4 +1,4 @@
-"""The fast paths decide exactly as the slow general path would (wfnb.hashing, wfnb.store).
+"""The fast paths decide exactly as the slow general path would (wfnb.cache.hashing, wfnb.store).
 
 A fast path may change how fast a value is hashed or restored, never whether a step is
 a hit. Each test compares a fast path with a slow, obviously correct reference on the
@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from wfnb import _datahash, hashing
-from wfnb.hashing import hash_value
+from wfnb.cache import datahash, hashing
+from wfnb.cache.hashing import hash_value
 from wfnb.store import open_store
 
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -236,27 +236,27 @@ STRINGS = st.lists(st.text(alphabet=st.characters(categories=["L", "N", "P", "Zs
 @given(STRINGS)
 def test_object_strings_through_arrow_hash_exactly_as_through_the_loop(strings):
     arr = np.array(strings + [""], dtype=object)[:-1]
-    saved = _datahash._ARROW_STRINGS_FROM
+    saved = datahash._ARROW_STRINGS_FROM
     try:
-        _datahash._ARROW_STRINGS_FROM = 1
+        datahash._ARROW_STRINGS_FROM = 1
         fast = hash_value(arr)
-        _datahash._ARROW_STRINGS_FROM = 1 << 62
+        datahash._ARROW_STRINGS_FROM = 1 << 62
         assert hash_value(arr) == fast
     finally:
-        _datahash._ARROW_STRINGS_FROM = saved
+        datahash._ARROW_STRINGS_FROM = saved
 
 
 def test_the_arrow_path_is_taken_for_long_arrays_and_refuses_surrogates(monkeypatch):
     strings = np.array([f"s{i}é" for i in range(70_000)], dtype=object)
     taken = []
-    original = _datahash._feed_strings_arrow
-    monkeypatch.setattr(_datahash, "_feed_strings_arrow", lambda *a: taken.append(original(*a)) or taken[-1])
+    original = datahash._feed_strings_arrow
+    monkeypatch.setattr(datahash, "_feed_strings_arrow", lambda *a: taken.append(original(*a)) or taken[-1])
     fast = hash_value(strings)
     assert taken == [True]
     strings[3] = "\ud800"  # a lone surrogate: Arrow refuses it, the loop encodes it
     with_surrogate = hash_value(strings)
     assert taken == [True, False]
-    monkeypatch.setattr(_datahash, "_ARROW_STRINGS_FROM", 1 << 62)
+    monkeypatch.setattr(datahash, "_ARROW_STRINGS_FROM", 1 << 62)
     assert hash_value(strings) == with_surrogate
     strings[3] = "s3é"
     assert hash_value(strings) == fast

@@ -1,4 +1,4 @@
-"""Content hashes of data values: plain Python, numpy, pandas and Arrow (wfnb.hashing).
+"""Content hashes of data values: plain Python, numpy, pandas and Arrow (wfnb.cache.hashing).
 
 What is pinned here is what docs/hashing.md promises: equal content gives an equal
 hash (however the value was built or laid out, in any process), any change a program
@@ -28,8 +28,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from hypothesis.extra import pandas as hpd
 
+from wfnb.cache.hashing import hash_bytes, hash_value
 from wfnb.errors import UnhashableValue
-from wfnb.hashing import hash_bytes, hash_value
 
 PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -535,7 +535,7 @@ def test_golden_hashes_do_not_change():
 def test_hashes_are_equal_in_another_process():
     script = (
         "import json, sys; sys.path.insert(0, sys.argv[1]);"
-        "import test_hashing as t; from wfnb.hashing import hash_value;"
+        "import test_hashing as t; from wfnb.cache.hashing import hash_value;"
         "print(json.dumps({k: hash_value(v) for k, v in t.golden_values().items()}))"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}  # another salt for str hashes and set order

@@ -18,11 +18,11 @@ import nbformat
 import numpy as np
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
+from kernels import run_notebook  # tests/kernels.py
 
 import wfnb
-from kernels import run_notebook  # tests/kernels.py
+from wfnb.cache.plaincode import to_plain_python
 from wfnb.errors import BadArgument, StepFailed
-from wfnb.plaincode import to_plain_python
 
 CELLS = [
     "%wfnb workflow demo",

@@ -9,9 +9,9 @@ import textwrap
 import pytest
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
+from kernels import wfnb_frames  # tests/kernels.py
 
 import wfnb
-from kernels import wfnb_frames  # tests/kernels.py
 
 
 def run(shell, cell):
@@ -398,7 +398,7 @@ def test_identical_values_are_stored_once(ip):
 
 
 def wfnb_store_size(shell):
-    from wfnb.session import current_session
+    from wfnb.history.session import current_session
 
     return current_session().store.disk_usage()
 
@@ -512,18 +512,18 @@ def install_fake_package(site, version):
 
 
 def test_a_new_version_of_an_imported_package_runs_again(ip, tmp_path, monkeypatch, probe):
-    from wfnb import _codehash
+    from wfnb.cache import codeorigin
 
     site = tmp_path / "env" / "site-packages"
     install_fake_package(site, "1.0")
     monkeypatch.syspath_prepend(str(site))
-    _codehash._library_roots.cache_clear()  # the roots are read once per process: sys.path changed
+    codeorigin.library_roots.cache_clear()  # the roots are read once per process: sys.path changed
     cell = "%%step use\nimport tinylib\nprobe.hit()\nresult = tinylib.double(21)"
     run(ip, cell)
     run(ip, cell)
     assert probe.count() == 1
     install_fake_package(site, "1.1")  # an upgrade, seen after a restart
-    _codehash._top_level_version.cache_clear()
+    codeorigin._top_level_version.cache_clear()
     _, io = run(ip, cell)
     assert probe.count() == 2 and "package tinylib changed" in status_lines(io)[0]
 

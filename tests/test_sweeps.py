@@ -6,7 +6,7 @@ import pytest
 
 import wfnb
 from wfnb.errors import BadArgument
-from wfnb.sweeps import grid_points
+from wfnb.history.sweeps import grid_points
 
 NOTEBOOK = [
     "%%params\nwindow = 2\nscale = 1",

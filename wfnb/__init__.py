@@ -5,8 +5,12 @@ cheap: the heavy parts (pandas, the store) load on first use.
 """
 
 import typing as _typing
+from importlib import metadata as _metadata
 
-__version__ = "0.1.0"
+try:
+    __version__ = _metadata.version("wfnb")
+except _metadata.PackageNotFoundError:  # run from a source tree without installing
+    __version__ = "0.1.0"
 
 __all__ = [
     # the notebook extension
@@ -37,46 +41,44 @@ __all__ = [
 ]
 
 if _typing.TYPE_CHECKING:
-    from wfnb.api import pin, replay, tag, unpin, variant, variants, why
-    from wfnb.browser import browse
-    from wfnb.config import configure
+    from wfnb.cache.metrics import log
     from wfnb.errors import WfnbError
-    from wfnb.housekeeping import disk_usage, gc
-    from wfnb.interchange import Workflow
-    from wfnb.metrics import log
-    from wfnb.records import Variant
-    from wfnb.runlog import runs
-    from wfnb.sweeps import sweep
-    from wfnb.verification import verify
+    from wfnb.frontends.api import pin, replay, runs, tag, unpin, variant, variants, why
+    from wfnb.frontends.browser import browse
+    from wfnb.frontends.upkeep import disk_usage, gc, verify
+    from wfnb.history.sweeps import sweep
+    from wfnb.history.variants import Variant
+    from wfnb.history.workflow import Workflow
+    from wfnb.store.settings import configure
 
 _LAZY = {
-    "log": "wfnb.metrics",
-    "variants": "wfnb.api",
-    "variant": "wfnb.api",
-    "replay": "wfnb.api",
-    "tag": "wfnb.api",
-    "why": "wfnb.api",
-    "pin": "wfnb.api",
-    "unpin": "wfnb.api",
-    "Variant": "wfnb.records",
-    "browse": "wfnb.browser",
-    "runs": "wfnb.runlog",
-    "verify": "wfnb.verification",
-    "gc": "wfnb.housekeeping",
-    "disk_usage": "wfnb.housekeeping",
-    "Workflow": "wfnb.interchange",
-    "sweep": "wfnb.sweeps",
-    "configure": "wfnb.config",
+    "log": "wfnb.cache.metrics",
+    "variants": "wfnb.frontends.api",
+    "variant": "wfnb.frontends.api",
+    "replay": "wfnb.frontends.api",
+    "tag": "wfnb.frontends.api",
+    "why": "wfnb.frontends.api",
+    "pin": "wfnb.frontends.api",
+    "unpin": "wfnb.frontends.api",
+    "Variant": "wfnb.history.variants",
+    "browse": "wfnb.frontends.browser",
+    "runs": "wfnb.frontends.api",
+    "verify": "wfnb.frontends.upkeep",
+    "gc": "wfnb.frontends.upkeep",
+    "disk_usage": "wfnb.frontends.upkeep",
+    "Workflow": "wfnb.history.workflow",
+    "sweep": "wfnb.history.sweeps",
+    "configure": "wfnb.store.settings",
     "WfnbError": "wfnb.errors",
 }
 
 
 def load_ipython_extension(shell: "_typing.Any") -> None:
     """Register ``%%step`` and ``%wfnb`` in an IPython shell (``%load_ext wfnb``)."""
+    from wfnb.cache.tracing import install
     from wfnb.errors import show_errors_plainly
-    from wfnb.magics import WorkflowMagics, await_transformer
-    from wfnb.session import start_session
-    from wfnb.tracing import install
+    from wfnb.frontends.magics import WorkflowMagics, await_transformer
+    from wfnb.history.session import start_session
 
     show_errors_plainly(shell)
     install(shell)

@@ -2,6 +2,6 @@
 
 import sys
 
-from wfnb.cli import main
+from wfnb.frontends.cli import main
 
 sys.exit(main())

@@ -1,15 +1,19 @@
-"""Errors wfnb raises, each named for what the user has to fix.
+"""Errors wfnb raises, each named for what the user has to fix; and the names it accepts.
 
 Every message is one paragraph: what is wrong, what was given, how to fix it.
 The magics turn these into a one-line ``UsageError``; the Python API raises
 them through ``api_boundary``, so that neither shows a traceback through wfnb's
 internals: the user's own line, then the message.
+
+Names of steps, workflows and tags end up in file names, refs and command
+lines, so ``check_name`` keeps them to a small alphabet that is safe everywhere.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 import types
 from typing import Any, Callable, TypeVar
@@ -112,3 +116,18 @@ def without_wfnb_frames(tb: types.TracebackType | None) -> types.TracebackType |
     for entry in reversed(kept):
         rebuilt = types.TracebackType(rebuilt, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
     return rebuilt
+
+
+
+
+_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
+
+
+def check_name(kind: str, name: str) -> str:
+    """Return ``name`` if it is a valid step/workflow/tag name, else raise BadArgument."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or set(name) == {"."}:
+        raise BadArgument(
+            f"{name!r} is not a valid {kind} name: use 1 to 128 letters, digits, '_', '-' or '.' "
+            f"(not only dots), e.g. 'clean' or 'model-2'."
+        )
+    return name

@@ -1,1 +1,1 @@
-"""Tests of the variant browser (wfnb.browser)."""
+"""Tests of the variant browser (wfnb.frontends.browser)."""

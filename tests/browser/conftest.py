@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from wfnb.snapshots import load_variant, record_variant
+from wfnb.history.snapshots import load_variant, record_variant
+from wfnb.history.state import WorkflowState
 from wfnb.store import Store, open_store
-from wfnb.workflow import WorkflowState
 
 DEMO = Path(__file__).with_name("demo_workflow.py")
 

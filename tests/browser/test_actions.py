@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from kernels import wfnb_frames  # tests/kernels.py
 
-from wfnb.browser import actions
-from wfnb.browser.state import BrowserState
-from wfnb.session import current_session
-from wfnb.snapshots import current_number
+from wfnb.frontends.browser import actions
+from wfnb.frontends.browser.state import BrowserState
+from wfnb.history.session import current_session
+from wfnb.history.snapshots import current_number
 from wfnb.store import open_store
 
 WAIT = 180  # seconds: a guard against a hung worker, not a speed claim

@@ -7,10 +7,10 @@ import gc
 import pytest
 from traitlets import TraitError
 
-from wfnb.browser import table
-from wfnb.browser.state import BrowserState
 from wfnb.errors import BadArgument
-from wfnb.session import current_session
+from wfnb.frontends.browser import table
+from wfnb.frontends.browser.state import BrowserState
+from wfnb.history.session import current_session
 
 from .conftest import add_variants, demo_cell
 
@@ -318,7 +318,7 @@ def test_live_off_reads_nothing_until_a_refresh(notebook):
 
 
 def test_a_dropped_browser_stops_listening(notebook):
-    from wfnb import changes
+    from wfnb.store import changes
 
     session = current_session()
     notebook.run_line_magic("wfnb", "checkout v3")  # browsers dropped by earlier tests stop listening here

@@ -15,10 +15,10 @@ import pytest
 from IPython.utils.capture import capture_output
 
 import wfnb
-from wfnb.browser import actions, bridge
-from wfnb.browser.state import BrowserState
-from wfnb.browser.view import TABS, BrowserView
 from wfnb.errors import BadArgument
+from wfnb.frontends.browser import actions, bridge
+from wfnb.frontends.browser.state import BrowserState
+from wfnb.frontends.browser.view import TABS, BrowserView
 
 from .conftest import add_variants, demo_cell
 
@@ -247,7 +247,7 @@ def test_the_magic_shows_the_notebooks_browser_and_it_follows_the_notebook(noteb
     with capture_output() as shown:
         notebook.run_line_magic("wfnb", "browse")
     assert "wfnb browser · workflow demo · 3 variants" in shown.stdout or shown.outputs
-    from wfnb.session import current_session
+    from wfnb.history.session import current_session
 
     session = current_session()
     listening = list(session.listeners)

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 
 import wfnb
-from wfnb.browser.state import BrowserState
-from wfnb.browser.view import BrowserView
-from wfnb.cli import main
 from wfnb.errors import CorruptObject
+from wfnb.frontends.browser.state import BrowserState
+from wfnb.frontends.browser.view import BrowserView
+from wfnb.frontends.cli import main
 from wfnb.store import open_store
 
 CELLS = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from history.conftest import write
-from wfnb.browser.graph import dag_svg
-from wfnb.browser.state import BrowserState
+from wfnb.frontends.browser.graph import dag_svg
+from wfnb.frontends.browser.state import BrowserState
 from wfnb.store import open_store
 
 PARAMS = "%%params\nmethod = 'mean'\nplot = False"

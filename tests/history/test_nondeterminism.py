@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from wfnb.browser.state import BrowserState
-from wfnb.cli import main
+from wfnb.frontends.browser.state import BrowserState
+from wfnb.frontends.cli import main
 from wfnb.store import open_store
 
 CELLS = [
@@ -53,7 +53,7 @@ def test_the_browser_checks_in_a_worker_and_shows_the_mark(notebooks, tmp_path):
     for cell in CELLS[:3]:
         nb.run(cell)
     nb.run(
-        "from wfnb.browser.state import BrowserState\nfrom wfnb.session import current_session\n"
+        "from wfnb.frontends.browser.state import BrowserState\nfrom wfnb.history.session import current_session\n"
         "state = BrowserState(current_session().store, 'nb', current_session())\nstate.select('nb/v1')\n"
         "job = state.check(wait=True)"
     )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from history.conftest import write
-from wfnb.browser.graph import dag_svg
-from wfnb.browser.state import BrowserState
+from wfnb.frontends.browser.graph import dag_svg
+from wfnb.frontends.browser.state import BrowserState
 from wfnb.store import open_store
 
 CLEAN = "%%step clean\nimport pandas as pd\nclean = pd.read_csv('raw.csv')['x'].dropna()"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import wfnb
-from wfnb.snapshots import variant_ref
+from wfnb.history.snapshots import variant_ref
 from wfnb.store import open_store
 
 STEP = "%%step load\ntotal = sum(int(line) for line in open('numbers.txt'))"
@@ -25,7 +25,7 @@ def test_a_file_read_by_a_step_changes_the_variant_and_undoing_finds_the_earlier
 def test_a_variant_recorded_before_outputs_counted_is_found_again(ip, tmp_path, new_kernel):
     (tmp_path / "numbers.txt").write_text("1\n2\n")
     assert ip.run_cell(STEP).success
-    from wfnb.session import current_session
+    from wfnb.history.session import current_session
 
     state = current_session().state
     store = open_store(tmp_path / ".wfnb")

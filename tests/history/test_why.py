@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from history.conftest import write
-from wfnb.cli import main
+from wfnb.frontends.cli import main
 
 LOAD = """
 %%step load
@@ -93,7 +93,7 @@ def test_why_of_a_step_that_never_ran_says_which_steps_did(notebooks, tmp_path, 
 
 
 def test_a_package_version_is_named_with_both_versions(tmp_path):
-    from wfnb.explain import changes
+    from wfnb.history.explain import changes
     from wfnb.store import open_store
 
     store = open_store(tmp_path / "store")
@@ -106,7 +106,7 @@ def test_a_package_version_is_named_with_both_versions(tmp_path):
 
 
 def test_no_text_that_may_be_a_secret_is_copied_into_the_store(ip, tmp_path):
-    from wfnb.session import current_session
+    from wfnb.history.session import current_session
 
     for name, text in (("data.csv", "a\n1\n"), ("credentials.txt", "hunter2\n"), (".env", "TOKEN=abc\n")):
         (tmp_path / name).write_text(text)

@@ -68,7 +68,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
 @pytest.fixture
 def s3_env(s3_server: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Credentials, the endpoint (WFNB_STORAGE_OPTIONS) and a private read cache, in this process's environment."""
-    from wfnb import config
+    from wfnb.store import settings
 
     values = {
         **CREDENTIALS,
@@ -78,9 +78,9 @@ def s3_env(s3_server: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    config.reset()
+    settings.reset()
     yield values
-    config.reset()
+    settings.reset()
 
 
 @pytest.fixture

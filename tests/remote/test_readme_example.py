@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 from IPython.utils.capture import capture_output
+from readme_blocks import python_blocks  # tests/readme_blocks.py
 
 import wfnb
-from readme_blocks import python_blocks  # tests/readme_blocks.py
-from wfnb import config
+from wfnb.store import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SECTION = "Shared stores and sweeps"
@@ -57,7 +57,7 @@ def test_the_shared_store_and_sweep_example_runs_as_written(ip, new_kernel, buck
     monkeypatch.setenv("S3_ENDPOINT_URL", s3_server.endpoint)
     # Only the example's own wfnb.configure(...) tells wfnb (and the sweep's workers) where the server is.
     monkeypatch.delenv("WFNB_STORAGE_OPTIONS")
-    config.reset()
+    settings.reset()
     url = f"s3://{bucket}/prices-study"
 
     results, printed = _run(ip, cells)
@@ -89,7 +89,7 @@ def test_the_shared_store_and_sweep_example_runs_as_written(ip, new_kernel, buck
 
     # A second kernel, "on another machine" (an empty local cache), runs the example again: all hits.
     monkeypatch.setenv("WFNB_CACHE_DIR", str(tmp_path / "other-machine"))
-    config.reset()
+    settings.reset()
     mark = s3_server.mark()
     second = new_kernel()
     _run(second, cells)

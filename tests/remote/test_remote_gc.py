@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 
 import wfnb
-from wfnb.cli import main
+from wfnb.cache.hashing import hash_value
 from wfnb.errors import CorruptObject
-from wfnb.hashing import hash_value
+from wfnb.frontends.cli import main
 from wfnb.store import open_store
 from wfnb.store.layout import object_path
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wfnb import config
+from wfnb.store import settings
 
 CELLS = [
     "%%step load\nprobe.hit('load')\nimport numpy as np\ndata = np.arange(100_000.0)",
@@ -31,7 +31,7 @@ def test_steps_on_s3_hit_across_kernels_and_from_the_read_cache(ip, new_kernel, 
     assert second.user_ns["total"] == float(sum(range(100_000)))
     assert _object_gets(s3_server, mark) == 0  # every value came from the local cache
 
-    config.configure(cache_dir=tmp_path / "other-machine")  # an empty cache: another machine
+    settings.configure(cache_dir=tmp_path / "other-machine")  # an empty cache: another machine
     mark = s3_server.mark()
     third = new_kernel()
     _run(third, s3_url)
@@ -41,4 +41,4 @@ def test_steps_on_s3_hit_across_kernels_and_from_the_read_cache(ip, new_kernel, 
     _run(new_kernel(), s3_url)
     assert _object_gets(s3_server, mark) == 0  # ... then served locally
     assert probe.count("total") == 1
-    config.reset()
+    settings.reset()

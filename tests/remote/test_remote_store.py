@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 import s3fs
 
-from wfnb import config
 from wfnb.errors import BadArgument, CorruptObject, StoreError
-from wfnb.store import Store, open_store
+from wfnb.store import Store, open_store, settings
 
 DIGEST = "0123456789abcdef0123456789abcdef"
 
@@ -35,11 +34,11 @@ def _gets(server, since: int, rel_part: str) -> int:
 
 def _other_machine(url: str, tmp_path: Path, name: str) -> Store:
     """The same store opened with another local cache: what a second machine sees."""
-    config.configure(cache_dir=tmp_path / name)
+    settings.configure(cache_dir=tmp_path / name)
     try:
         return open_store(url)
     finally:
-        config.reset()
+        settings.reset()
 
 
 # ----- the core store tests, on S3
@@ -168,7 +167,7 @@ def test_open_errors_are_one_clear_paragraph(s3_env, bucket, s3_server, monkeypa
     with pytest.raises(BadArgument, match="WFNB_STORAGE_OPTIONS.*not valid JSON"):
         open_store(f"s3://{bucket}/store")
     with pytest.raises(BadArgument, match="must be a dict"):
-        config.configure(storage_options="endpoint")  # type: ignore[arg-type]
+        settings.configure(storage_options="endpoint")  # type: ignore[arg-type]
 
 
 # ----- two writers

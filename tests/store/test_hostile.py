@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from IPython.utils.capture import capture_output
 
 import wfnb
+from wfnb.cache.hashing import hash_value
 from wfnb.errors import CorruptObject, StoreError, WfnbError
-from wfnb.hashing import hash_value
 from wfnb.store import open_store
 from wfnb.store.layout import object_path
 from wfnb.store.objects import pack_document

@@ -12,8 +12,8 @@ import os
 import numpy as np
 import pytest
 
+from wfnb.cache.hashing import hash_value
 from wfnb.errors import CorruptObject
-from wfnb.hashing import hash_value
 from wfnb.store import Store
 
 DIGEST = "0123456789abcdef0123456789abcdef"

@@ -13,7 +13,13 @@ import pytest
 import xxhash
 
 from wfnb.errors import CorruptObject, StoreError, UnstorableValue
-from wfnb.store import STORE_FORMAT_VERSION, Encoded, Store, UnloadableObject, open_store
+from wfnb.store import (
+    STORE_FORMAT_VERSION,
+    Encoded,
+    Store,
+    UnloadableObject,
+    open_store,
+)
 from wfnb.store.localfs import LocalFiles
 from wfnb.store.objects import MAGIC
 

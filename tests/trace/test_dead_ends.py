@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 
-
 def test_a_function_that_reads_a_name_defined_later_in_the_cell(lab):
     step = "%%step later\ndef area(r):\n    return np.pi * r * r\nimport numpy as np\ny = round(area(1), 2)"
     session = lab.run([step])

@@ -14,12 +14,11 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+from trace.conftest import plain_cell
 
 import nbformat
 import pytest
-
 from kernels import run_notebook, status_outputs  # tests/kernels.py
-from trace.conftest import plain_cell
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks" / "trace"
 

@@ -1,6 +1,6 @@
 """Garbage collection: remove the step records and objects that what is kept does not need.
 
-What to keep is decided above the store (``wfnb.retention``: which variants and
+What to keep is decided above the store (``wfnb.history.retention``: which variants and
 cache entries a bound such as ``--keep-last 5`` keeps) and handed here as a
 ``Plan``: the records to keep (None: every one) and the objects they and the
 kept variants need. By default everything a record or a variant names is kept,
@@ -32,7 +32,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
 from wfnb.errors import CorruptObject, StoreError
-from wfnb.store.layout import OBJECTS, RECORDS, REFS, check_name, digest_of_object_path, key_of_record_path, object_path
+from wfnb.store.layout import (
+    OBJECTS,
+    RECORDS,
+    REFS,
+    check_name,
+    digest_of_object_path,
+    key_of_record_path,
+    object_path,
+)
 
 if TYPE_CHECKING:
     from wfnb.store.core import Store
@@ -200,10 +208,14 @@ def value_objects(record: Any) -> list[str]:
 
 
 def history_objects(record: Any) -> list[str]:
-    """The objects a record needs to be explained (the texts of its evidence): kept with its history."""
-    from wfnb.evidence import blobs
-
-    return [blob for blob in blobs(record) if is_digest(blob)] if isinstance(record, dict) else []
+    """The objects a record needs to be explained (the texts of its evidence, ``wfnb.cache.evidence``):
+    kept with its history."""
+    found = record.get("evidence") if isinstance(record, dict) else None
+    if not isinstance(found, dict):
+        return []
+    named = [facts.get("text") for facts in (found.get("files") or {}).values() if isinstance(facts, dict)]
+    named += list((found.get("modules") or {}).values()) + list((found.get("helpers") or {}).values())
+    return [blob for blob in named if isinstance(blob, str) and is_digest(blob)]
 
 
 def alternatives(record: Any) -> list[str]:

@@ -9,6 +9,11 @@ aside, sync. Keeping every ``open``/``os.replace`` here means an fsspec backend
 Durability rule: a file appears under its final name only through
 ``os.replace`` of a complete temporary file in ``tmp/``; a crash or interrupt
 leaves at most a stray file in ``tmp/``, which ``clean_tmp`` removes later.
+
+Files written for the user (exports, ``--save``) go through ``replacing``: whole
+or not at all, and with the permissions any new file of theirs gets (mode 0666
+less the umask, where ``tempfile.mkstemp`` would make it private), so that
+colleagues on a shared server can open them.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import secrets
 import socket
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -372,3 +378,19 @@ def _load_syncfs() -> object | None:
 
 
 _syncfs = _load_syncfs()
+
+
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A new, empty temporary file beside ``path``; renamed over ``path`` if the block succeeds, else removed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp{path.suffix}")
+    os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

@@ -5,7 +5,7 @@ tag). Each ref is one checksummed file under ``refs/``. ``create`` succeeds for
 exactly one writer of a name, which is how variant numbers and tags stay unique
 when several kernels share a store; ``replace`` is an atomic overwrite for
 pointers where the last writer may win (the current variant). Every write is
-announced in this process (``wfnb.changes``), so that open browsers follow it.
+announced in this process (``wfnb.store.changes``), so that open browsers follow it.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from wfnb.changes import announce
 from wfnb.errors import CorruptObject, StoreError
+from wfnb.store.changes import announce
 from wfnb.store.layout import REFS
 from wfnb.store.localfs import LocalFiles, read_if_present, set_aside
 from wfnb.store.objects import Damaged, pack_document, unpack_document

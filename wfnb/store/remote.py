@@ -34,7 +34,6 @@ rewritten by another writer meanwhile is never deleted by mistake.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import random
 import secrets
@@ -50,12 +49,12 @@ import xxhash
 from wfnb.errors import StoreError
 from wfnb.store.layout import CORRUPT, FORMAT_FILE, OBJECTS, RUNS, TMP
 from wfnb.store.localfs import _HOST, _TMP_MAX_AGE_S, _unlink_quietly, remove_stale_tmp
+from wfnb.store.s3errors import describe_error, is_conflict, missing_s3fs, no_bucket
 
 _PROTOCOLS = ("s3", "s3a")
 _WRITE_ONCE = (OBJECTS + "/", RUNS + "/", FORMAT_FILE)
 _CAS_TRIES = 50  # a ref replaced by 50 writers at once is not a realistic load; give up loudly then
 _CHUNK = 16 << 20
-_CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 
 
 class RemoteFiles:
@@ -170,7 +169,7 @@ class RemoteFiles:
             except FileNotFoundError:
                 return False
             except Exception as err:  # noqa: BLE001 - classified below
-                if _is_conflict(err):
+                if is_conflict(err):
                     return False  # rewritten meanwhile
                 raise
         return True  # its cached copy goes with the others in prune_cache
@@ -246,9 +245,9 @@ class RemoteFiles:
             try:
                 self._s3("put_object", rel, Body=data, IfNoneMatch="*")
             except FileNotFoundError as err:
-                raise self._no_bucket(err) from None
+                raise no_bucket(self.root, err) from None
             except Exception as err:  # noqa: BLE001 - classified below
-                if _is_conflict(err):
+                if is_conflict(err):
                     return False
                 raise
         return True
@@ -268,7 +267,7 @@ class RemoteFiles:
             try:
                 self._s3("put_object", rel, Body=b"")
             except FileNotFoundError as err:
-                raise self._no_bucket(err) from None
+                raise no_bucket(self.root, err) from None
             self._s3("delete_object", rel)
 
     def quarantine(self, rel: str, opened: BinaryIO | None = None) -> str | None:
@@ -298,7 +297,7 @@ class RemoteFiles:
             except FileNotFoundError:
                 return None
             except Exception as err:  # noqa: BLE001 - classified below
-                if _is_conflict(err):
+                if is_conflict(err):
                     return None  # rewritten meanwhile by another writer: keep the new one
                 raise
         return target
@@ -313,32 +312,9 @@ class RemoteFiles:
     # ----- errors
     def error(self, err: BaseException, action: str, rel: str | None = None) -> StoreError:
         """Turn an exception of the file system or its client into a StoreError that says what to do."""
-        where = f"{self.root}/{rel}" if rel else self.root
-        reason = f"{type(err).__name__}: {' '.join(str(err).split())[:300]}"
-        code = getattr(err, "errno", None)
-        if isinstance(err, PermissionError) or code in (errno.EACCES, errno.EPERM):
-            return StoreError(
-                f"Access to the store at {self.root} was denied ({reason}) while trying to {action} {where}. "
-                "Check the credentials (AWS_ACCESS_KEY_ID / AWS_PROFILE, or storage_options in wfnb.configure or "
-                "WFNB_STORAGE_OPTIONS) and the bucket's permissions."
-            )
-        if code in (errno.ENOSPC, errno.EDQUOT):
-            return StoreError(
-                f"The local cache of the store at {self.root} is on a full disk ({reason}) while trying to {action} "
-                f"{where}. Free some space, or move the cache with WFNB_CACHE_DIR."
-            )
-        return StoreError(
-            f"Could not {action} {where} in the store at {self.root} ({reason}). Check the network, the endpoint "
-            "and the credentials (storage_options in wfnb.configure or WFNB_STORAGE_OPTIONS, AWS_* variables)."
-        )
+        return describe_error(self.root, err, action, rel)
 
     # ----- internals
-    def _no_bucket(self, err: BaseException) -> StoreError:
-        return StoreError(
-            f"The bucket of the store at {self.root} does not exist ({err}). Create it first, or check the "
-            "location and the endpoint (storage_options in wfnb.configure or WFNB_STORAGE_OPTIONS)."
-        )
-
     def _path(self, rel: str) -> str:
         return f"{self._base}/{rel}"
 
@@ -408,9 +384,9 @@ class RemoteFiles:
                 try:
                     self._fs.put_file(str(tmp), self._path(rel), mode="create")
                 except FileNotFoundError as err:
-                    raise self._no_bucket(err) from None
+                    raise no_bucket(self.root, err) from None
                 except Exception as err:  # noqa: BLE001 - classified below
-                    if not _is_conflict(err):
+                    if not is_conflict(err):
                         raise
                     written = 0  # another writer stored this name first: same name, same content
             if rel.startswith(OBJECTS + "/"):
@@ -436,10 +412,10 @@ class RemoteFiles:
                     return
                 except FileNotFoundError as err:
                     if etag is None:
-                        raise self._no_bucket(err) from None
+                        raise no_bucket(self.root, err) from None
                     # deleted since we looked: try again as a new file
                 except Exception as err:  # noqa: BLE001 - classified below
-                    if not _is_conflict(err):
+                    if not is_conflict(err):
                         raise
             time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
         raise StoreError(
@@ -466,10 +442,10 @@ class RemoteFiles:
 
 
 def open_remote(url: str) -> RemoteFiles:
-    """The files of the remote store at ``url``, with the storage options and cache in force (``wfnb.config``)."""
-    from wfnb import config
+    """The files of the remote store at ``url``, with the storage options and cache in force (``wfnb.store.settings``)."""
+    from wfnb.store import settings
 
-    return open_files(url, config.storage_options(), config.cache_dir())
+    return open_files(url, settings.storage_options(), settings.cache_dir())
 
 
 def open_files(url: str, storage_options: dict[str, Any], cache_root: Path) -> RemoteFiles:
@@ -485,7 +461,7 @@ def open_files(url: str, storage_options: dict[str, Any], cache_root: Path) -> R
         import fsspec
         import s3fs  # noqa: F401
     except ImportError:
-        raise StoreError(_missing_s3fs(url)) from None
+        raise StoreError(missing_s3fs(url)) from None
     options = {**storage_options, "use_listings_cache": False, "skip_instance_cache": True}
     try:
         fs, base = fsspec.core.url_to_fs(url, **options)
@@ -501,27 +477,6 @@ def open_files(url: str, storage_options: dict[str, Any], cache_root: Path) -> R
     slug = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in base)[:80]
     cache = cache_root / f"{slug}-{xxhash.xxh3_64_hexdigest(f'{protocol}://{base}|{endpoint}'.encode())[:12]}"
     return RemoteFiles(f"{protocol}://{base}", fs, base, cache)
-
-
-def _missing_s3fs(url: str) -> str:
-    return (
-        f"The store location {url!r} is in object storage, which needs s3fs (and fsspec). Install them with "
-        "`pip install 'wfnb[s3]'`, or use a local directory."
-    )
-
-
-def _is_conflict(err: BaseException) -> bool:
-    """True for "the condition did not hold": 412 Precondition Failed, 409 ConditionalRequestConflict."""
-    if isinstance(err, FileExistsError):
-        return True
-    for candidate in (err, err.__cause__, err.__context__):
-        response = getattr(candidate, "response", None)
-        if isinstance(response, dict):
-            code = str(response.get("Error", {}).get("Code", ""))
-            status = str(response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
-            if code in _CONFLICT_CODES or status in ("412", "409"):
-                return True
-    return False
 
 
 def _timestamp(info: dict[str, Any]) -> float:

@@ -1,0 +1,194 @@
+"""A step's results in the store: written as one object graph, read back, and put into a namespace.
+
+A record made by this version names one graph object (``wfnb.cache.objectgraph``) holding
+the step's outputs, the new state of the inputs it changed and the values of its
+effects; large arrays and frames in it are objects of their own. Records written by
+earlier versions name one object per output (and ``aliases``); they are still read.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from wfnb.cache import objectgraph
+from wfnb.cache.effects import Effects
+from wfnb.cache.hashing import hash_value
+from wfnb.cache.objectgraph import LiveIndex, Path
+from wfnb.cache.rebinding import rebind
+from wfnb.errors import CorruptObject, UnhashableValue, UnstorableValue
+from wfnb.store import Store
+
+ABSENT = "absent"  # an input that was not defined (as in wfnb.cache.fingerprint)
+
+
+@dataclass
+class StepValues:
+    """What a step left behind, by kind."""
+
+    outputs: dict[str, Any] = field(default_factory=dict)  # names it bound
+    changed: dict[str, Any] = field(default_factory=dict)  # inputs it changed in place: their new state
+    classes: dict[str, dict[str, Any]] = field(default_factory=dict)  # classes it changed: their attributes
+    effects: Effects = field(default_factory=Effects)
+
+    def graph(self) -> dict[str, Any]:
+        return {"outputs": self.outputs, "changed": self.changed, "classes": self.classes, "effects": self.effects}
+
+
+@dataclass(frozen=True)
+class Written:
+    """Where a step's values went: the graph object, its leaves, and the bytes stored."""
+
+    graph: str
+    leaves: tuple[str, ...]
+    total: int
+    new: int
+
+
+def pack(values: StepValues, live: LiveIndex, namespace: dict[str, Any], known: Mapping[str, str] = {}) -> objectgraph.Packed:
+    """The values as one graph (large arrays and frames as leaves). Raises UnstorableValue.
+
+    ``known`` gives the outputs' digests already computed: a large output is not hashed twice.
+    """
+    by_id = {id(values.outputs[name]): digest for name, digest in known.items() if name in values.outputs}
+
+    def digest_of(value: Any) -> str:
+        return by_id.get(id(value)) or hash_value(value)
+
+    try:
+        return objectgraph.pack(values.graph(), live, digest_of, namespace)
+    except (pickle.PicklingError, TypeError, AttributeError, ValueError, RecursionError) as error:
+        raise UnstorableValue(str(error)) from error
+
+
+def round_trip(packed: objectgraph.Packed, namespace: Mapping[str, Any]) -> StepValues:
+    """The values as a restore in this namespace will give them back (without touching the store)."""
+    graph = objectgraph.unpack(packed.data, namespace_resolver(namespace), packed.leaves.__getitem__)
+    return StepValues(graph["outputs"], graph["changed"], graph["classes"], graph["effects"])
+
+
+def write(store: Store, packed: objectgraph.Packed) -> Written:
+    """Store a packed graph and its leaves (each once, whoever wrote it first)."""
+    new = 0
+    for digest, leaf in packed.leaves.items():
+        if not store.has_object(digest):
+            new += store.put_object(digest, store.encode(leaf))
+    graph = hash_value(packed.data)
+    new += store.put_object(graph, store.encode(packed.data))
+    total = sum(store.object_size(d) for d in (graph, *packed.leaves))
+    return Written(graph, tuple(packed.leaves), total, new)
+
+
+def read(store: Store, record: Mapping[str, Any], resolve_live: Callable[[Path], Any]) -> StepValues:
+    """A record's values; live paths are resolved with ``resolve_live``. Raises CorruptObject, LookupError."""
+    if "graph" not in record:
+        return StepValues(outputs={name: store.get_object(digest) for name, digest in record["outputs"].items()})
+    data = store.get_object(record["graph"])
+    try:
+        graph = objectgraph.unpack(data, resolve_live, store.get_object)
+    except (pickle.UnpicklingError, EOFError, ValueError, AttributeError, ImportError, TypeError) as error:
+        raise CorruptObject(f"The stored values of step {record.get('step')} cannot be read here ({error}).") from error
+    return StepValues(graph["outputs"], graph["changed"], graph["classes"], graph["effects"])
+
+
+def namespace_resolver(namespace: Mapping[str, Any]) -> Callable[[Path], Any]:
+    return lambda path: objectgraph.resolve(namespace, path)  # type: ignore[arg-type]
+
+
+def stored_input_resolver(store: Store, record: Mapping[str, Any]) -> Callable[[Path], Any]:
+    """Live paths resolved against the step's inputs as stored, for reading a record outside its notebook."""
+    loaded: dict[str, Any] = {}
+    inputs = record.get("inputs", {})
+
+    def resolve(path: Path) -> Any:
+        name = path[0]
+        if name not in loaded:
+            digest = inputs.get(name)
+            if digest is None or digest == ABSENT or name not in record.get("stored_inputs", ()):
+                raise LookupError(f"input {name!r} of step {record.get('step')} is not in the store")
+            loaded[name] = store.get_object(digest)
+        return objectgraph.resolve(loaded, path)
+
+    return resolve
+
+
+def checkout_resolver(store: Store, record: Mapping[str, Any], namespace: Mapping[str, Any]) -> Callable[[Path], Any]:
+    """Live paths resolved in ``namespace`` where it holds the step's input as it was, else from the store."""
+    from_store = stored_input_resolver(store, record)
+    inputs = record.get("inputs", {})
+    matching: dict[str, bool] = {}
+
+    def resolve(path: Path) -> Any:
+        name = path[0]
+        if name not in matching:
+            try:
+                matching[name] = name in namespace and hash_value(namespace[name]) == inputs.get(name)
+            except UnhashableValue:
+                matching[name] = False
+        return objectgraph.resolve(namespace, path) if matching[name] else from_store(path)  # type: ignore[arg-type]
+
+    return resolve
+
+
+def load_values(store: Store, record: Mapping[str, Any], namespace: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Every value a record's step left under a name: its outputs, and the new state of inputs it changed.
+
+    Raises CorruptObject (also when a part it refers to cannot be found).
+    """
+    resolver = namespace_resolver(namespace) if namespace is not None else stored_input_resolver(store, record)
+    try:
+        values = read(store, record, resolver)
+    except LookupError as error:
+        raise CorruptObject(f"The values of step {record.get('step')} refer to an input that is not available ({error}).") from None
+    return {**values.outputs, **values.changed}
+
+
+def apply(namespace: dict[str, Any], record: Mapping[str, Any], values: StepValues, *, adopt_globals: bool = False) -> None:
+    """Leave ``namespace`` (and the process) as the record's step left them."""
+    for name in record.get("deleted", []):
+        namespace.pop(name, None)
+    for name, value in values.outputs.items():
+        namespace[name] = rebind(value, namespace, adopt_globals=adopt_globals)
+    for name, source in record.get("aliases", {}).items():  # records of earlier versions
+        if source in namespace:
+            namespace[name] = namespace[source]
+    for name, state in values.changed.items():
+        namespace[name] = objectgraph.sync(namespace[name], state) if name in namespace else state
+    for name, attributes in values.classes.items():
+        if isinstance(namespace.get(name), type):
+            rebound = {key: rebind(value, namespace) for key, value in attributes.items()}
+            objectgraph.apply_class_state(namespace[name], rebound)
+    values.effects.modules = {
+        module: {key: rebind(value, namespace) for key, value in changes.items()} for module, changes in values.effects.modules.items()
+    }
+    values.effects.classes = [(cls, key, rebind(value, namespace)) for cls, key, value in values.effects.classes]
+    values.effects.replay_after()
+
+
+def output_digests(record: Mapping[str, Any]) -> dict[str, str]:
+    """Every name a record's step produced, with the hash of its value (aliases resolved)."""
+    digests = dict(record.get("outputs", {}))
+    for name, source in record.get("aliases", {}).items():
+        digests[name] = digests.get(source) or record.get("inputs", {}).get(source, ABSENT)
+    return digests
+
+
+def unstorable_names(values: StepValues) -> dict[str, str]:
+    """Which outputs cannot be stored, and why: found one by one once the whole graph failed."""
+    from wfnb.store.codecs import unpicklable_message
+
+    problems = {}
+    for kind in (values.outputs, values.changed, values.classes):
+        for name, value in kind.items():
+            try:
+                hash_value(value)
+                objectgraph.pack({name: value}, LiveIndex(), hash_value)
+            except UnhashableValue as error:
+                problems[name] = str(error)
+            except Exception as error:  # noqa: BLE001 - pickling fails in any way a __reduce__ likes
+                problems[name] = unpicklable_message(value, error)
+    if not problems:
+        problems["(its effects)"] = "a value it left in a module, class or setting cannot be pickled"
+    return problems
+

@@ -1,0 +1,338 @@
+"""What a step did while it ran: the files it opened, the folders it listed, the modules it
+imported, the names it read through ``eval``, the environment variables it read, the
+programs it started.
+
+Reading the cell cannot see a path built with an f-string, a file opened by a library,
+or a helper reached through ``eval``; the running code can. Python's audit hooks
+(``sys.addaudithook``) report every ``open``, listing, glob, import, ``exec`` and
+subprocess without slowing the code between them, so a step's dependencies are
+recorded from what it did. A few things raise no audit event, and are watched by
+light wrappers installed only while a step runs: reads of ``os.environ`` and the compiled readers (pyarrow, ``numpy.fromfile``)
+that open files in C.
+
+Only what the step's own code caused counts: an event is the step's when the code
+that raised it was called from the notebook's code or a local module (not from the
+import machinery, nor from the kernel's other threads' library code).
+"""
+
+from __future__ import annotations
+
+import _collections_abc
+import functools
+import os
+import sys
+import threading
+import types
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Literal
+
+from wfnb.cache.codehash import names_used
+from wfnb.cache.codeorigin import is_user_file
+
+Origin = Literal["user", "library", "import"]
+
+# Modes of open() that write (any of these characters), and os.open flags that do.
+_WRITE_MODES = frozenset("wax+")
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+# Python workers started by joblib/loky, multiprocessing or concurrent.futures run this
+# process's code, not another program: they are not "a program the step ran".
+_WORKER_MARKERS = ("multiprocessing", "loky", "joblib", "concurrent.futures", "distributed", "dask")
+_MAX_COMMAND = 80  # characters of a command shown in the status line
+_SYSTEM_ROOTS = ("/proc/", "/sys/", "/dev/")
+
+
+@dataclass
+class FileUse:
+    """How a step used one path: first access decides whether it is an input or an output."""
+
+    first: Literal["read", "write"]
+    read_digest: str | None = None  # content before the step first wrote a file it had read
+
+
+@dataclass
+class Watch:
+    """Everything one step did that its dependencies or effects depend on."""
+
+    namespace: dict[str, Any]
+    ignored_roots: tuple[str, ...] = ()
+    boundary: types.FrameType | None = None  # frames from here down ran the step; above is wfnb
+    files: dict[str, FileUse] = field(default_factory=dict)  # absolute path → use
+    listings: dict[str, None] = field(default_factory=dict)  # absolute folders listed
+    trees: dict[str, None] = field(default_factory=dict)  # folders read whole by compiled readers
+    globs: dict[tuple[str, str, bool], None] = field(default_factory=dict)  # (pattern, cwd, recursive)
+    removed: dict[str, None] = field(default_factory=dict)
+    imported: dict[str, None] = field(default_factory=dict)  # modules first imported during the step
+    evaluated: dict[str, None] = field(default_factory=dict)  # notebook names read by eval/exec
+    environ: dict[str, None] = field(default_factory=dict)  # variables read by the step's code
+    whole_environ: bool = False  # the step's code iterated over os.environ
+    programs: list[str] = field(default_factory=list)  # commands started
+    temporary: set[str] = field(default_factory=set)  # files made by tempfile: not data
+    upstream: dict[str, str] = field(default_factory=dict)  # results of other workflows it read: ref → what it resolved to
+    uses: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)  # (workflow, number) → the outputs read
+    thread: int = field(default_factory=threading.get_ident)
+
+    # -- classification ---------------------------------------------------------
+
+    def origin(self, frame: types.FrameType | None) -> Origin:
+        """Who caused an event raised in ``frame``: the step's code, a library, or an import."""
+        while frame is not None and frame is not self.boundary:
+            filename = frame.f_code.co_filename
+            if filename.startswith("<frozen importlib"):
+                return "import"
+            if is_user_file(filename):
+                return "user"
+            frame = frame.f_back
+        return "library"
+
+    def ignore_folder(self, path: Any) -> None:
+        """A temporary folder the step made: what it puts there is not data."""
+        target = _absolute(path)
+        if target is not None:
+            self.ignored_roots = (*self.ignored_roots, os.path.join(target, ""))
+
+    def _ignored(self, path: str) -> bool:
+        if path.startswith(_SYSTEM_ROOTS) or "__pycache__" in path or path in self.temporary:
+            return True
+        return path.startswith(self.ignored_roots) or not is_user_file(path)
+
+    # -- events -------------------------------------------------------------------
+
+    def opened(self, path: Any, mode: Any, flags: Any, frame: types.FrameType | None) -> None:
+        target = _absolute(path)
+        if target is None or self._ignored(target) or self.origin(frame) != "user":
+            return
+        writes = bool(_WRITE_MODES & set(mode)) if isinstance(mode, str) else bool((flags or 0) & _WRITE_FLAGS)
+        use = self.files.get(target)
+        if use is None:
+            self.files[target] = FileUse("write" if writes else "read")
+        elif writes and use.first == "read" and use.read_digest is None:
+            from wfnb.cache.files import path_digest
+
+            use.read_digest = path_digest(target)  # what was read, before this write replaces it
+        self.removed.pop(target, None)
+
+    def listed(self, path: Any, frame: types.FrameType | None) -> None:
+        target = _absolute(path if path not in (None, "", b"") else ".")
+        if target is not None and not self._ignored(target) and self.origin(frame) == "user":
+            self.listings[target] = None
+
+    def globbed(self, pattern: Any, recursive: Any, root: Any, frame: types.FrameType | None) -> None:
+        if not isinstance(pattern, (str, bytes)) or self.origin(frame) != "user":
+            return
+        base = _absolute(root) if root is not None else os.getcwd()
+        if base is not None:
+            self.globs[(os.fsdecode(pattern), base, bool(recursive))] = None
+
+    def removed_path(self, path: Any, frame: types.FrameType | None) -> None:
+        target = _absolute(path)
+        if target is not None and not self._ignored(target) and self.origin(frame) == "user":
+            self.removed[target] = None
+            if self.files.get(target, FileUse("write")).first == "write":
+                self.files.pop(target, None)
+
+    def started(self, command: str, frame: types.FrameType | None) -> None:
+        if self.origin(frame) == "user" or frame is None:
+            text = " ".join(command.split())
+            self.programs.append(text if len(text) <= _MAX_COMMAND else text[: _MAX_COMMAND - 1] + "…")
+
+    def evaluated_code(self, code: types.CodeType, frame: types.FrameType | None) -> None:
+        """``eval``/``exec`` called by the notebook's code: the notebook names its code reads."""
+        if frame is None or not is_user_file(frame.f_code.co_filename) or frame.f_globals is not self.namespace:
+            return
+        for name in names_used(code):
+            if name in self.namespace:
+                self.evaluated[name] = None
+
+    def read_environ(self, key: Any, frame: types.FrameType | None) -> None:
+        """A variable read by the step's own code (a library's reads, such as a terminal's width, are its own)."""
+        while frame is not None and frame.f_code.co_filename in _ENVIRON_FILES:
+            frame = frame.f_back
+        if frame is None or frame is self.boundary or not is_user_file(frame.f_code.co_filename):
+            return
+        if key is None:
+            self.whole_environ = True
+        elif isinstance(key, str):
+            self.environ[key] = None
+
+
+# The modules between a reader's code and os.environ: os.getenv, Mapping.get, `in`.
+_ENVIRON_FILES = frozenset(
+    {os.getenv.__code__.co_filename, os.__file__, _collections_abc.Mapping.get.__code__.co_filename, _collections_abc.__file__}
+)
+
+
+def _absolute(path: Any) -> str | None:
+    if isinstance(path, int) or path is None:
+        return None
+    try:
+        return os.path.abspath(os.fsdecode(path))
+    except (TypeError, ValueError):
+        return None
+
+
+# ---- the audit hook: installed once per process, active only while a step runs -------------------
+
+_active: list[Watch] = []
+_installed = False
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if not _active:
+        return
+    handler = _EVENTS.get(event)
+    if handler is not None:
+        watch = _active[-1]
+        try:
+            handler(watch, args, sys._getframe(1))
+        except Exception:  # noqa: BLE001 - a hook must never break the user's code
+            pass
+
+
+def _on_subprocess(watch: Watch, args: tuple[Any, ...], frame: types.FrameType | None) -> None:
+    executable, argv = args[0], args[1]
+    words = [os.fsdecode(a) for a in (argv if isinstance(argv, (list, tuple)) else [argv]) if isinstance(a, (str, bytes, os.PathLike))]
+    program = os.fsdecode(executable) if isinstance(executable, (str, bytes)) else (words[0] if words else "")
+    if _is_python_worker(program, words):
+        return
+    watch.started(" ".join(words) or program, frame)
+
+
+def _is_python_worker(program: str, words: list[str]) -> bool:
+    if os.path.basename(program).startswith("python") or program == sys.executable:
+        return any(marker in word for word in words[1:] for marker in _WORKER_MARKERS)
+    return False
+
+
+_EVENTS: dict[str, Callable[[Watch, tuple[Any, ...], Any], None]] = {
+    "open": lambda w, a, f: w.opened(a[0], a[1], a[2], f),
+    "os.listdir": lambda w, a, f: w.listed(a[0], f),
+    "os.scandir": lambda w, a, f: w.listed(a[0], f),
+    "glob.glob/2": lambda w, a, f: w.globbed(a[0], a[1], a[2], f),
+    "os.remove": lambda w, a, f: w.removed_path(a[0], f),
+    "os.rename": lambda w, a, f: (w.removed_path(a[0], f), w.opened(a[1], "w", 0, f)),
+    "os.replace": lambda w, a, f: (w.removed_path(a[0], f), w.opened(a[1], "w", 0, f)),
+    "shutil.rmtree": lambda w, a, f: w.removed_path(a[0], f),
+    "import": lambda w, a, f: w.imported.__setitem__(a[0], None) if isinstance(a[0], str) else None,
+    "exec": lambda w, a, f: w.evaluated_code(a[0], f) if isinstance(a[0], types.CodeType) else None,
+    "subprocess.Popen": _on_subprocess,
+    "os.system": lambda w, a, f: w.started(os.fsdecode(a[0]), f),
+    "os.exec": lambda w, a, f: w.started(" ".join(os.fsdecode(x) for x in a[1]) if a[1] else os.fsdecode(a[0]), f),
+    "os.posix_spawn": lambda w, a, f: w.started(" ".join(os.fsdecode(x) for x in a[1]) if a[1] else os.fsdecode(a[0]), f),
+    "os.spawn": lambda w, a, f: w.started(" ".join(os.fsdecode(x) for x in a[2]) if a[2] else os.fsdecode(a[1]), f),
+    "os.forkpty": lambda w, a, f: w.started("a shell command", f),
+    "tempfile.mkstemp": lambda w, a, f: w.temporary.add(os.path.abspath(a[0])),
+    "tempfile.mkdtemp": lambda w, a, f: w.ignore_folder(a[0]),
+}
+
+
+def current() -> Watch | None:
+    """The watch of the step running in this thread, if one is (``wfnb.history.upstream`` notes what it reads)."""
+    watch = _active[-1] if _active else None
+    return watch if watch is not None and watch.thread == threading.get_ident() else None
+
+
+def install() -> None:
+    """Add the audit hook (once per process: Python cannot remove one)."""
+    global _installed
+    if not _installed:
+        sys.addaudithook(_audit)
+        _installed = True
+
+
+# ---- what raises no audit event: wrappers that exist only while a step runs -----------------------
+
+
+@contextmanager
+def watching(namespace: dict[str, Any], *, boundary: types.FrameType | None, ignored_roots: tuple[str, ...] = ()) -> Iterator[Watch]:
+    """Record what the code run inside the block does (see the module docstring).
+
+    ``boundary`` is the frame that runs the block: frames below it are the step's
+    code (and the libraries it calls), frames above it are wfnb and the kernel.
+    """
+    install()
+    watch = Watch(namespace, ignored_roots=tuple(os.path.join(os.path.abspath(r), "") for r in ignored_roots))
+    watch.boundary = boundary
+    with ExitStack() as stack:
+        stack.enter_context(_environ_reads(watch))
+        stack.enter_context(_compiled_readers(watch))
+        _active.append(watch)
+        try:
+            yield watch
+        finally:
+            _active.remove(watch)
+
+
+@contextmanager
+def _environ_reads(watch: Watch) -> Iterator[None]:
+    """``os.environ[k]``, ``os.getenv(k)``, ``k in os.environ`` and iterating: who reads which variable."""
+    environ_type = type(os.environ)
+    saved = {name: environ_type.__dict__[name] for name in ("__getitem__", "__iter__") if name in environ_type.__dict__}
+    original_getitem, original_iter = saved["__getitem__"], saved["__iter__"]
+
+    def getitem(self: Any, key: Any) -> Any:
+        if _active and _active[-1] is watch:
+            watch.read_environ(key, sys._getframe(1))
+        return original_getitem(self, key)
+
+    def iterate(self: Any) -> Any:
+        if _active and _active[-1] is watch:
+            watch.read_environ(None, sys._getframe(1))
+        return original_iter(self)
+
+    environ_type.__getitem__ = getitem
+    environ_type.__iter__ = iterate
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(environ_type, name, value)
+
+
+# Readers that open files in compiled code, where no audit event is raised: (module, function).
+_COMPILED_READERS = (
+    ("pyarrow.parquet", "read_table"),
+    ("pyarrow.parquet", "read_pandas"),
+    ("pyarrow.parquet", "read_metadata"),
+    ("pyarrow.parquet", "read_schema"),
+    ("pyarrow.dataset", "dataset"),
+    ("pyarrow.feather", "read_table"),
+    ("pyarrow.feather", "read_feather"),
+    ("pyarrow.csv", "read_csv"),
+    ("pyarrow.json", "read_json"),
+    ("pyarrow.orc", "read_table"),
+    ("numpy", "fromfile"),
+)
+
+
+@contextmanager
+def _compiled_readers(watch: Watch) -> Iterator[None]:
+    restore = []
+    for module_name, name in _COMPILED_READERS:
+        module = sys.modules.get(module_name)
+        original = getattr(module, name, None) if module is not None else None
+        if original is None:
+            continue
+        setattr(module, name, _reader_wrapper(watch, original))
+        restore.append((module, name, original))
+    try:
+        yield
+    finally:
+        for module, name, original in restore:
+            setattr(module, name, original)
+
+
+def _reader_wrapper(watch: Watch, original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def wrapper(source: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if watch.origin(sys._getframe(1)) == "user":
+            for item in source if isinstance(source, (list, tuple)) else [source]:
+                target = _absolute(item) if isinstance(item, (str, bytes, os.PathLike)) else None
+                if target is not None and not watch._ignored(target):
+                    if os.path.isdir(target):
+                        watch.trees[target] = None
+                    else:
+                        watch.files.setdefault(target, FileUse("read"))
+        return original(source, *args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,54 @@
+"""``wfnb.browse()``: an ipywidgets browser of a workflow's variants, to find, compare, plot and replay them.
+
+``state`` holds what the browser shows and does (plain traitlets, tested
+without a front end); ``view`` draws it with ipywidgets. Importing this package
+imports neither ipywidgets nor matplotlib: ``browse()`` does, when called.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from wfnb.errors import BadArgument
+
+if TYPE_CHECKING:
+    from wfnb.frontends.browser.view import BrowserView
+    from wfnb.store import Store
+
+__all__ = ["browse"]
+
+
+def browse(workflow: str | None = None, store: Store | str | None = None) -> BrowserView:
+    """The variant browser, as a widget: table, filter, detail, compare, plots, and replay/sweep/restore/export/tag.
+
+    In a notebook with ``%load_ext wfnb`` it shows the notebook's workflow and
+    store, and follows them as they change: steps, ``%%params``, replays,
+    sweeps, tags, checkouts (untick *Live* to stop); anywhere else,
+    ``$WFNB_STORE`` or ``./.wfnb`` and every workflow in it. Where widgets
+    cannot be shown, its text form is the table of variants.
+
+    Parameters
+    ----------
+    workflow
+        The workflow to list first; the browser's selector switches to others or to all.
+    store
+        A store or its location; default: the notebook's store, else ``$WFNB_STORE``, else ``./.wfnb``.
+
+    Examples
+    --------
+    >>> wfnb.browse()                      # doctest: +SKIP
+    >>> wfnb.browse("prices", "runs/.wfnb")  # doctest: +SKIP
+    """
+    from wfnb.frontends.browser.state import BrowserState
+    from wfnb.frontends.browser.view import BrowserView
+    from wfnb.history.session import current_session, resolve_store
+    from wfnb.history.snapshots import workflows
+
+    session = current_session()
+    opened = resolve_store(store, create=session is not None and store is None)
+    if workflow is not None and workflow not in workflows(opened):
+        known = ", ".join(workflows(opened)) or "none yet"
+        raise BadArgument(f"The store at {opened.root} has no variant of workflow {workflow!r}; its workflows: {known}.")
+    follows = session is not None and (store is None or Path(opened.root) == Path(session.store.root))
+    return BrowserView(BrowserState(opened, workflow, session=session if follows else None))

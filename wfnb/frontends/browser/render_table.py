@@ -1,0 +1,145 @@
+"""The variant table as one HTML table: grouped headers, aligned numbers, sideways scroll, clickable rows.
+
+One HTML widget holds a whole page of rows, so a page paints at once whatever
+the number of variants. Clicks go through ``bridge``: a row selects its
+variant, the ☐ cell ticks it for comparison, a header sorts. Headers never
+truncate: the table scrolls sideways instead, with the tick and variant
+columns pinned on the left, under a header row grouping "parameters" and
+"metrics". Numbers are right-aligned, each column with one number of decimals
+so that the points line up (the full value is in the cell's tooltip).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+from typing import Callable, Mapping, Sequence
+
+from wfnb.frontends.browser import bridge, table
+from wfnb.frontends.browser.render import status_html, tag_html
+
+CHANGE_MARKS = {
+    "code": ("✎", "its code changed"),
+    "params": ("⚙", "same code, other parameters"),
+    "inputs": ("↓", "same code and parameters, other data from an earlier step"),
+    "new": ("", "first variant"),
+}
+CHANGE_LEGEND = "changed steps: ✎ code changed · ⚙ parameters only · ↓ inputs from an earlier step"
+
+
+@dataclass(frozen=True)
+class TableView:
+    """What one drawing of the table needs besides the rows and columns."""
+
+    selected: str
+    ticked: Sequence[str]
+    sort_by: str
+    descending: bool
+    decimals: Mapping[str, int | None]
+    change_kinds: Callable[[str], Mapping[str, str]]
+    now: datetime
+    empty: str = "No variant matches the filter."
+
+
+def table_html(rows: Sequence[table.Row], columns: Sequence[table.Column], view: TableView) -> str:
+    """The page of ``rows`` under grouped, sortable headers."""
+    groups = _group_row(columns)
+    starts = {c.key for i, c in enumerate(columns) if c.kind != "base" and (i == 0 or columns[i - 1].kind != c.kind)}
+    headers = "".join(_header(column, view, starts) for column in columns)
+    body = "".join(_row(row, columns, view, starts) for row in rows)
+    if not rows:
+        body = f'<tr><td class="wfnb-empty-row" colspan="{len(columns) + 1}">{escape(view.empty)}</td></tr>'
+    return (
+        f'<div class="wfnb-table-scroll" {bridge.on_click_attribute()}><table class="wfnb-table">'
+        f'<thead>{groups}<tr><th class="wfnb-tick wfnb-pin0" title="tick to compare side by side">☐</th>{headers}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
+
+
+def _group_row(columns: Sequence[table.Column]) -> str:
+    """'parameters' over the parameter columns, 'metrics' over the metric ones."""
+    cells, run = ['<th class="wfnb-pin0"></th>'], []
+    for column in columns:
+        if run and run[-1][0] == column.kind:
+            run[-1][1] += 1
+        else:
+            run.append([column.kind, 1])
+    for index, (kind, span) in enumerate(run):
+        label = {"param": "parameters", "metric": "metrics"}.get(kind, "")
+        pin = " wfnb-pin1" if index == 0 else ""
+        rule = " wfnb-group" if kind != "base" else ""
+        cells.append(f'<th class="wfnb-group-head wfnb-g-{kind}{rule}{pin}" colspan="{span}">{label}</th>')
+    return f'<tr class="wfnb-groups">{"".join(cells)}</tr>'
+
+
+def _header(column: table.Column, view: TableView, starts: set[str]) -> str:
+    sorted_here = column.key == view.sort_by
+    arrow = (" ▼" if view.descending else " ▲") if sorted_here else ""
+    kind = {"param": "parameter ", "metric": "metric "}.get(column.kind, "")
+    aria = f' aria-sort="{"descending" if view.descending else "ascending"}"' if sorted_here else ""
+    tip = f"sort by {kind}{column.label}" + (f" · {CHANGE_LEGEND}" if column.key == "changed" else "")
+    return (
+        f'<th class="{_classes(column, starts)} wfnb-sortable" title="{escape(tip)}"{aria} {bridge.act("sort", column.key)}>'
+        f"{escape(column.label)}{arrow}</th>"
+    )
+
+
+def _row(row: table.Row, columns: Sequence[table.Column], view: TableView, starts: set[str]) -> str:
+    picked = row.ref == view.selected
+    ticked = row.ref in view.ticked
+    classes = "wfnb-row" + (" wfnb-selected" if picked else "") + (" wfnb-ticked" if ticked else "")
+    tick = (
+        f'<td class="wfnb-tick wfnb-pin0" title="{"untick" if ticked else "tick"} {escape(row.name)} to compare side by side" '
+        f'{bridge.act("tick", row.ref)}>{"☑" if ticked else "☐"}</td>'
+    )
+    cells = "".join(_cell(row, column, view, _classes(column, starts)) for column in columns)
+    selected = ' aria-selected="true"' if picked else ""
+    return f'<tr class="{classes}" data-ref="{escape(row.ref)}"{selected} {bridge.act("select", row.ref)}>{tick}{cells}</tr>'
+
+
+def _cell(row: table.Row, column: table.Column, view: TableView, classes: str) -> str:
+    key = column.key
+    if key == "variant":
+        return f'<td class="{classes}"><span class="wfnb-variant">{escape(row.name)}</span></td>'
+    if key == "tag":
+        pin = '<span class="wfnb-pin" title="pinned: wfnb gc keeps what it needs">📌</span>' if row.pinned else ""
+        return f'<td class="{classes}">{pin}{"".join(tag_html(tag) for tag in row.tags)}</td>'
+    if key == "status":
+        return f'<td class="{classes}">{status_html(row.status)}</td>'
+    if key == "changed":
+        return f'<td class="{classes}">{_changed(row, view)}</td>'
+    if key == "age":
+        stamp = f' title="{row.created:%Y-%m-%d %H:%M:%S} UTC"' if row.created is not None else ""
+        return f'<td class="{classes}"{stamp}>{escape(table.format_age(row.created, view.now))}</td>'
+    value = table.cell_value(row, key)
+    if value is None:
+        return f'<td class="{classes}"></td>'
+    text = table.format_value(value, view.decimals.get(key))
+    if table.is_number(value):
+        return f'<td class="{classes} wfnb-num" title="{escape(repr(value))}">{escape(text)}</td>'
+    return f'<td class="{classes} wfnb-text" title="{escape(text)}">{escape(text)}</td>'
+
+
+def _changed(row: table.Row, view: TableView) -> str:
+    """Each changed step with its kind of change; a first variant says so instead of listing every step."""
+    if row.parent is None:
+        return '<span class="wfnb-muted">first variant</span>'
+    if not row.changed:
+        return '<span class="wfnb-muted">none</span>'
+    kinds = view.change_kinds(row.ref)
+    parts = []
+    for step in row.changed:
+        kind = kinds.get(step, "")
+        mark, meaning = CHANGE_MARKS.get(kind, ("", "changed"))
+        parts.append(f'<span class="wfnb-change wfnb-change-{kind or "unknown"}" title="{escape(step)}: {meaning}">{mark}{escape(step)}</span>')
+    return " ".join(parts)
+
+
+def _classes(column: table.Column, starts: set[str]) -> str:
+    classes = [f"wfnb-col-{column.kind}"]
+    if column.key in starts:
+        classes.append("wfnb-group-start")
+    if column.key == "variant":
+        classes.append("wfnb-pin1")
+    return " ".join(classes)

@@ -1,0 +1,1 @@
+"""The history: variants of a workflow, replays, sweeps, import and export."""

@@ -1,0 +1,83 @@
+"""A variant out of wfnb: a table of steps, a CSV file, a notebook or a script, chosen by the file's suffix.
+
+``Variant.to_frame()`` is one row per step with everything needed to run the
+workflow again (code, declared files, parameters, the hashes of what each step
+read and produced); ``wfnb.history.workflow`` reads it back (``Workflow.from_frame``,
+``from_csv``). Notebooks and scripts are written by ``wfnb.history.notebooks``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from wfnb.errors import BadArgument
+from wfnb.history.notebooks import write_file, write_notebook, write_script
+from wfnb.history.workflow import FRAME_COLUMNS, json_text
+
+if TYPE_CHECKING:
+    import os
+
+    import pandas as pd
+
+    from wfnb.history.snapshots import Variant
+
+__all__ = ["EXPORTS", "export_kind", "export_variant", "variant_frame", "write_csv"]
+
+EXPORTS = {".ipynb": ("notebook", write_notebook), ".py": ("script", write_script), ".csv": ("CSV table", None)}
+
+
+
+def variant_frame(variant: Variant) -> pd.DataFrame:
+    """One row per step, in order: ``step, code, params, inputs, outputs, key, deps``, then
+    ``workflow, variant, workflow_params`` (the same on every row).
+
+    Mappings and lists are JSON text, so that the frame survives a CSV file
+    unchanged; ``Workflow.from_frame`` reads it back. ``inputs`` and ``outputs``
+    map names to value hashes: a value no step produces is found in the store
+    by its hash when the workflow runs again.
+    """
+    import pandas as pd
+
+    rows = []
+    for record in variant.steps:
+        rows.append(
+            {
+                "step": record.step,
+                "code": record.code,
+                "params": json_text(record.params),
+                "inputs": json_text(record.inputs),
+                "outputs": json_text(record.outputs),
+                "key": record.key,
+                "deps": json_text(list(record.record.get("deps", ()))),
+                "workflow": variant.workflow,
+                "variant": variant.name,
+                "workflow_params": json_text(variant.params),
+                "indirect": json_text(list(record.record.get("indirect", ()))),
+            }
+        )
+    return pd.DataFrame(rows, columns=FRAME_COLUMNS)
+
+
+def write_csv(variant: Variant, path: str | os.PathLike[str]) -> None:
+    """Write ``variant_frame(variant)`` to a CSV file, atomically, as the umask says."""
+    frame = variant_frame(variant)
+    write_file(Path(path), lambda temporary: frame.to_csv(temporary, index=False))
+
+
+def export_kind(path: str | os.PathLike[str]) -> str:
+    """What a file of this name would hold ("notebook", "script", "CSV table"); BadArgument for another suffix."""
+    kind = EXPORTS.get(Path(path).suffix.lower())
+    if kind is None:
+        raise BadArgument(f"{path}: the file name must end in .ipynb (notebook), .py (script) or .csv (table).")
+    return kind[0]
+
+
+def export_variant(variant: Variant, path: str | os.PathLike[str], *, overwrite: bool = False) -> str:
+    """Write ``variant`` to ``path`` as its suffix says; refuse to replace a file unless ``overwrite``. Returns the kind."""
+    what = export_kind(path)
+    if Path(path).exists() and not overwrite:
+        raise BadArgument(f"{path} exists already; add --force to replace it, or choose another path.")
+    writer = EXPORTS[Path(path).suffix.lower()][1] or write_csv
+    writer(variant, path)
+    return what

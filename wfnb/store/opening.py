@@ -1,0 +1,124 @@
+"""Opening a store where the user says it is: a folder (created if asked) or a bucket.
+
+A reader (list, show, verify, export) opens without writing anything, so that a
+store on a read-only mount or in a colleague's folder can be read. A writer
+creates the layout in a new or empty folder only, never among someone else's
+files, and is warned when the folder belongs to another user: a store holds
+pickles, and loading one runs its writer's code.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+from wfnb.errors import StoreError
+from wfnb.store.core import Store, fsync_enabled
+from wfnb.store.layout import DIRECTORIES, FORMAT_FILE, check_format, format_bytes
+from wfnb.store.localfs import LocalFiles
+from wfnb.store.remote import RemoteFiles, open_remote
+
+_DEFAULT_DIR = ".wfnb"
+
+
+def open_store(location: str | os.PathLike[str] | None = None, *, create: bool = True) -> Store:
+    """Open (creating if needed, unless ``create`` is False) the store at ``location``.
+
+    ``None`` means ``$WFNB_STORE`` if set, else ``.wfnb`` in the current working
+    directory, resolved now so that a later ``chdir`` does not move the store.
+    Opening to write also removes temporary files left by writers that are
+    gone. With ``create=False`` (readers: list, show, diff, verify, export)
+    nothing is written at all, so that a store on a read-only mount or in a
+    colleague's folder can be read.
+
+    Raises
+    ------
+    StoreError
+        If the location is a file, not writable (when opened to write), a
+        non-empty directory that is not a store, or has a FORMAT this version
+        cannot read.
+    """
+    if location is None:
+        location = os.environ.get("WFNB_STORE") or Path.cwd() / _DEFAULT_DIR
+    text = str(os.fspath(location))
+    fsync_enabled()  # a bad setting fails now, not at the first commit
+    if "://" in text:  # object storage: same layout, conditional writes instead of renames
+        files: LocalFiles | RemoteFiles = open_remote(text)
+        root: Path | str = files.root
+    else:
+        root = Path(text).expanduser().absolute()
+        if root.exists() and not root.is_dir():
+            raise StoreError(
+                f"The store location {root} is an existing file, not a directory. Choose a directory "
+                "(new or empty) with WFNB_STORE or open_store(path), or move that file away."
+            )
+        files = LocalFiles(root)
+        _warn_if_owned_by_another_user(root)
+    try:
+        raw = files.read_bytes(FORMAT_FILE)
+    except FileNotFoundError:
+        raw = None
+    except OSError as err:
+        raise files.error(err, "read the FORMAT file of") from err
+    if raw is None and not create:
+        raise StoreError(
+            f"There is no wfnb store at {root}. Give the store's location with --store or WFNB_STORE "
+            "(a notebook's store is the .wfnb directory beside it)."
+        )
+    if raw is None:
+        if isinstance(files, LocalFiles):
+            _refuse_foreign_directory(root)
+        else:
+            files.refuse_foreign(DIRECTORIES)
+        files.make_dirs(DIRECTORIES)
+        files.write(FORMAT_FILE, [format_bytes()])
+    else:
+        check_format(raw, str(root))
+        if not create:  # a reader (list, show, verify, export): no write access needed, none tried
+            return Store(root, files)
+        files.make_dirs(DIRECTORIES)
+    files.probe()
+    files.clean_tmp()
+    return Store(root, files)
+
+
+_warned_owners: set[str] = set()
+
+
+def _warn_if_owned_by_another_user(root: Path) -> None:
+    """Warn once per store whose directory belongs to someone else: loading its pickles runs their code."""
+    getuid = getattr(os, "geteuid", None)
+    try:
+        owner = root.stat().st_uid
+    except OSError:
+        return  # not created yet: it will be ours
+    if getuid is None or owner == getuid() or str(root) in _warned_owners:
+        return
+    _warned_owners.add(str(root))
+    warnings.warn(
+        f"The wfnb store at {root} belongs to another user (uid {owner}). A store holds pickles, and loading "
+        "one can run any code: open it only if you trust whoever writes it as you would trust their code. "
+        "Use your own store with WFNB_STORE or %wfnb store PATH otherwise.",
+        stacklevel=3,
+    )
+
+
+def _refuse_foreign_directory(root: Path) -> None:
+    """Refuse to scatter store directories into a directory that holds something else."""
+    try:
+        entries = set(os.listdir(root))
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        raise LocalFiles(root).error(err, "list") from err
+    foreign = sorted(entries - set(DIRECTORIES))
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", …" if len(foreign) > 5 else "")
+        raise StoreError(
+            f"The directory {root} is not a wfnb store (it has no FORMAT file) and is not empty "
+            f"(it holds {shown}). Choose a new or empty directory with WFNB_STORE or "
+            "open_store(path), so that wfnb never mixes its files with yours."
+        )
+
+
