@@ -13,9 +13,10 @@ again, its status line saying ``prepare is now prepare/v4``. A ref that no
 longer resolves (a variant removed, a store out of reach) makes the step run,
 with one line saying so.
 
-Which outputs the step read (and their content hashes) is kept in its record
-(``upstream``) and in its variant's manifest (``uses``), so that the browser
-can draw the link in both workflows without loading values.
+The probe is noted while the step runs by ``wfnb.history.links``; this module
+checks it, and is the one that adds the ``variant`` kind to the cache's probes
+(``probes.add_kind``), so that the cache layer needs to know nothing of variants.
+It also finds, for the browser, which steps of other workflows read a variant.
 """
 
 from __future__ import annotations
