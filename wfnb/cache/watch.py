@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import _collections_abc
 import functools
+import genericpath
 import os
+import pathlib
 import sys
 import threading
 import types
@@ -138,8 +140,14 @@ class Watch:
                 self.files.pop(target, None)
 
     def statted(self, path: Any, frame: types.FrameType | None) -> None:
+        """A path the step's own code looked at (``os.path.exists``, ``Path.is_file``): a library's own
+        looks (a font cache, a config file) are its business, like its reads of the environment."""
+        while frame is not None and frame.f_code.co_filename in _STAT_FILES:
+            frame = frame.f_back
+        if frame is None or frame is self.boundary or not is_user_file(frame.f_code.co_filename):
+            return
         target = _absolute(path)
-        if target is not None and target not in self.stats and not self._ignored(target) and self.origin(frame) == "user":
+        if target is not None and target not in self.stats and not self._ignored(target):
             self.stats[target] = None
 
     def connected(self, address: Any, frame: types.FrameType | None) -> None:
@@ -181,6 +189,10 @@ class Watch:
 _ENVIRON_FILES = frozenset(
     {os.getenv.__code__.co_filename, os.__file__, _collections_abc.Mapping.get.__code__.co_filename, _collections_abc.__file__}
 )
+
+
+# The modules between a caller and os.stat: os.path.exists/getsize/isfile, Path.exists/is_file.
+_STAT_FILES = frozenset({os.__file__, os.path.__file__, genericpath.__file__, pathlib.__file__})
 
 
 def _absolute(path: Any) -> str | None:
