@@ -2,16 +2,21 @@
 and done again when the step is restored from the cache.
 
 A step may set a seed, a style, an option, the working directory, ``sys.path``, an
-environment variable, or an attribute of a local module. A plain run leaves those
+environment variable, an attribute of a local module, or a setting of the interpreter
+(warning filters, the recursion limit, ``decimal``'s context, the locale, logging's level). A plain run leaves those
 changes behind for the cells that follow; a hit must too, or the next cell computes
 something else. Each change is recorded with its new value and replayed on a hit.
 """
 
 from __future__ import annotations
 
+import locale
+import logging
 import os
 import random
 import sys
+import time
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -36,11 +41,15 @@ class ProcessState:
     numpy_random: Any
     settings: dict[str, dict[str, Any] | None]
     modules: dict[str, dict[str, str]]  # user module → data attribute digests
+    interpreter: dict[str, Any] = field(default_factory=dict)  # see _interpreter()
+    log_handlers: tuple[int, ...] = ()  # the root logger's handlers (by identity: a stream cannot be stored)
 
     @classmethod
     def now(cls) -> ProcessState:
         np_random = sys.modules.get("numpy.random")
         return cls(
+            interpreter=_interpreter(),
+            log_handlers=tuple(id(handler) for handler in logging.getLogger().handlers),
             cwd=os.getcwd(),
             path=list(sys.path),
             environ=dict(os.environ),
@@ -64,6 +73,7 @@ class Effects:
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     modules: dict[str, dict[str, Any]] = field(default_factory=dict)  # attribute → value or _DELETED
     classes: list[tuple[type, str, Any]] = field(default_factory=list)  # library classes changed
+    interpreter: dict[str, Any] | None = None  # settings of the interpreter changed (None in older records)
 
     def summary(self) -> list[str]:
         """The changes in words, for the record and the status line."""
@@ -78,6 +88,7 @@ class Effects:
         if self.numpy_random is not None:
             parts.append("numpy random state")
         parts.extend(f"{library} settings" for library in sorted(self.settings))
+        parts.extend(_SETTING_NAMES[name] for name in sorted(self.interpreter or {}))
         parts.extend(f"{name}.{attribute}" for name, changes in sorted(self.modules.items()) for attribute in sorted(changes))
         parts.extend(f"{cls.__module__}.{cls.__qualname__}.{attribute}" for cls, attribute, _ in self.classes)
         return parts
@@ -99,6 +110,8 @@ class Effects:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+        if "TZ" in self.environ and hasattr(time, "tzset"):
+            time.tzset()  # what a step does after setting TZ, or `time.localtime` keeps the old zone
 
     def replay_after(self) -> None:
         """The rest, once the values are back: modules, library classes, settings, then the generators."""
@@ -120,6 +133,8 @@ class Effects:
                 setattr(cls, attribute, value)
         for library, values in self.settings.items():
             libsettings.apply(library, values)
+        for name, value in (self.interpreter or {}).items():
+            _set_interpreter(name, value)
         if self.random is not None:
             randomness.restore("random", self.random, self.seeded.get("random", False))
         if self.numpy_random is not None:
@@ -142,6 +157,9 @@ def difference(before: ProcessState, after: ProcessState, *, fresh_modules: set[
     if after.numpy_random is not None and not _same_state(before.numpy_random, after.numpy_random):
         effects.numpy_random = after.numpy_random
         effects.seeded["numpy"] = randomness.is_seeded("numpy")
+    for name, value in after.interpreter.items():
+        if before.interpreter.get(name) != value:
+            effects.interpreter = {**(effects.interpreter or {}), name: value}
     for library in libsettings.LIBRARIES:
         changed = libsettings.difference(before.settings.get(library), after.settings.get(library), library)
         if changed:
@@ -158,6 +176,54 @@ def difference(before: ProcessState, after: ProcessState, *, fresh_modules: set[
         if changes:
             effects.modules[name] = changes
     return effects
+
+
+# ---- settings of the interpreter a step may change (cheap to read: taken before and after every step) ----
+
+_SETTING_NAMES = {
+    "warnings": "warning filters",
+    "recursion": "recursion limit",
+    "decimal": "decimal context",
+    "locale": "locale",
+    "log_level": "logging level",
+}
+
+
+def _interpreter() -> dict[str, Any]:
+    settings: dict[str, Any] = {
+        "warnings": list(warnings.filters),
+        "recursion": sys.getrecursionlimit(),
+        "log_level": logging.getLogger().level,
+    }
+    decimal = sys.modules.get("decimal")
+    if decimal is not None:
+        context = decimal.getcontext()
+        settings["decimal"] = (context.prec, context.rounding, context.Emin, context.Emax, context.capitals, context.clamp)
+    try:
+        settings["locale"] = locale.setlocale(locale.LC_ALL)
+    except locale.Error:
+        pass
+    return settings
+
+
+def _set_interpreter(name: str, value: Any) -> None:
+    if name == "warnings":
+        warnings.filters[:] = value
+        warnings._filters_mutated()  # type: ignore[attr-defined]  # what filterwarnings itself calls
+    elif name == "recursion":
+        sys.setrecursionlimit(value)
+    elif name == "log_level":
+        logging.getLogger().setLevel(value)
+    elif name == "decimal":
+        import decimal
+
+        context = decimal.getcontext()
+        context.prec, context.rounding, context.Emin, context.Emax, context.capitals, context.clamp = value
+    elif name == "locale":
+        try:
+            locale.setlocale(locale.LC_ALL, value)
+        except locale.Error:
+            pass  # a locale this machine does not have: as a plain run here would fail to set it
 
 
 def _same_state(a: Any, b: Any) -> bool:

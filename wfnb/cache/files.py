@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob
 import os
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +109,22 @@ def path_digest(path: str | os.PathLike) -> str:
         return "absent"
     except OSError as error:
         return f"unreadable:{error.errno}"
+
+
+def stat_digest(path: str) -> str:
+    """What ``os.path.exists``, ``isfile``, ``getsize`` and ``getmtime`` tell of a path: ``absent``,
+    ``dir``, or a file's size and modification time (never raises)."""
+    try:
+        info = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return "absent"
+    except OSError as error:
+        return f"unreadable:{error.errno}"
+    if stat.S_ISDIR(info.st_mode):
+        return "dir"
+    if stat.S_ISREG(info.st_mode):
+        return f"file {info.st_size} {info.st_mtime_ns}"
+    return f"other {stat.S_IFMT(info.st_mode)}"
 
 
 def listing_digest(folder: str) -> str:

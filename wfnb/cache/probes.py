@@ -19,7 +19,7 @@ from typing import Any, Callable
 import xxhash
 
 from wfnb.cache import libsettings, localmodules, patches, randomness
-from wfnb.cache.files import glob_digest, listing_digest, path_digest, tree_digest
+from wfnb.cache.files import glob_digest, listing_digest, path_digest, stat_digest, tree_digest
 from wfnb.errors import UnhashableValue
 
 Probe = tuple[str, str, str]  # (kind, what, value)
@@ -65,7 +65,7 @@ def observe(kind: str, what: str, namespace: dict[str, Any]) -> str:
 
 def describe(kind: str, what: str, now: str | None = None) -> str:
     """A probe that changed, in words for the status line."""
-    if kind == "file":
+    if kind in ("file", "stat"):
         return f"file {_shown(what)} changed"
     if kind == "wrote":
         return f"file {_shown(what)} it wrote is {'missing' if now == ABSENT else 'changed'}"
@@ -136,6 +136,7 @@ def _glob(what: str, namespace: dict[str, Any]) -> str:
 
 _OBSERVERS: dict[str, Callable[[str, dict[str, Any]], str]] = {
     "file": lambda what, ns: path_digest(what),
+    "stat": lambda what, ns: stat_digest(what),
     "wrote": lambda what, ns: path_digest(what),
     "listing": lambda what, ns: listing_digest(what),
     "tree": lambda what, ns: tree_digest(what),

@@ -93,13 +93,21 @@ def trace_of(observation: Observation, namespace: dict[str, Any], touched: froze
     watch, before = observation.watch, observation.before
     for path in named:
         watch.files.setdefault(os.path.abspath(path), FileUse("read"))
-    trace = probes.Trace(untraceable=[f"it runs a program ({command})" for command in dict.fromkeys(watch.programs)])
-    trace.untraceable = trace.untraceable[:_MAX_UNTRACEABLE]
-    if watch.files or watch.listings or watch.globs or watch.trees:
+    untraceable = [f"it runs a program ({command})" for command in dict.fromkeys(watch.programs)]
+    untraceable += [f"it runs its own code in other processes ({pool}), where what that code reads cannot be traced" for pool in watch.workers]
+    untraceable += [f"it reads from a server ({address}), whose answers cannot be traced" for address in watch.servers]
+    after = observation.after
+    if after is not None and after.log_handlers != before.log_handlers:
+        untraceable.append("it changes logging's handlers (logging.basicConfig), which cannot be stored")
+    trace = probes.Trace(untraceable=untraceable[:_MAX_UNTRACEABLE])
+    stats = [p for p in watch.stats if p not in watch.files and p not in watch.removed and p not in watch.trees]
+    if watch.files or watch.listings or watch.globs or watch.trees or stats:
         trace.add("cwd", "", before.cwd)
     for path, use in sorted(watch.files.items()):
         if use.first == "read":
             trace.add("file", path, use.read_digest or probes.observe("file", path, namespace))
+    for path in sorted(stats):
+        trace.add("stat", path, probes.observe("stat", path, namespace))
     for path in sorted(watch.trees):
         trace.add("tree", path, probes.observe("tree", path, namespace))
     for path in sorted(watch.listings):
