@@ -13,7 +13,8 @@ CELLS = [
     "%%step base\nbase = np.arange(20.0)",
     "%%step noisy\njitter = np.random.default_rng().normal(size=20) * 1e-3\nframe = pd.DataFrame({'a': base, 'b': base + jitter})",
     "%%step steady\ntotal = float(base.sum())\nprint('total', total)",
-    "%%step figure\nplt.plot(np.random.default_rng().normal(size=50))\nplt.show()",
+    # fixed limits: the image keeps its size (other tick labels would change it), so its pixels are compared
+    "%%step figure\nplt.plot(np.random.default_rng().normal(size=50))\nplt.ylim(-6, 6)\nplt.show()",
 ]
 
 
