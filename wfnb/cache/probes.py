@@ -19,7 +19,13 @@ from typing import Any, Callable
 import xxhash
 
 from wfnb.cache import libsettings, localmodules, patches, randomness
-from wfnb.cache.files import glob_digest, listing_digest, path_digest, stat_digest, tree_digest
+from wfnb.cache.files import (
+    glob_digest,
+    listing_digest,
+    path_digest,
+    stat_digest,
+    tree_digest,
+)
 from wfnb.errors import UnhashableValue
 
 Probe = tuple[str, str, str]  # (kind, what, value)

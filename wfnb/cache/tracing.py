@@ -22,7 +22,8 @@ from typing import Any, Iterator
 from wfnb.cache import libsettings, localmodules, patches, probes, randomness
 from wfnb.cache.codeorigin import is_user_module
 from wfnb.cache.effects import _DELETED, Effects, ProcessState, difference
-from wfnb.cache.watch import FileUse, Watch, watching
+from wfnb.cache.watch import FileUse, Watch
+from wfnb.cache.whilerunning import watching
 
 _MAX_UNTRACEABLE = 3  # reasons shown in the status line
 # A cell that may set an attribute of a class: `X.y = …`, `X.y += …`, `del X.y`, setattr, an accessor.

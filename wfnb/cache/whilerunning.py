@@ -1,0 +1,289 @@
+"""What is in place only while a step runs: its watch, and wrappers for what raises no audit event.
+
+Reads of ``os.environ``, ``os.stat`` looks (``os.path.exists``, ``getsize``,
+``Path.exists``), the compiled readers that open files in C (pyarrow,
+``numpy.fromfile``) and the pools that send the notebook's code to other
+processes are invisible to ``sys.addaudithook``. Each is wrapped on entering a
+step and unwrapped on leaving it, so that code outside steps never pays for
+them; a module among these first imported during the step is wrapped as soon as
+it is loaded. What they see goes to the step's ``Watch`` (``wfnb.cache.watch``).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import threading
+import types
+from contextlib import ExitStack, contextmanager
+from typing import Any, Callable, Iterator
+
+from wfnb.cache.codeorigin import is_library_module, is_user_file
+from wfnb.cache.watch import FileUse, Watch, absolute_path, active, innermost
+
+
+@contextmanager
+def watching(namespace: dict[str, Any], *, boundary: types.FrameType | None, ignored_roots: tuple[str, ...] = ()) -> Iterator[Watch]:
+    """Record what the code run inside the block does (see the module docstring).
+
+    ``boundary`` is the frame that runs the block: frames below it are the step's
+    code (and the libraries it calls), frames above it are wfnb and the kernel.
+    """
+    watch = Watch(namespace, ignored_roots=tuple(os.path.join(os.path.abspath(r), "") for r in ignored_roots))
+    watch.boundary = boundary
+    with ExitStack() as stack:
+        stack.enter_context(_environ_reads(watch))
+        stack.enter_context(_file_stats(watch))
+        stack.enter_context(_library_wrappers(watch))
+        yield stack.enter_context(active(watch))
+
+
+
+@contextmanager
+def _environ_reads(watch: Watch) -> Iterator[None]:
+    """``os.environ[k]``, ``os.getenv(k)``, ``k in os.environ`` and iterating: who reads which variable."""
+    environ_type = type(os.environ)
+    saved = {name: environ_type.__dict__[name] for name in ("__getitem__", "__iter__") if name in environ_type.__dict__}
+    original_getitem, original_iter = saved["__getitem__"], saved["__iter__"]
+
+    def getitem(self: Any, key: Any) -> Any:
+        if innermost() is watch:
+            watch.read_environ(key, sys._getframe(1))
+        return original_getitem(self, key)
+
+    def iterate(self: Any) -> Any:
+        if innermost() is watch:
+            watch.read_environ(None, sys._getframe(1))
+        return original_iter(self)
+
+    environ_type.__getitem__ = getitem
+    environ_type.__iter__ = iterate
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(environ_type, name, value)
+
+
+_busy = threading.local()  # a wrapper's own bookkeeping (realpath calls os.lstat) is not the step's
+
+
+@contextmanager
+def _file_stats(watch: Watch) -> Iterator[None]:
+    """``os.stat``/``os.lstat``, which ``os.path.exists``, ``getsize``, ``isfile`` and ``Path.exists``
+    call: a step whose result depends on whether a file is there, or on its size, depends on it."""
+    saved = {name: getattr(os, name) for name in ("stat", "lstat")}
+
+    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)
+        def stat(path: Any, *args: Any, **kwargs: Any) -> Any:
+            if not getattr(_busy, "on", False) and innermost() is watch and not isinstance(path, int):
+                _busy.on = True
+                try:
+                    watch.statted(path, sys._getframe(1))
+                except Exception:  # noqa: BLE001 - never break the user's code
+                    pass
+                finally:
+                    _busy.on = False
+            return original(path, *args, **kwargs)
+
+        return stat
+
+    for name, original in saved.items():
+        setattr(os, name, wrap(original))
+    try:
+        yield
+    finally:
+        for name, original in saved.items():
+            setattr(os, name, original)
+
+
+# Readers that open files in compiled code, where no audit event is raised: (module, function).
+_COMPILED_READERS = (
+    ("pyarrow.parquet", "read_table"),
+    ("pyarrow.parquet", "read_pandas"),
+    ("pyarrow.parquet", "read_metadata"),
+    ("pyarrow.parquet", "read_schema"),
+    ("pyarrow.dataset", "dataset"),
+    ("pyarrow.feather", "read_table"),
+    ("pyarrow.feather", "read_feather"),
+    ("pyarrow.csv", "read_csv"),
+    ("pyarrow.json", "read_json"),
+    ("pyarrow.orc", "read_table"),
+    ("numpy", "fromfile"),
+)
+# Pools that send work to other processes: (module, class, methods). What the notebook's code
+# reads there raises no event in this process, so a step that sends its own code there runs every time.
+_PROCESS_POOLS = (
+    ("multiprocessing.pool", "Pool", ("apply_async", "_map_async", "imap", "imap_unordered")),
+    ("multiprocessing.process", "BaseProcess", ("start",)),
+    ("concurrent.futures.process", "ProcessPoolExecutor", ("submit",)),
+    ("joblib.externals.loky.process_executor", "ProcessPoolExecutor", ("submit",)),
+)
+_WRAPPED_MODULES = frozenset(m for m, _ in _COMPILED_READERS) | frozenset(m for m, _, _ in _PROCESS_POOLS)
+
+
+@contextmanager
+def _library_wrappers(watch: Watch) -> Iterator[None]:
+    """The compiled readers and the process pools, wrapped while the step runs: those loaded now,
+    and those the step loads (``pd.read_parquet`` imports ``pyarrow.parquet`` on its first call)."""
+    restore: list[tuple[Any, str, Any]] = []
+
+    def wrap_module(module_name: str) -> None:
+        module = sys.modules.get(module_name)
+        if module is None:
+            return
+        for name in (n for m, n in _COMPILED_READERS if m == module_name):
+            original = getattr(module, name, None)
+            if original is not None:
+                setattr(module, name, _reader_wrapper(watch, original))
+                restore.append((module, name, original))
+        for _, class_name, methods in (p for p in _PROCESS_POOLS if p[0] == module_name):
+            cls = getattr(module, class_name, None)
+            for name in methods if isinstance(cls, type) else ():
+                original = cls.__dict__.get(name)
+                if original is not None:
+                    setattr(cls, name, _pool_wrapper(watch, original, module_name.partition(".")[0]))
+                    restore.append((cls, name, original))
+
+    for module_name in _WRAPPED_MODULES:
+        wrap_module(module_name)
+    finder = _LoadedThen(wrap_module)
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        if finder in sys.meta_path:
+            sys.meta_path.remove(finder)
+        for owner, name, original in reversed(restore):
+            setattr(owner, name, original)
+
+
+class _LoadedThen:
+    """On ``sys.meta_path`` while a step runs: when one of the wrapped modules is first imported,
+    lets its own loader run it, then calls ``then(name)`` (which wraps its functions)."""
+
+    def __init__(self, then: Callable[[str], None]) -> None:
+        self.then = then
+        self.busy = threading.local()
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name not in _WRAPPED_MODULES or getattr(self.busy, "on", False):
+            return None
+        self.busy.on = True
+        try:
+            for finder in list(sys.meta_path):
+                find = getattr(finder, "find_spec", None)
+                if finder is self or find is None:
+                    continue
+                spec = find(name, path, target)
+                if spec is not None:
+                    break
+            else:
+                return None
+        finally:
+            self.busy.on = False
+        if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            spec.loader = _ThenLoader(spec.loader, self.then)
+        return spec
+
+    def invalidate_caches(self) -> None:
+        pass
+
+
+class _ThenLoader:
+    def __init__(self, loader: Any, then: Callable[[str], None]) -> None:
+        self.loader = loader
+        self.then = then
+
+    def create_module(self, spec: Any) -> Any:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        module.__loader__ = self.loader  # the module keeps its own loader
+        if getattr(module, "__spec__", None) is not None:
+            module.__spec__.loader = self.loader
+        self.loader.exec_module(module)
+        try:
+            self.then(module.__name__)
+        except Exception:  # noqa: BLE001 - an import must never fail for wfnb's sake
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.loader, name)
+
+
+def _pool_wrapper(watch: Watch, original: Callable[..., Any], library: str) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if innermost() is watch and library not in watch.workers and not _is_thread_pool(self):
+            if _carries_user_code((getattr(self, "_target", None), args, kwargs)):
+                watch.workers.append(library)
+        return original(self, *args, **kwargs)
+
+    return wrapper
+
+
+def _is_thread_pool(pool: Any) -> bool:
+    """``multiprocessing.pool.ThreadPool`` and ``multiprocessing.dummy`` run in this process, where the hooks see."""
+    return any(cls.__name__ in ("ThreadPool", "DummyProcess") for cls in type(pool).__mro__)
+
+
+_MAX_VISITS = 400
+
+
+def _carries_user_code(root: Any) -> bool:
+    """Whether work sent to another process holds the notebook's code (a function or an instance of a
+    class from the notebook or a local module), looking through partials, batches and wrappers."""
+    stack, seen = [(root, 0)], set()
+    while stack and len(seen) < _MAX_VISITS:
+        value, depth = stack.pop()
+        if id(value) in seen or depth > 5:
+            continue
+        seen.add(id(value))
+        if isinstance(value, (str, bytes, int, float, bool, type(None))):
+            continue
+        if isinstance(value, types.MethodType):
+            stack.append((value.__func__, depth + 1))
+            stack.append((value.__self__, depth + 1))
+            continue
+        if isinstance(value, types.FunctionType):
+            if is_user_file(value.__code__.co_filename):
+                return True
+            continue
+        if isinstance(value, functools.partial):
+            stack.extend((item, depth + 1) for item in (value.func, value.args, value.keywords))
+            continue
+        if isinstance(value, (list, tuple)):
+            stack.extend((item, depth + 1) for item in value[:100])
+            continue
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in list(value.values())[:100])
+            continue
+        if isinstance(value, type):
+            if not is_library_module(value.__module__):
+                return True
+            continue
+        if not is_library_module(type(value).__module__):
+            return True
+        attributes = getattr(value, "__dict__", None)
+        if isinstance(attributes, dict):
+            stack.extend((item, depth + 1) for item in list(attributes.values())[:100])
+    return False
+
+
+def _reader_wrapper(watch: Watch, original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def wrapper(source: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if watch.origin(sys._getframe(1)) == "user":
+            for item in source if isinstance(source, (list, tuple)) else [source]:
+                target = absolute_path(item) if isinstance(item, (str, bytes, os.PathLike)) else None
+                if target is not None and not watch._ignored(target):
+                    if os.path.isdir(target):
+                        watch.trees[target] = None
+                    else:
+                        watch.files.setdefault(target, FileUse("read"))
+        return original(source, *args, **kwargs)
+
+    return wrapper
