@@ -39,7 +39,6 @@ def watching(namespace: dict[str, Any], *, boundary: types.FrameType | None, ign
         yield stack.enter_context(active(watch))
 
 
-
 @contextmanager
 def _environ_reads(watch: Watch) -> Iterator[None]:
     """``os.environ[k]``, ``os.getenv(k)``, ``k in os.environ`` and iterating: who reads which variable."""
