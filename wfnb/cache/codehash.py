@@ -58,8 +58,9 @@ _T_NAMED = b"~n"  # user object that pickles by name (e.g. an lru_cache wrapper)
 # Opcodes that read a global (or, in class bodies and exec'd code, a name).
 _GLOBAL_OPS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "LOAD_FROM_DICT_OR_GLOBALS"})
 # Class attributes that are bookkeeping, not behaviour (or positions, or unhashable caches).
+# ``__slotnames__`` is a cache copyreg adds the first time an instance is pickled (storing one does).
 _SKIP_CLASS_ATTRS = frozenset(
-    {"__dict__", "__weakref__", "__module__", "_abc_impl", "__firstlineno__", "__static_attributes__"}
+    {"__dict__", "__weakref__", "__module__", "_abc_impl", "__firstlineno__", "__static_attributes__", "__slotnames__"}
 )
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: classes written in Python (not C)
 _FILE_DIGESTS: dict[tuple[str, int, int], bytes] = {}

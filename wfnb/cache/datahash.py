@@ -126,7 +126,8 @@ def _enc_ndarray(enc: Encoder, arr: Any) -> Iterator[object]:
         yield from _array_body(enc, ma.getmaskarray(arr))
         fill = getattr(arr, "_fill_value", None)  # not .fill_value: reading it stores a default
         fill = ma.default_fill_value(arr) if fill is None else fill
-        yield from _array_body(enc, np.array(fill, dtype=arr.dtype))
+        # The default may not fit the dtype (999999 for uint8): cast it as numpy does when it is read.
+        yield from _array_body(enc, np.asarray(fill).astype(arr.dtype))
         yield bool(arr.hardmask)
     else:
         yield getattr(arr, "__dict__", None)

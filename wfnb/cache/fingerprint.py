@@ -200,7 +200,7 @@ class _Reach:
             pending.extend(self._inside(item))
 
     def _inside(self, item: Any) -> list[Any]:
-        function = getattr(item, "__func__", item)
+        function = item.__func__ if isinstance(item, types.MethodType) else item  # no getattr: a value's __getattr__ may raise anything
         if isinstance(function, types.FunctionType):
             return self._function(function)
         if isinstance(item, type):
@@ -275,7 +275,7 @@ def _helper_literals(value: Any) -> list[str]:
         if id(item) in seen:
             continue
         seen.add(id(item))
-        function = getattr(item, "__func__", item)
+        function = item.__func__ if isinstance(item, types.MethodType) else item  # no getattr: a value's __getattr__ may raise anything
         if isinstance(item, type) and not is_library_module(item.__module__ or ""):
             stack.extend(vars(item).values())
         elif isinstance(function, types.FunctionType) and not is_library_module(function.__module__ or ""):

@@ -20,6 +20,7 @@ import xxhash
 from wfnb.cache import datahash
 from wfnb.cache.codeorigin import is_library_module, module_version
 from wfnb.cache.encoder import HASH_VERSION, Encoder, add_finder
+from wfnb.errors import UnhashableValue
 
 __all__ = ["hash_value", "hash_bytes", "module_version", "is_library_module"]
 
@@ -57,7 +58,15 @@ def hash_value(value: object) -> str:
             return known[2]
     enc = Encoder()
     enc.write(HASH_VERSION)
-    enc.run(value)
+    try:
+        enc.run(value)
+    except UnhashableValue:
+        raise
+    except Exception as error:  # the value's own code failed while it was read (a __getattr__, a __reduce__)
+        raise UnhashableValue(
+            f"A value of type {type(value).__name__} could not be hashed: reading it raised "
+            f"{type(error).__name__}: {error}."
+        ) from error
     enc.flush()
     digest = enc.hasher.hexdigest()
     if memo_key is not None:

@@ -219,7 +219,7 @@ class _GraphPickler(_Pickler):
     def _reduce_array(self, np: Any, arr: Any) -> Any:
         ma = sys.modules.get("numpy.ma")
         if ma is not None and type(arr) is ma.MaskedArray:
-            return _masked_array, (arr.view(np.ndarray), ma.getmaskarray(arr), arr.fill_value, bool(arr.hardmask))
+            return _masked_array, (arr.view(np.ndarray), ma.getmaskarray(arr), arr._fill_value, bool(arr.hardmask))
         if type(arr) is not np.ndarray or arr.dtype.hasobject:
             return None
         base = _array_owner(np, arr)
@@ -367,7 +367,9 @@ def _array_view(base: Any, start: int, shape: tuple[int, ...], strides: tuple[in
 def _masked_array(data: Any, mask: Any, fill_value: Any, hard: bool) -> Any:
     import numpy as np
 
-    return np.ma.masked_array(data, mask=mask, fill_value=fill_value, hard_mask=hard)
+    restored = np.ma.masked_array(data, mask=mask, hard_mask=hard)
+    restored._fill_value = fill_value  # as it was: unset, or set (numpy casts a fill given to the constructor)
+    return restored
 
 
 def _closed_file(name: str, mode: str, encoding: str | None) -> Any:

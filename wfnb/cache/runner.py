@@ -143,6 +143,8 @@ class StepRunner:
             fingerprint = fingerprint_step(analysis, namespace, deps)
         except UnhashableValue as error:
             return None, str(error)
+        except Exception as error:  # noqa: BLE001 - a value's own code failed while its inputs were read
+            return None, f"its inputs could not be read ({type(error).__name__}: {error})"
         hidden = list(analysis.dynamic) + list(fingerprint.untraceable)
         if analysis.programs:
             return fingerprint, f"it runs a program ({analysis.programs[0]})"
@@ -171,7 +173,7 @@ class StepRunner:
                 replay_before(before)
             values = stepvalues.read(self.store, record, stepvalues.namespace_resolver(namespace))
             events = self.entries.blob(record["display"])
-        except (CorruptObject, StoreError, KeyError, TypeError, LookupError) as error:
+        except Exception as error:  # noqa: BLE001 - whatever fails in a load, the step runs instead
             if undo is not None:
                 undo.apply()
             detail = error if isinstance(error, WfnbError) else f"A stored value of step {options.name} cannot be put back ({type(error).__name__}: {error})."
@@ -414,8 +416,8 @@ class StepRunner:
             return digests
         try:
             restored = stepvalues.round_trip(packed, self.host.namespace).outputs
-        except Exception:  # noqa: BLE001 - any failure here means: keep the values as they are
-            return digests
+        except Exception as error:  # noqa: BLE001 - a value that cannot be loaded back must not be stored
+            raise UnstorableValue(f"it cannot be loaded back once stored ({type(error).__name__}: {error})") from error
         for name in doubtful:
             again = hash_value(restored[name])
             if again != digests[name]:

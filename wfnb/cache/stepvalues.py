@@ -176,19 +176,28 @@ def output_digests(record: Mapping[str, Any]) -> dict[str, str]:
 
 def unstorable_names(values: StepValues) -> dict[str, str]:
     """Which outputs cannot be stored, and why: found one by one once the whole graph failed."""
-    from wfnb.store.codecs import unpicklable_message
+    from wfnb.store.codecs import unloadable_message, unpicklable_message
 
     problems = {}
     for kind in (values.outputs, values.changed, values.classes):
         for name, value in kind.items():
             try:
                 hash_value(value)
-                objectgraph.pack({name: value}, LiveIndex(), hash_value)
+                packed = objectgraph.pack({name: value}, LiveIndex(), hash_value)
             except UnhashableValue as error:
                 problems[name] = str(error)
+                continue
             except Exception as error:  # noqa: BLE001 - pickling fails in any way a __reduce__ likes
                 problems[name] = unpicklable_message(value, error)
+                continue
+            try:
+                objectgraph.unpack(packed.data, _no_live_paths, packed.leaves.__getitem__)
+            except Exception as error:  # noqa: BLE001 - so does loading (a __getattr__ that recurses, a __setstate__)
+                problems[name] = unloadable_message(value, error)
     if not problems:
         problems["(its effects)"] = "a value it left in a module, class or setting cannot be pickled"
     return problems
 
+
+def _no_live_paths(path: Any) -> Any:
+    raise LookupError(f"a value stored alone refers to no live object ({path})")

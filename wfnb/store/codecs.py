@@ -330,6 +330,19 @@ def unpicklable_message(value: object, err: Exception) -> str:
     )
 
 
+def unloadable_message(value: object, err: Exception) -> str:
+    """Why a value that pickles cannot be stored: it does not load back."""
+    name = type_name(value)
+    detail = " ".join(str(err).split())
+    detail = detail if len(detail) <= 200 else detail[:197] + "..."
+    return (
+        f"A value of type {name!r} cannot be stored: it pickles, but loading it back fails "
+        f"({type(err).__name__}: {detail}), so a later session could not restore it. Keep it out of the "
+        "step's outputs (del it at the end of the cell), or give its class a __getstate__/__setstate__ "
+        "or a __getattr__ that raises AttributeError for names it does not have."
+    )
+
+
 def _writable_bytes(payload: Any) -> np.ndarray:
     """``payload`` as a writable uint8 array: a view if it is writable, else one copy."""
     buf = np.frombuffer(payload, dtype=np.uint8) if memoryview(payload).nbytes else np.empty(0, np.uint8)

@@ -1,0 +1,76 @@
+"""Values whose own code gets in the way of hashing, storing or loading them: whatever fails,
+the step runs (and says why); it never raises an error a plain cell would not, nor gets stuck."""
+
+from __future__ import annotations
+
+MASKED = """
+import numpy as np
+photo = np.ma.masked_array(np.arange(12, dtype=np.uint8).reshape(3, 4), mask=np.arange(12).reshape(3, 4) % 5 == 0)
+depth = np.ma.masked_array(np.arange(6, dtype=np.int16), mask=[0, 1, 0, 0, 1, 0])
+"""
+
+
+def test_masked_small_integer_arrays_hash_and_restore_like_any_array(lab):
+    """What matplotlib keeps after ``ax.imshow`` of a photo: a masked uint8 array (its default fill
+    value, 999999, does not fit the dtype)."""
+    step = "%%step shade\nbrighter = photo + 1\ndeeper = depth * 2\nbrighter.fill_value\ntotal = int(brighter.sum() + deeper.sum())"
+    session = lab.run([MASKED, step])
+    assert session.last.ran, session.last.status
+    assert session.value("total") == lab.plain([MASKED, step]).value("total")
+    again = lab.run([MASKED, step])
+    assert again.last.cached, again.last.status
+    plain = lab.plain([MASKED, step])
+    for expression in ("total", "brighter.fill_value", "repr(brighter)", "repr(deeper)", "deeper.mask.tolist()"):
+        assert again.value(expression) == plain.value(expression), expression
+
+
+ATTRDICT = """
+class AttrDict(dict):
+    __getattr__ = dict.__getitem__
+    __setattr__ = dict.__setitem__
+
+cfg = AttrDict(rate=0.5, epochs=3)
+"""
+
+
+def test_an_attribute_style_config_is_an_input_like_a_dict(lab):
+    """``cfg.rate`` on a dict whose ``__getattr__`` raises KeyError, not AttributeError."""
+    step = "%%step train\nscore = cfg.rate * cfg.epochs\nprint(score)"
+    session = lab.run([ATTRDICT, step])
+    assert session.last.ran and session.last.stdout == "1.5\n", session.last.status
+    again = lab.run([ATTRDICT, step])
+    assert again.last.cached and again.last.stdout == "1.5\n", again.last.status
+    edited = lab.run([ATTRDICT.replace("epochs=3", "epochs=4"), step])
+    assert edited.last.ran and edited.last.stdout == "2.0\n", edited.last.status
+    assert "cfg" in edited.last.status
+
+
+LAZY = """
+class Lazy:
+    def __init__(self):
+        self.data = {'a': 1}
+    def __getattr__(self, key):
+        return self.data[key]
+"""
+
+
+def test_an_object_that_cannot_be_loaded_back_runs_again_instead_of_breaking_the_step(lab):
+    """Unpickling calls ``__getattr__('__setstate__')`` before ``data`` exists: RecursionError. Such an
+    output is never stored, so no later session's hit fails on it; the step runs and says why."""
+    step = "%%step make\nlz = Lazy()\nprint(lz.a)"
+    session = lab.run([LAZY, step])
+    assert session.last.ran and session.last.stdout.startswith("1\n")
+    assert "lz cannot be stored" in session.last.status
+    assert "loading it back fails" in session.last.stderr
+    again = lab.run([LAZY, step])
+    assert again.last.ok and again.last.ran and again.last.stdout.startswith("1\n"), again.last.status
+    assert again.value("lz.a") == "1"
+
+
+def test_a_class_whose_instance_was_stored_is_not_an_edited_input(lab):
+    """Pickling an instance makes copyreg add ``__slotnames__`` to its class: not a change of the class."""
+    cls = "class Point:\n    def __init__(self, x):\n        self.x = x"
+    step = "%%step make\np = Point(3)\ntotal = p.x + 1"
+    session = lab.run([cls, step])
+    session.run(step)
+    assert session.last.cached, session.last.status
