@@ -74,3 +74,17 @@ def test_a_class_whose_instance_was_stored_is_not_an_edited_input(lab):
     session = lab.run([cls, step])
     session.run(step)
     assert session.last.cached, session.last.status
+
+
+def test_a_trailing_semicolon_decides_what_a_hit_shows_as_a_plain_cell_would(lab):
+    """``total;`` hides the value, ``total`` shows it: a hit shows what the cell as it is now would."""
+    shown = "%%step sum\ntotal = 40 + 2\ntotal"
+    hidden = shown + ";"
+    session = lab.run([hidden])
+    assert session.last.displays == []
+    session.run(shown)
+    assert [d["text/plain"] for d in session.last.displays] == ["42"], session.last.status
+    session.run(hidden)
+    assert session.last.cached and session.last.displays == [], session.last.status
+    session.run(shown)
+    assert session.last.cached and [d["text/plain"] for d in session.last.displays] == ["42"], session.last.status

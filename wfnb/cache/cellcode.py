@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import tokenize
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -63,8 +64,11 @@ def analyze_cell(source: str) -> CellAnalysis:
     tree = ast.parse(source)
     walker = _Walker()
     walker.run_block(tree.body, set())
+    code = ast.dump(tree, annotate_fields=False, include_attributes=False)
+    if tree.body and isinstance(tree.body[-1], ast.Expr) and _hides_its_value(source):
+        code += " ;"  # a trailing ';' hides the value a plain cell would show: another result to show
     return CellAnalysis(
-        code=ast.dump(tree, annotate_fields=False, include_attributes=False),
+        code=code,
         reads=frozenset(walker.reads - _BUILTIN_NAMES_READ_SAFE),
         binds=frozenset(walker.binds),
         deletes=frozenset(walker.deletes),
@@ -76,6 +80,16 @@ def analyze_cell(source: str) -> CellAnalysis:
         env_reads=tuple(dict.fromkeys(walker.env_reads)),
         argv=walker.argv,
     )
+
+
+def _hides_its_value(source: str) -> bool:
+    """IPython's own rule: the cell's last token is ';'."""
+    from IPython.core.displayhook import DisplayHook
+
+    try:
+        return bool(DisplayHook.semicolon_at_end_of_expression(source))
+    except (SyntaxError, tokenize.TokenError, IndentationError):
+        return False
 
 
 def needs_await(source: str) -> bool:
