@@ -54,6 +54,15 @@ def test_moving_a_function_or_editing_comments_keeps_its_hash():
     assert hash_value(define(HELPERS, offset=57)["outer"]) == digest
     commented = HELPERS.replace("def middle(x):", "# a helper\n\n\ndef middle(x):  # adds one\n    # really")
     assert hash_value(define(commented, offset=3)["outer"]) == digest
+    documented = HELPERS.replace('"""Sum of middles."""', '"""Sum of middles,\n    over two lines."""')
+    assert hash_value(define(documented)["outer"]) == digest  # a docstring is not behaviour
+    undocumented = HELPERS.replace('    """Sum of middles."""\n', "")
+    assert hash_value(define(undocumented)["outer"]) == digest
+
+
+def test_a_string_the_function_returns_is_not_taken_for_a_docstring():
+    returns = "def f():\n    return 'one'\n"
+    assert hash_value(define(returns)["f"]) != hash_value(define(returns.replace("'one'", "'two'"))["f"])
 
 
 @pytest.mark.parametrize(
@@ -64,7 +73,6 @@ def test_moving_a_function_or_editing_comments_keeps_its_hash():
         ("return inner(x) + 1", "return inner(x) - 1"),  # the code of a helper it calls
         ("k=3", "k=4"),  # a default
         ("offset=0.5", "offset=0.25"),  # a keyword-only default
-        ('"""Sum of middles."""', '"""Sum."""'),  # its docstring, which code can read
         ("import math\n", "import cmath as math\n"),  # a module it reads
         ("def outer(values,", "def outer2(values,"),  # its name
     ],

@@ -88,3 +88,16 @@ def test_a_trailing_semicolon_decides_what_a_hit_shows_as_a_plain_cell_would(lab
     assert session.last.cached and session.last.displays == [], session.last.status
     session.run(shown)
     assert session.last.cached and [d["text/plain"] for d in session.last.displays] == ["42"], session.last.status
+
+
+def test_editing_only_a_helpers_docstring_re_runs_none_of_its_callers(lab):
+    helper = 'def scale(x):\n    """Double it."""\n    return 2 * x'
+    step = "%%step use\ny = scale(21)"
+    session = lab.run([helper, step])
+    assert session.value("y") == "42"
+    session.run(helper.replace('"""Double it."""', '"""Double it,\n    for the plot."""'))
+    session.run(step)
+    assert session.last.cached, session.last.status
+    session.run(helper.replace("2 * x", "3 * x"))
+    session.run(step)
+    assert session.last.ran and session.value("y") == "63", session.last.status

@@ -223,7 +223,7 @@ def _code_info(enc: Encoder, code: CodeType) -> _CodeInfo:
         code.co_kwonlyargcount,
         code.co_flags,
         code.co_code,
-        code.co_consts,
+        _behaviour_consts(code),
         code.co_names,
         code.co_varnames,
         code.co_freevars,
@@ -235,6 +235,17 @@ def _code_info(enc: Encoder, code: CodeType) -> _CodeInfo:
     info = _CodeInfo(enc.digest_of(fields), tuple(sorted(names)), tuple(sorted(imports)))
     _CODE_INFO[key] = (weakref.ref(code, lambda _ref, key=key: _CODE_INFO.pop(key, None)), info)
     return info
+
+
+def _behaviour_consts(code: CodeType) -> tuple[Any, ...]:
+    """The constants that can change what the code does: a docstring is left out (no instruction
+    loads it), so that editing a helper's docstring re-runs none of its callers."""
+    consts = code.co_consts
+    if not consts or not isinstance(consts[0], str):
+        return consts
+    if any(ins.arg == 0 and ins.opcode in dis.hasconst for ins in dis.get_instructions(code)):
+        return consts
+    return (None, *consts[1:])
 
 
 def _scan(code: CodeType, names: set[str], imports: set[tuple[str, int]]) -> None:
