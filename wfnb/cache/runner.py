@@ -39,7 +39,8 @@ from wfnb.cache.execution import Host
 from wfnb.cache.files import expand_deps
 from wfnb.cache.fingerprint import ABSENT, Fingerprint, fingerprint_step
 from wfnb.cache.hashing import hash_value
-from wfnb.cache.objectgraph import LiveIndex, class_state
+from wfnb.cache.inplace import class_state
+from wfnb.cache.objectgraph import LiveIndex
 from wfnb.cache.saving import write_output
 from wfnb.cache.statusline import StepReport
 from wfnb.cache.stepline import StepOptions

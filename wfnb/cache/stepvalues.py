@@ -12,7 +12,7 @@ import pickle
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from wfnb.cache import objectgraph
+from wfnb.cache import inplace, objectgraph
 from wfnb.cache.effects import Effects
 from wfnb.cache.hashing import hash_value
 from wfnb.cache.objectgraph import LiveIndex, Path
@@ -148,17 +148,18 @@ def apply(namespace: dict[str, Any], record: Mapping[str, Any], values: StepValu
     """Leave ``namespace`` (and the process) as the record's step left them."""
     for name in record.get("deleted", []):
         namespace.pop(name, None)
+    in_place = inplace.Sync()
+    for name, state in values.changed.items():  # first: an output may be one of them, or a view of one
+        namespace[name] = in_place.sync(namespace[name], state) if name in namespace else state
     for name, value in values.outputs.items():
-        namespace[name] = rebind(value, namespace, adopt_globals=adopt_globals)
+        namespace[name] = rebind(in_place.adopt(value), namespace, adopt_globals=adopt_globals)
     for name, source in record.get("aliases", {}).items():  # records of earlier versions
         if source in namespace:
             namespace[name] = namespace[source]
-    for name, state in values.changed.items():
-        namespace[name] = objectgraph.sync(namespace[name], state) if name in namespace else state
     for name, attributes in values.classes.items():
         if isinstance(namespace.get(name), type):
             rebound = {key: rebind(value, namespace) for key, value in attributes.items()}
-            objectgraph.apply_class_state(namespace[name], rebound)
+            inplace.apply_class_state(namespace[name], rebound)
     values.effects.modules = {
         module: {key: rebind(value, namespace) for key, value in changes.items()} for module, changes in values.effects.modules.items()
     }
