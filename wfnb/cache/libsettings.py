@@ -1,8 +1,8 @@
 """Library settings a step reads and changes: matplotlib's rcParams, pandas' options, numpy's print
-options and floating-point error handling.
+options and floating-point error handling, scikit-learn's configuration.
 
 They change what a step computes and shows (``plt.style.use``, ``pd.set_option``,
-``np.seterr``), so a step that uses one of these libraries depends on its settings,
+``np.seterr``, ``sklearn.set_config(transform_output="pandas")``), so a step that uses one of these libraries depends on its settings,
 and a step that changes them must change them again when it is restored. Settings
 are compared with the library's defaults: a library not imported yet and the same
 library freshly imported are in the same state.
@@ -16,7 +16,7 @@ from typing import Any
 
 import xxhash
 
-LIBRARIES = ("matplotlib", "pandas", "numpy")
+LIBRARIES = ("matplotlib", "pandas", "numpy", "sklearn")
 DEFAULTS = "defaults"
 # rcParams that say where figures go, not what they look like (the kernel sets them).
 _MATPLOTLIB_PLACE = frozenset({"backend", "backend_fallback", "interactive"})
@@ -39,6 +39,9 @@ def current(library: str) -> dict[str, Any] | None:
         if np is None:
             return None
         return _numpy_settings(np)
+    if library == "sklearn":
+        sklearn = sys.modules.get("sklearn")
+        return None if sklearn is None or not hasattr(sklearn, "get_config") else dict(sklearn.get_config())
     raise ValueError(library)
 
 
@@ -53,6 +56,9 @@ def defaults(library: str) -> dict[str, Any] | None:
     if library == "numpy":
         np = sys.modules.get("numpy")
         return None if np is None else contextvars.Context().run(_numpy_settings, np)  # the context variables' defaults
+    if library == "sklearn":
+        config = sys.modules.get("sklearn._config")  # set_config changes a per-thread copy of this
+        return None if config is None else dict(config._global_config)
     raise ValueError(library)
 
 
@@ -113,6 +119,10 @@ def apply(library: str, values: dict[str, Any]) -> None:
             np.seterr(**errors)
         if printing:
             np.set_printoptions(**printing)
+    elif library == "sklearn":
+        import sklearn
+
+        sklearn.set_config(**values)
 
 
 def _numpy_settings(np: Any) -> dict[str, Any]:
