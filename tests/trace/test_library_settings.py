@@ -30,3 +30,16 @@ def test_a_configuration_set_in_a_step_is_set_again_on_a_hit(lab):
     again = lab.run(cells)
     assert again.step("configure").cached
     assert again.value("kind") == "'DataFrame'"
+
+
+def test_methods_a_library_call_adds_to_pandas_are_added_again_on_a_hit(lab):
+    """``tqdm.pandas()`` in a step adds ``progress_apply`` to pandas' classes: a later cell uses it."""
+    cells = [
+        "import pandas as pd\ndf = pd.DataFrame({'a': [1, 2]})",
+        "%%step bars\nfrom tqdm.auto import tqdm\ntqdm.pandas(disable=True)\nready = True",
+        "q = df['a'].progress_apply(lambda v: v + 1).tolist()\ng = df.groupby('a')['a'].progress_apply(len).tolist()",
+    ]
+    lab.run(cells)
+    again = lab.run(cells)
+    assert again.step("bars").cached
+    assert again.value("q") == "[2, 3]" and again.value("g") == "[1, 1]"

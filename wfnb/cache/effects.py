@@ -20,7 +20,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
-from wfnb.cache import libsettings, localmodules, probes, randomness
+from wfnb.cache import libsettings, localmodules, patches, probes, randomness
 from wfnb.cache.codeorigin import is_user_module, user_modules
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ class ProcessState:
     modules: dict[str, dict[str, str]]  # user module → data attribute digests
     interpreter: dict[str, Any] = field(default_factory=dict)  # see _interpreter()
     log_handlers: tuple[int, ...] = ()  # the root logger's handlers (by identity: a stream cannot be stored)
+    library_classes: dict[type, dict[str, int]] = field(default_factory=dict)  # see patches.class_snapshot
 
     @classmethod
     def now(cls) -> ProcessState:
@@ -50,6 +51,7 @@ class ProcessState:
         return cls(
             interpreter=_interpreter(),
             log_handlers=tuple(id(handler) for handler in logging.getLogger().handlers),
+            library_classes=patches.class_snapshot(),
             cwd=os.getcwd(),
             path=list(sys.path),
             environ=dict(os.environ),
@@ -175,6 +177,8 @@ def difference(before: ProcessState, after: ProcessState, *, fresh_modules: set[
                 changes[attribute] = getattr(module, attribute) if attribute in digests else _DELETED
         if changes:
             effects.modules[name] = changes
+    for cls, attribute in patches.changed_attributes(before.library_classes, after.library_classes):
+        effects.classes.append((cls, attribute, vars(cls).get(attribute, _DELETED)))
     return effects
 
 

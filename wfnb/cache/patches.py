@@ -69,6 +69,40 @@ def packages() -> set[str]:
     return {(cls.__module__ or "").partition(".")[0] for cls, _ in _registry.values()}
 
 
+# Library classes other libraries add methods to by a call (``tqdm.pandas()`` adds ``progress_apply``
+# to these): compared before and after each step, so that a hit adds the methods again.
+_PATCHED_BY_CALLS = {
+    "pandas": ("DataFrame", "Series", "Index"),
+    "pandas.core.groupby.generic": ("DataFrameGroupBy", "SeriesGroupBy"),
+    "pandas.core.groupby.groupby": ("GroupBy",),
+    "pandas.core.window.rolling": ("Rolling", "Window", "RollingGroupby"),
+    "pandas.core.window.expanding": ("Expanding", "ExpandingGroupby"),
+}
+
+
+def class_snapshot() -> dict[type, dict[str, int]]:
+    """The attributes of the library classes that calls patch, by identity (cheap: no hashing)."""
+    snapshot = {}
+    for module_name, names in _PATCHED_BY_CALLS.items():
+        module = sys.modules.get(module_name)
+        for name in names:
+            cls = getattr(module, name, None) if module is not None else None
+            if isinstance(cls, type):
+                snapshot[cls] = {key: id(value) for key, value in vars(cls).items()}
+    return snapshot
+
+
+def changed_attributes(before: dict[type, dict[str, int]], after: dict[type, dict[str, int]]) -> list[tuple[type, str]]:
+    """Which of those attributes a step added, replaced or removed."""
+    changed = []
+    for cls, attributes in after.items():
+        earlier = before.get(cls)
+        if earlier is None or earlier == attributes:
+            continue
+        changed.extend((cls, key) for key in sorted(set(earlier) | set(attributes)) if earlier.get(key) != attributes.get(key))
+    return changed
+
+
 def _assigned_attributes(tree: ast.AST) -> Iterator[tuple[ast.expr, str]]:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):

@@ -183,8 +183,10 @@ def effects_of(observation: Observation, source: str, namespace: dict[str, Any])
         tree = ast.parse(source)
     except SyntaxError:
         return effects
+    noted = {(cls, attribute) for cls, attribute, _ in effects.classes}
     for cls, attribute in patches.note_tree(tree, namespace):
-        effects.classes.append((cls, attribute, vars(cls).get(attribute, _DELETED)))
+        if (cls, attribute) not in noted:
+            effects.classes.append((cls, attribute, vars(cls).get(attribute, _DELETED)))
     return effects
 
 
