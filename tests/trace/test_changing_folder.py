@@ -54,12 +54,14 @@ def test_files_appearing_beside_the_notebook_rerun_no_step_that_fits_a_model(lab
     assert session.value("predictions.shape") == "(20,)"
 
 
-def test_an_import_first_made_in_the_step_does_not_tie_it_to_the_folder(lab):
+def test_imports_and_plugin_lookups_first_made_in_the_step_do_not_tie_it_to_the_folder(lab):
     (lab.root / "runs").mkdir()
     step = """
     %%step parse
     import json, csv, decimal, fractions, statistics
     import sklearn.utils
+    from importlib.metadata import entry_points
+    plugins = sorted(e.name for e in entry_points(group='wfnb.test.none'))  # lists every folder of sys.path
     with open('runs/parse.txt', 'a') as log:
         log.write('ran\\n')
     total = statistics.mean([1, 2, 3])
