@@ -10,6 +10,7 @@ as Shake verify their traces, applied to a notebook cell.
 
 from __future__ import annotations
 
+import importlib.machinery
 import json
 import os
 import sys
@@ -60,7 +61,7 @@ def first_change(probes: list[Probe], namespace: dict[str, Any]) -> str | None:
         except Exception:  # noqa: BLE001 - a probe that cannot be taken now does not hold
             now = None
         if now != value:
-            return describe(kind, what, now)
+            return describe(kind, what, now, value)
     return None
 
 
@@ -69,14 +70,21 @@ def observe(kind: str, what: str, namespace: dict[str, Any]) -> str:
     return _OBSERVERS[kind](what, namespace)
 
 
-def describe(kind: str, what: str, now: str | None = None) -> str:
-    """A probe that changed, in words for the status line."""
+def describe(kind: str, what: str, now: str | None = None, then: str | None = None) -> str:
+    """A probe that changed, in words for the status line (``then`` is the value it had, if known)."""
     if kind in ("file", "stat"):
         return f"file {_shown(what)} changed"
     if kind == "wrote":
         return f"file {_shown(what)} it wrote is {'missing' if now == ABSENT else 'changed'}"
     if kind in ("listing", "tree"):
         return f"folder {_shown(what)} changed"
+    if kind == "folder":
+        difference = names_changed(then, now)
+        return f"folder {_shown(what)} changed" + (f": {difference}" if difference else "")
+    if kind == "lookup":
+        folder, _ = json.loads(what)
+        difference = names_changed(then, now)
+        return f"folder {_shown(folder or '.')} changed: {difference or 'its modules'}, named like a module it imports"
     if kind == "glob":
         return f"files matching {json.loads(what)[0]} changed"
     if kind == "env":
@@ -97,6 +105,30 @@ def describe(kind: str, what: str, now: str | None = None) -> str:
         "package": f"package {what} changed",
         "global": f"input {what} changed",
     }.get(kind, f"{kind} {what} changed")
+
+
+def names_changed(then: str | None, now: str | None, shown: int = 3) -> str:
+    """The names that appeared in a listing and those that went (``new b.csv; gone a.csv``), or ``""``
+    when the values do not hold names (a large folder is kept as a hash)."""
+    old, new = _names(then), _names(now)
+    if old is None or new is None:
+        return "it is gone" if now == ABSENT else "it is new" if then == ABSENT else ""
+    parts = []
+    for word, names in (("new", [n for n in new if n not in old]), ("gone", [n for n in old if n not in new])):
+        if names:
+            more = f" and {len(names) - shown} more" if len(names) > shown else ""
+            parts.append(f"{word} {', '.join(names[:shown])}{more}")
+    return "; ".join(parts)
+
+
+def _names(value: str | None) -> list[str] | None:
+    if value is None or not value.startswith("["):
+        return None
+    try:
+        names = json.loads(value)
+    except ValueError:
+        return None
+    return names if isinstance(names, list) else None
 
 
 def _shown(path: str) -> str:
@@ -140,11 +172,50 @@ def _glob(what: str, namespace: dict[str, Any]) -> str:
     return glob_digest(pattern, root, recursive)
 
 
+_MAX_NAMES = 2000  # entries of a listed folder kept by name (to say which changed); a larger one is kept as a hash
+
+
+def folder_names(folder: str) -> str:
+    """What a listing of ``folder`` shows: its entries' names, folders with a trailing ``/``, as a JSON list
+    (``absent`` if it is not there)."""
+    try:
+        names = sorted(entry.name + ("/" if entry.is_dir() else "") for entry in os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return ABSENT
+    except OSError as error:
+        return f"unreadable:{error.errno}"
+    if len(names) > _MAX_NAMES:
+        return "hash:" + xxhash.xxh3_128_hexdigest("\0".join(names).encode("utf-8", "surrogateescape"))
+    return json.dumps(names, ensure_ascii=False)
+
+
+def module_files(what: str) -> str:
+    """Which of the modules an import looked for are in a folder: the files (``utils.py``, an extension
+    module) and folders (``utils/``, with the ``__init__`` that makes it a package) that ``import`` would
+    find there, as a JSON list. ``what`` is ``[folder, names]``; folder ``""`` is the working directory."""
+    folder, names = json.loads(what)
+    folder = folder or os.getcwd()
+    try:
+        entries = set(os.listdir(folder))
+    except OSError:
+        entries = set()  # no folder: no module there either
+    suffixes = importlib.machinery.all_suffixes()
+    found = []
+    for name in names:
+        if name in entries and os.path.isdir(os.path.join(folder, name)):
+            inits = [f"__init__{s}" for s in suffixes if os.path.isfile(os.path.join(folder, name, f"__init__{s}"))]
+            found.append(f"{name}/{inits[0] if inits else ''}")
+        found += [name + suffix for suffix in suffixes if name + suffix in entries]
+    return json.dumps(found, ensure_ascii=False)
+
+
 _OBSERVERS: dict[str, Callable[[str, dict[str, Any]], str]] = {
     "file": lambda what, ns: path_digest(what),
     "stat": lambda what, ns: stat_digest(what),
     "wrote": lambda what, ns: path_digest(what),
-    "listing": lambda what, ns: listing_digest(what),
+    "listing": lambda what, ns: listing_digest(what),  # records made before names were kept
+    "folder": lambda what, ns: folder_names(what),
+    "lookup": lambda what, ns: module_files(what),
     "tree": lambda what, ns: tree_digest(what),
     "glob": _glob,
     "env": lambda what, ns: text_digest(os.environ.get(what)),

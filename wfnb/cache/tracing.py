@@ -85,7 +85,7 @@ def observe(namespace: dict[str, Any], boundary: types.FrameType, ignored_roots:
 
 
 def trace_of(observation: Observation, namespace: dict[str, Any], touched: frozenset[str], bound: set[str], named: tuple[str, ...] = ()) -> probes.Trace:
-    """The probes of a run: what it read, listed, imported and drew from, as it found them.
+    """The probes of a run: what it read, listed, imported (and looked for) and drew from, as it found them.
 
     ``named`` are the files the code names (a path in a string): read, as far as
     anyone can tell, unless the run wrote them first, even by compiled code no
@@ -112,7 +112,7 @@ def trace_of(observation: Observation, namespace: dict[str, Any], touched: froze
     for path in sorted(watch.trees):
         trace.add("tree", path, probes.observe("tree", path, namespace))
     for path in sorted(watch.listings):
-        trace.add("listing", path, probes.observe("listing", path, namespace))
+        trace.add("folder", path, probes.observe("folder", path, namespace))
     for pattern, root, recursive in sorted(watch.globs):
         what = json.dumps([pattern, root, recursive])
         trace.add("glob", what, probes.observe("glob", what, namespace))
@@ -121,6 +121,9 @@ def trace_of(observation: Observation, namespace: dict[str, Any], touched: froze
             trace.add("wrote", path, probes.observe("wrote", path, namespace))
     for path in sorted(watch.removed):
         trace.add("wrote", path, probes.ABSENT)
+    for folder, names in sorted(watch.lookups.items()):  # the working directory as "": what '' on sys.path means
+        what = json.dumps(["" if folder == before.cwd else folder, sorted(names)])
+        trace.add("lookup", what, probes.observe("lookup", what, namespace))
     for key in sorted(watch.environ):
         trace.add("env", key, probes.text_digest(before.environ.get(key)))
     if watch.whole_environ:

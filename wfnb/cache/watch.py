@@ -13,13 +13,22 @@ light wrappers installed only while a step runs report those to the same ``Watch
 
 Only what the step's own code caused counts: an event is the step's when the code
 that raised it was called from the notebook's code or a local module (not from the
-import machinery, nor from the kernel's other threads' library code).
+import machinery, nor from the kernel's other threads' library code). A listing is
+held to a stricter rule (``Watch.listed``): the import system and libraries list
+folders on their own behalf (``importlib.metadata`` lists every ``sys.path`` entry,
+the working directory included, to find plugins), and a trace holding those
+listings would re-run a step whenever any file appeared beside the notebook.
+What an import asked of a folder is recorded instead, name by name
+(``wfnb.cache.whilerunning``).
 """
 
 from __future__ import annotations
 
 import _collections_abc
+import fnmatch
 import genericpath
+import glob
+import itertools
 import os
 import pathlib
 import sys
@@ -61,6 +70,7 @@ class Watch:
     boundary: types.FrameType | None = None  # frames from here down ran the step; above is wfnb
     files: dict[str, FileUse] = field(default_factory=dict)  # absolute path → use
     listings: dict[str, None] = field(default_factory=dict)  # absolute folders listed
+    lookups: dict[str, dict[str, None]] = field(default_factory=dict)  # folder → module names imports looked for there
     trees: dict[str, None] = field(default_factory=dict)  # folders read whole by compiled readers
     globs: dict[tuple[str, str, bool], None] = field(default_factory=dict)  # (pattern, cwd, recursive)
     removed: dict[str, None] = field(default_factory=dict)
@@ -76,6 +86,7 @@ class Watch:
     upstream: dict[str, str] = field(default_factory=dict)  # results of other workflows it read: ref → what it resolved to
     uses: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)  # (workflow, number) → the outputs read
     thread: int = field(default_factory=threading.get_ident)
+    _unwatched: set[str] = field(default_factory=set)  # library folders imports looked in
 
     # -- classification ---------------------------------------------------------
 
@@ -119,8 +130,40 @@ class Watch:
 
     def listed(self, path: Any, frame: types.FrameType | None) -> None:
         target = absolute_path(path if path not in (None, "", b"") else ".")
-        if target is not None and not self._ignored(target) and self.origin(frame) == "user":
+        if target is not None and not self._ignored(target) and self._asked_for(target, frame):
             self.listings[target] = None
+
+    def _asked_for(self, folder: str, frame: types.FrameType | None) -> bool:
+        """Whether the step's code asked for this listing: itself (``os.listdir``, ``glob``, ``Path.iterdir``
+        in the cell or a helper), or through a library it handed the folder to (``load_files('data')``,
+        ``shutil.copytree``). The import system's listings, and a library's on its own behalf (plugins
+        found through ``importlib.metadata``, a font cache), are not the step's reading of the folder."""
+        while frame is not None and _is_listing_code(frame.f_code.co_filename):
+            frame = frame.f_back
+        if frame is None or frame is self.boundary:
+            return False
+        if is_user_file(frame.f_code.co_filename):
+            return True
+        outermost = frame
+        while frame is not None and frame is not self.boundary:
+            filename = frame.f_code.co_filename
+            if filename.startswith("<frozen importlib"):
+                return False
+            if is_user_file(filename):
+                return _handed_in(folder, outermost)
+            outermost = frame
+            frame = frame.f_back
+        return False
+
+    def looked_up(self, folder: str, name: str) -> None:
+        """An import looked for module ``name`` in ``folder`` (``wfnb.cache.whilerunning``)."""
+        names = self.lookups.get(folder)
+        if names is None:
+            if folder in self._unwatched or self._ignored(os.path.join(folder, name)):  # site-packages, the stdlib
+                self._unwatched.add(folder)
+                return
+            names = self.lookups[folder] = {}
+        names[name] = None
 
     def globbed(self, pattern: Any, recursive: Any, root: Any, frame: types.FrameType | None) -> None:
         if not isinstance(pattern, (str, bytes)) or self.origin(frame) != "user":
@@ -190,6 +233,53 @@ _ENVIRON_FILES = frozenset(
 
 # The modules between a caller and os.stat: os.path.exists/getsize/isfile, Path.exists/is_file.
 _STAT_FILES = frozenset({os.__file__, os.path.__file__, genericpath.__file__, pathlib.__file__})
+
+
+# The modules between a caller and a listing: os.listdir/scandir/walk, Path.iterdir/glob/rglob, glob.glob.
+_LISTING_FILES = frozenset({os.__file__, glob.__file__, fnmatch.__file__, pathlib.__file__})
+_LISTING_PACKAGE = os.path.join(os.path.dirname(pathlib.__file__), "") if hasattr(pathlib, "__path__") else None  # 3.13
+
+
+def _is_listing_code(filename: str) -> bool:
+    return filename in _LISTING_FILES or (_LISTING_PACKAGE is not None and filename.startswith(_LISTING_PACKAGE))
+
+
+_MAX_HANDED = 50  # values of a library call's arguments looked at for a path
+_MAX_PATH = 1024
+
+
+def _handed_in(folder: str, frame: types.FrameType) -> bool:
+    """Whether the library call ``frame`` (entered from the step's code) was handed ``folder``: among its
+    arguments (or its object's attributes) a path that is the folder, one above it, or one in it."""
+    local = frame.f_locals
+    values = list(itertools.islice(local.values(), _MAX_HANDED))
+    owner = getattr(local.get("self"), "__dict__", None)
+    if isinstance(owner, dict):
+        values += itertools.islice(owner.values(), _MAX_HANDED)
+    for value in values:
+        items = value if isinstance(value, (list, tuple)) else value.values() if isinstance(value, dict) else (value,)
+        for item in itertools.islice(items, _MAX_HANDED):
+            if isinstance(item, (str, bytes, os.PathLike)) and _covers(item, folder):
+                return True
+    return False
+
+
+def _covers(value: str | bytes | os.PathLike, folder: str) -> bool:
+    try:
+        text = os.fsdecode(os.fspath(value))
+    except (TypeError, ValueError):
+        return False
+    if not text or len(text) > _MAX_PATH or "\0" in text or "\n" in text:
+        return False
+    parts = text.split(os.sep)
+    magic = next((i for i, part in enumerate(parts) if glob.has_magic(part)), None)
+    base = os.sep.join(parts[:magic]) if magic is not None else text  # a pattern's folder part
+    given = os.path.abspath(base or ".")
+    if given == os.sep:
+        return False  # a separator held by the library, not a folder handed to it
+    if folder == given or folder.startswith(os.path.join(given, "")):
+        return True  # the folder, or one below a folder handed in
+    return os.path.dirname(given) == folder and (os.sep in text or magic is not None or os.path.lexists(given))
 
 
 def absolute_path(path: Any) -> str | None:

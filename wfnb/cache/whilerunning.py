@@ -2,8 +2,10 @@
 
 Reads of ``os.environ``, ``os.stat`` looks (``os.path.exists``, ``getsize``,
 ``Path.exists``), the compiled readers that open files in C (pyarrow,
-``numpy.fromfile``) and the pools that send the notebook's code to other
-processes are invisible to ``sys.addaudithook``. Each is wrapped on entering a
+``numpy.fromfile``), the pools that send the notebook's code to other
+processes, and the names an import looks for in each folder of ``sys.path``
+are invisible to ``sys.addaudithook`` (which sees an import's whole listing of
+a folder, not what it asked of it). Each is wrapped on entering a
 step and unwrapped on leaving it, so that code outside steps never pays for
 them; a module among these first imported during the step is wrapped as soon as
 it is loaded. What they see goes to the step's ``Watch`` (``wfnb.cache.watch``).
@@ -12,6 +14,7 @@ it is loaded. What they see goes to the step's ``Watch`` (``wfnb.cache.watch``).
 from __future__ import annotations
 
 import functools
+import importlib.machinery
 import os
 import sys
 import threading
@@ -36,6 +39,7 @@ def watching(namespace: dict[str, Any], *, boundary: types.FrameType | None, ign
         stack.enter_context(_environ_reads(watch))
         stack.enter_context(_file_stats(watch))
         stack.enter_context(_library_wrappers(watch))
+        stack.enter_context(_module_lookups(watch))
         yield stack.enter_context(active(watch))
 
 
@@ -96,6 +100,30 @@ def _file_stats(watch: Watch) -> Iterator[None]:
     finally:
         for name, original in saved.items():
             setattr(os, name, original)
+
+
+@contextmanager
+def _module_lookups(watch: Watch) -> Iterator[None]:
+    """``FileFinder.find_spec``, which looks for one module name in one folder of ``sys.path`` (or of a
+    package): each name looked for in a user's folder (the working directory, a local package) is noted,
+    found or not, so that a module file appearing there later that the import would have found re-runs
+    the step, and no other file does."""
+    finder = importlib.machinery.FileFinder
+    original = finder.__dict__["find_spec"]
+
+    def find_spec(self: Any, fullname: str, target: Any = None) -> Any:
+        if innermost() is watch and isinstance(fullname, str):
+            try:
+                watch.looked_up(self.path or os.getcwd(), fullname.rpartition(".")[2])
+            except Exception:  # noqa: BLE001 - an import must never fail for wfnb's sake
+                pass
+        return original(self, fullname, target)
+
+    finder.find_spec = find_spec
+    try:
+        yield
+    finally:
+        finder.find_spec = original
 
 
 # Readers that open files in compiled code, where no audit event is raised: (module, function).

@@ -14,6 +14,7 @@ kept by ``wfnb.cache.evidence``), the files (size, time, content), the packages
 
 from __future__ import annotations
 
+import json
 import os
 import types
 from dataclasses import dataclass
@@ -314,8 +315,9 @@ def _trace(earlier: Mapping[str, Any], now: Mapping[str, Any]) -> list[Section]:
 
 
 # Probes a run may or may not take depending on what the kernel had done before (a first import of
-# pandas sets up numpy's random state and settings): one that appears says nothing about why it ran.
-_INCIDENTAL = {"rng", "settings", "cwd"}
+# pandas sets up numpy's random state and settings, and looks for its modules in the notebook's folder):
+# one that appears says nothing about why it ran.
+_INCIDENTAL = {"rng", "settings", "cwd", "lookup"}
 
 
 def _probe_change(kind: str, what: str, old: str, new: str) -> str:
@@ -329,7 +331,7 @@ def _probe_change(kind: str, what: str, old: str, new: str) -> str:
         from wfnb.history.links import describe_change
 
         return describe_change(what, old, new)
-    return probes.describe(kind, what, new)
+    return probes.describe(kind, what, new, old)
 
 
 def _probe_name(kind: str, what: str) -> str:
@@ -337,14 +339,18 @@ def _probe_name(kind: str, what: str) -> str:
         from wfnb.history.links import describe_ref
 
         return describe_ref(what)
-    named = {"file": "file", "wrote": "the file it writes", "listing": "the listing of", "tree": "every file below",
+    named = {"file": "file", "wrote": "the file it writes", "listing": "the listing of", "folder": "the listing of", "tree": "every file below",
              "env": "environment variable", "module": "module", "package": "package", "settings": "the settings of",
              "global": "the name read through eval", "rng": "the global random state of"}
     if kind == "glob":
         return f"the files matching {what}"
+    if kind == "lookup":
+        folder, names = json.loads(what)
+        more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+        return f"whether folder {_shown(folder or '.')} holds a module named {', '.join(names[:3])}{more}"
     if kind in ("cwd", "environ", "argv"):
         return {"cwd": "the working directory", "environ": "the whole environment", "argv": "sys.argv"}[kind]
-    return f"{named.get(kind, kind)} {_shown(what) if kind in ('file', 'wrote', 'listing', 'tree') else what}"
+    return f"{named.get(kind, kind)} {_shown(what) if kind in ('file', 'wrote', 'listing', 'folder', 'tree') else what}"
 
 
 def _unexplained(earlier: Mapping[str, Any], now: Mapping[str, Any], reasons: list[str]) -> str:
