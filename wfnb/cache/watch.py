@@ -30,6 +30,7 @@ import genericpath
 import glob
 import itertools
 import os
+import subprocess
 import pathlib
 import sys
 import threading
@@ -201,6 +202,8 @@ class Watch:
             self.servers.append(shown)
 
     def started(self, command: str, frame: types.FrameType | None) -> None:
+        if _system_query(command) and not _started_by_user_code(frame, self.boundary):
+            return  # a library asking the machine about itself (joblib's lscpu): not the step's program
         if self.origin(frame) == "user" or frame is None:
             text = " ".join(command.split())
             self.programs.append(text if len(text) <= _MAX_COMMAND else text[: _MAX_COMMAND - 1] + "…")
@@ -233,6 +236,25 @@ _ENVIRON_FILES = frozenset(
 
 # The modules between a caller and os.stat: os.path.exists/getsize/isfile, Path.exists/is_file.
 _STAT_FILES = frozenset({os.__file__, os.path.__file__, genericpath.__file__, pathlib.__file__})
+
+
+# Programs libraries run to ask about the machine (CPU count, GPUs, fonts), whose answers are not data.
+_SYSTEM_QUERIES = frozenset(
+    {"lscpu", "nproc", "getconf", "sysctl", "uname", "nvidia-smi", "fc-list", "fc-match", "ldconfig", "sw_vers", "wmic"}
+)
+_PROCESS_FILES = frozenset({os.__file__, subprocess.__file__})
+
+
+def _system_query(command: str) -> bool:
+    words = command.split()
+    return bool(words) and os.path.basename(words[0]) in _SYSTEM_QUERIES
+
+
+def _started_by_user_code(frame: types.FrameType | None, boundary: types.FrameType | None) -> bool:
+    """Whether the code that started a program is the notebook's own (not a library it called)."""
+    while frame is not None and frame.f_code.co_filename in _PROCESS_FILES:
+        frame = frame.f_back
+    return frame is not None and frame is not boundary and is_user_file(frame.f_code.co_filename)
 
 
 # The modules between a caller and a listing: os.listdir/scandir/walk, Path.iterdir/glob/rglob, glob.glob.
