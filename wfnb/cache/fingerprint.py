@@ -25,7 +25,7 @@ from typing import Any, Mapping
 import xxhash
 
 from wfnb.cache import localmodules, patches
-from wfnb.cache.cellcode import CellAnalysis, analyze_cell
+from wfnb.cache.cellcode import CLOCK_METHODS, CellAnalysis, analyze_cell
 from wfnb.cache.codehash import names_used
 from wfnb.cache.codeorigin import is_library_module, is_user_file
 from wfnb.cache.files import digest_files, literal_files
@@ -53,6 +53,7 @@ class Fingerprint:
     indirect: frozenset[str] = frozenset()  # inputs read by the helpers the step calls, not by its own code
     touched: frozenset[str] = frozenset()  # top-level packages the step uses, as far as can be seen before it runs
     untraceable: tuple[str, ...] = ()  # what makes the step run every time (a helper calling globals())
+    clock: tuple[str, ...] = ()  # helpers that read the calendar clock (see wfnb.cache.cellcode.CLOCK_METHODS)
 
     def changes_from(self, earlier: Mapping[str, Any]) -> list[str]:
         """What differs from an earlier record's parts, in words for the status line."""
@@ -135,7 +136,7 @@ def fingerprint_step(analysis: CellAnalysis, namespace: Mapping[str, Any], deps:
     key = xxhash.xxh3_128_hexdigest(json.dumps(parts, sort_keys=True).encode())
     return Fingerprint(
         key=key, code=code, inputs=inputs, files=files, modules=modules, named=tuple(dict.fromkeys(named)),
-        indirect=frozenset(reach.globals - reads), touched=frozenset(t for t in touched if t), untraceable=tuple(reach.untraceable),
+        indirect=frozenset(reach.globals - reads), touched=frozenset(t for t in touched if t), untraceable=tuple(reach.untraceable), clock=tuple(dict.fromkeys(reach.clock)),
     )
 
 
@@ -187,6 +188,7 @@ class _Reach:
         self.modules: set[str] = set()
         self.packages: set[str] = set()
         self.untraceable: list[str] = []
+        self.clock: list[str] = []
         self.argv = False
         self._seen: set[int] = set()
 
@@ -234,6 +236,8 @@ class _Reach:
         owner = function.__module__ or ""
         code_names = names_used(function.__code__)
         self.argv = self.argv or "argv" in code_names
+        if function.__globals__ is self.namespace or not is_library_module(owner):
+            self.clock.extend(f"{function.__qualname__}() calls .{name}()" for name in sorted(CLOCK_METHODS & code_names))
         if is_library_module(owner):
             self.packages.add(owner.partition(".")[0])
             return []

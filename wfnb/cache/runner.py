@@ -149,6 +149,9 @@ class StepRunner:
         hidden = list(analysis.dynamic) + list(fingerprint.untraceable)
         if analysis.programs:
             return fingerprint, f"it runs a program ({analysis.programs[0]})"
+        clock = list(analysis.clock) + list(fingerprint.clock)
+        if clock:  # a name made from the date must be new on every run, or a later step overwrites an earlier run
+            return fingerprint, f"it reads the clock ({clock[0]})"
         if hidden:
             what = ", ".join(hidden)
             if step not in self._warned_dynamic:
