@@ -92,7 +92,8 @@ class Watch:
     # -- classification ---------------------------------------------------------
 
     def origin(self, frame: types.FrameType | None) -> Origin:
-        """Who caused an event raised in ``frame``: the step's code, a library, or an import."""
+        """Who caused an event raised in ``frame``: the step's code, a library, or an import.
+        In a thread doing work the step handed to a pool, the step's code is the one that asked."""
         while frame is not None and frame is not self.boundary:
             filename = frame.f_code.co_filename
             if filename.startswith("<frozen importlib"):
@@ -100,7 +101,7 @@ class Watch:
             if is_user_file(filename):
                 return "user"
             frame = frame.f_back
-        return "library"
+        return "user" if getattr(_delegation, "depth", 0) else "library"
 
     def ignore_folder(self, path: Any) -> None:
         """A temporary folder the step made: what it puts there is not data."""
@@ -367,6 +368,19 @@ _EVENTS: dict[str, Callable[[Watch, tuple[Any, ...], Any], None]] = {
     "tempfile.mkstemp": lambda w, a, f: w.temporary.add(os.path.abspath(a[0])),
     "tempfile.mkdtemp": lambda w, a, f: w.ignore_folder(a[0]),
 }
+
+
+_delegation = threading.local()  # depth > 0: this thread runs work a step handed to a thread pool
+
+
+@contextmanager
+def delegated() -> Iterator[None]:
+    """Mark the block as work done in another thread on behalf of the running step."""
+    _delegation.depth = getattr(_delegation, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _delegation.depth -= 1
 
 
 def current() -> Watch | None:

@@ -23,7 +23,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any, Callable, Iterator
 
 from wfnb.cache.codeorigin import is_library_module, is_user_file
-from wfnb.cache.watch import FileUse, Watch, absolute_path, active, innermost
+from wfnb.cache.watch import FileUse, Watch, absolute_path, active, delegated, innermost
 
 
 @contextmanager
@@ -148,7 +148,13 @@ _PROCESS_POOLS = (
     ("concurrent.futures.process", "ProcessPoolExecutor", ("submit",)),
     ("joblib.externals.loky.process_executor", "ProcessPoolExecutor", ("submit",)),
 )
-_WRAPPED_MODULES = frozenset(m for m, _ in _COMPILED_READERS) | frozenset(m for m, _, _ in _PROCESS_POOLS)
+# Pools that run work in threads of this process: the hooks see what that work opens, but no frame of
+# the notebook's code is on those threads' stacks (``pool.map(pd.read_csv, files)``). Work the step
+# hands to them is marked as done on its behalf.
+_THREAD_POOLS = (("concurrent.futures.thread", "ThreadPoolExecutor", ("submit",)),)
+_WRAPPED_MODULES = (
+    frozenset(m for m, _ in _COMPILED_READERS) | frozenset(m for m, _, _ in _PROCESS_POOLS) | frozenset(m for m, _, _ in _THREAD_POOLS)
+)
 
 
 @contextmanager
@@ -172,6 +178,13 @@ def _library_wrappers(watch: Watch) -> Iterator[None]:
                 original = cls.__dict__.get(name)
                 if original is not None:
                     setattr(cls, name, _pool_wrapper(watch, original, module_name.partition(".")[0]))
+                    restore.append((cls, name, original))
+        for _, class_name, methods in (p for p in _THREAD_POOLS if p[0] == module_name):
+            cls = getattr(module, class_name, None)
+            for name in methods if isinstance(cls, type) else ():
+                original = cls.__dict__.get(name)
+                if original is not None:
+                    setattr(cls, name, _thread_pool_wrapper(watch, original))
                     restore.append((cls, name, original))
 
     for module_name in _WRAPPED_MODULES:
@@ -250,6 +263,24 @@ def _pool_wrapper(watch: Watch, original: Callable[..., Any], library: str) -> C
         return original(self, *args, **kwargs)
 
     return wrapper
+
+
+def _thread_pool_wrapper(watch: Watch, original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def submit(self: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        if innermost() is watch and watch.origin(sys._getframe(1)) == "user":
+            fn = _on_behalf_of_step(fn)
+        return original(self, fn, *args, **kwargs)
+
+    return submit
+
+
+def _on_behalf_of_step(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def work(*args: Any, **kwargs: Any) -> Any:
+        with delegated():
+            return fn(*args, **kwargs)
+
+    return work
 
 
 def _is_thread_pool(pool: Any) -> bool:
