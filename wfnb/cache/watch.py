@@ -357,6 +357,8 @@ _EVENTS: dict[str, Callable[[Watch, tuple[Any, ...], Any], None]] = {
     "os.replace": lambda w, a, f: (w.removed_path(a[0], f), w.opened(a[1], "w", 0, f)),
     "shutil.rmtree": lambda w, a, f: w.removed_path(a[0], f),
     "import": lambda w, a, f: w.imported.__setitem__(a[0], None) if isinstance(a[0], str) else None,
+    # unpickling an object of a class from a local module runs that module's code: it is used like an import
+    "pickle.find_class": lambda w, a, f: w.imported.__setitem__(a[0], None) if isinstance(a[0], str) else None,
     "exec": lambda w, a, f: w.evaluated_code(a[0], f) if isinstance(a[0], types.CodeType) else None,
     "subprocess.Popen": _on_subprocess,
     "socket.connect": lambda w, a, f: w.connected(a[1], f),

@@ -40,7 +40,29 @@ def watching(namespace: dict[str, Any], *, boundary: types.FrameType | None, ign
         stack.enter_context(_file_stats(watch))
         stack.enter_context(_library_wrappers(watch))
         stack.enter_context(_module_lookups(watch))
+        stack.enter_context(_modules_from_files(watch))
         yield stack.enter_context(active(watch))
+
+
+@contextmanager
+def _modules_from_files(watch: Watch) -> Iterator[None]:
+    """``importlib.util.spec_from_file_location``: a module loaded from a path the step gives is read
+    like a file (its source may be read from a cached ``.pyc``, which opens no ``.py``)."""
+    import importlib.util
+
+    original = importlib.util.spec_from_file_location
+
+    @functools.wraps(original)
+    def spec_from_file_location(name: str, location: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if location is not None and innermost() is watch:
+            watch.opened(location, "r", 0, sys._getframe(1))
+        return original(name, location, *args, **kwargs)
+
+    importlib.util.spec_from_file_location = spec_from_file_location  # type: ignore[assignment]  # put back on leaving
+    try:
+        yield
+    finally:
+        importlib.util.spec_from_file_location = original  # type: ignore[assignment]  # the step's wrapper, removed
 
 
 @contextmanager
