@@ -72,6 +72,7 @@ def analyze_cell(source: str) -> CellAnalysis:
     tree = ast.parse(source)
     walker = _Walker()
     walker.run_block(tree.body, set())
+    _namespace_subscripts(tree, walker)
     code = ast.dump(tree, annotate_fields=False, include_attributes=False)
     if tree.body and isinstance(tree.body[-1], ast.Expr) and _hides_its_value(source):
         code += " ;"  # a trailing ';' hides the value a plain cell would show: another result to show
@@ -89,6 +90,17 @@ def analyze_cell(source: str) -> CellAnalysis:
         argv=walker.argv,
         clock=tuple(dict.fromkeys(_clock_calls(tree))),
     )
+
+
+def _namespace_subscripts(tree: ast.AST, walker: _Walker) -> None:
+    """``get_ipython().user_ns['k']`` reads ``k``; with a key computed at run time, any name."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and node.value.attr == "user_ns":
+            key = node.slice
+            if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                walker.reads.add(key.value)
+            elif "user_ns[...]" not in walker.dynamic:
+                walker.dynamic.append("user_ns[...]")
 
 
 def _clock_calls(tree: ast.AST) -> Iterable[str]:

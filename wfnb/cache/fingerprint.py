@@ -17,6 +17,7 @@ import dis
 import functools
 import json
 import os
+import re
 import sys
 import types
 from dataclasses import dataclass, field
@@ -102,6 +103,7 @@ def fingerprint_step(analysis: CellAnalysis, namespace: Mapping[str, Any], deps:
             named.append(found)
             if interactive:
                 reads |= _script_reads(found)
+    reads |= _names_in_expression_strings(reads, namespace)
     reach = _Reach(namespace)
     for name in sorted(reads):
         if name in namespace:
@@ -255,6 +257,20 @@ class _Reach:
                 self.globals.add(name)
                 found.append(self.namespace[name])
         return found
+
+
+_AT_NAME = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _names_in_expression_strings(reads: set[str], namespace: Mapping[str, Any]) -> set[str]:
+    """``df.query(FILTER)`` with ``FILTER = "price > @min_price"``: pandas reads ``min_price`` from the
+    caller's namespace, so a string input's ``@names`` are inputs too."""
+    found = set()
+    for name in reads:
+        value = namespace.get(name)
+        if isinstance(value, str) and "@" in value and len(value) <= 10_000:
+            found.update(n for n in _AT_NAME.findall(value) if n in namespace)
+    return found
 
 
 def _paths_in_value(value: Any) -> list[str]:
