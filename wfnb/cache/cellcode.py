@@ -44,6 +44,8 @@ _DYNAMIC_BARE_CALLS = frozenset({"globals", "locals", "vars", "dir"})
 CLOCK_METHODS = frozenset({"now", "today", "utcnow"})
 _CLOCK_FUNCTIONS = {"strftime": 1, "localtime": 0, "gmtime": 0, "ctime": 0, "asctime": 0}  # reads it with this many args
 _CLOCK_STRINGS = frozenset({"now", "today"})  # np.datetime64("now"), pd.Timestamp("today")
+# Names whose result depends on the local time zone (``TZ`` and ``time.tzset()``).
+LOCAL_TIME = frozenset({"localtime", "mktime", "fromtimestamp", "astimezone", "ctime", "tzname", "timezone", "altzone", "daylight", "tzset"})
 # Methods whose string argument is an expression over the caller's names (`@name` in pandas).
 _EXPRESSION_METHODS = frozenset({"query", "eval", "evaluate"})
 _MAX_PATH_LITERAL = 1024
@@ -65,6 +67,7 @@ class CellAnalysis:
     env_reads: tuple[str, ...] = ()  # variables read by %env NAME
     argv: bool = False  # the cell reads sys.argv
     clock: tuple[str, ...] = ()  # calls that read the calendar clock: it runs every time
+    local_time: bool = False  # the cell uses the local time zone: TZ is an ingredient
 
 
 def analyze_cell(source: str) -> CellAnalysis:
@@ -89,6 +92,9 @@ def analyze_cell(source: str) -> CellAnalysis:
         env_reads=tuple(dict.fromkeys(walker.env_reads)),
         argv=walker.argv,
         clock=tuple(dict.fromkeys(_clock_calls(tree))),
+        local_time=any(
+            (isinstance(n, ast.Attribute) and n.attr in LOCAL_TIME) or (isinstance(n, ast.Name) and n.id in LOCAL_TIME) for n in ast.walk(tree)
+        ),
     )
 
 

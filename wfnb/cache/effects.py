@@ -92,7 +92,7 @@ class Effects:
         parts.extend(f"{library} settings" for library in sorted(self.settings))
         parts.extend(_SETTING_NAMES[name] for name in sorted(self.interpreter or {}))
         parts.extend(f"{name}.{attribute}" for name, changes in sorted(self.modules.items()) for attribute in sorted(changes))
-        parts.extend(f"{cls.__module__}.{cls.__qualname__}.{attribute}" for cls, attribute, _ in self.classes)
+        parts.extend(f"{patches.owner_name(cls)}{'.' + cls.__qualname__ if isinstance(cls, type) else ''}.{attribute}" for cls, attribute, _ in self.classes)
         return parts
 
     def replay_before(self) -> None:

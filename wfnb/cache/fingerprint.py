@@ -19,6 +19,7 @@ import json
 import os
 import re
 import sys
+import time
 import types
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -26,7 +27,7 @@ from typing import Any, Mapping
 import xxhash
 
 from wfnb.cache import localmodules, patches
-from wfnb.cache.cellcode import CLOCK_METHODS, CellAnalysis, analyze_cell
+from wfnb.cache.cellcode import CLOCK_METHODS, LOCAL_TIME, CellAnalysis, analyze_cell
 from wfnb.cache.codehash import names_used
 from wfnb.cache.codeorigin import is_library_module, is_user_file
 from wfnb.cache.files import digest_files, literal_files
@@ -126,6 +127,8 @@ def fingerprint_step(analysis: CellAnalysis, namespace: Mapping[str, Any], deps:
         modules[package + _PATCHES] = patches.state(package) or ""
     if analysis.argv or reach.argv:
         modules["sys.argv"] = hash_value(list(sys.argv))
+    if analysis.local_time or reach.local_time:  # the zone local times are shown in
+        modules["time zone"] = hash_value([os.environ.get("TZ"), list(time.tzname), time.timezone, time.altzone])
     code = xxhash.xxh3_128_hexdigest(analysis.code.encode())
     parts = {
         "format": KEY_FORMAT_VERSION,
@@ -192,6 +195,7 @@ class _Reach:
         self.untraceable: list[str] = []
         self.clock: list[str] = []
         self.argv = False
+        self.local_time = False
         self._seen: set[int] = set()
 
     def visit(self, value: Any) -> None:
@@ -239,6 +243,7 @@ class _Reach:
         code_names = names_used(function.__code__)
         self.argv = self.argv or "argv" in code_names
         if function.__globals__ is self.namespace or not is_library_module(owner):
+            self.local_time = self.local_time or bool(LOCAL_TIME & code_names)
             self.clock.extend(f"{function.__qualname__}() calls .{name}()" for name in sorted(CLOCK_METHODS & code_names))
         if is_library_module(owner):
             self.packages.add(owner.partition(".")[0])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import sys
+import types
 from typing import Any, Iterator
 
 from wfnb.cache.codeorigin import is_library_module
@@ -23,6 +24,7 @@ _ACCESSORS = {
     "register_index_accessor": "Index",
 }
 _MISSING = "<missing>"
+_PLUMBING = frozenset({"sys", "os", "builtins", "posix", "nt", "io", "__main__"})
 
 _registry: dict[int, tuple[type, set[str]]] = {}
 
@@ -36,14 +38,25 @@ def note_source(source: str, namespace: dict[str, Any]) -> list[tuple[type, str]
     return note_tree(tree, namespace)
 
 
-def note_tree(tree: ast.AST, namespace: dict[str, Any]) -> list[tuple[type, str]]:
+def note_tree(tree: ast.AST, namespace: dict[str, Any]) -> list[tuple[Any, str]]:
     found = []
     for target, attribute in _assigned_attributes(tree):
-        cls = _resolve(target, namespace)
-        if isinstance(cls, type) and is_library_module(getattr(cls, "__module__", "") or ""):
-            _registry.setdefault(id(cls), (cls, set()))[1].add(attribute)
-            found.append((cls, attribute))
+        owner = _resolve(target, namespace)
+        if (isinstance(owner, type) or _is_library_module_object(owner)) and is_library_module(owner_name(owner)):
+            _registry.setdefault(id(owner), (owner, set()))[1].add(attribute)
+            found.append((owner, attribute))
     return found
+
+
+def owner_name(owner: Any) -> str:
+    """The module a patched class belongs to, or a patched module's own name."""
+    return (owner.__name__ if isinstance(owner, types.ModuleType) else getattr(owner, "__module__", "")) or ""
+
+
+def _is_library_module_object(value: Any) -> bool:
+    """A library module the notebook sets an attribute on (``json.threshold = 2``); not the interpreter's
+    own plumbing (``sys.stdout``, ``os.environ``), which the kernel itself rebinds."""
+    return isinstance(value, types.ModuleType) and value.__name__ not in _PLUMBING
 
 
 def state(package: str) -> str | None:
@@ -52,7 +65,7 @@ def state(package: str) -> str | None:
 
     entries = []
     for cls, attributes in _registry.values():
-        if (cls.__module__ or "").partition(".")[0] != package:
+        if owner_name(cls).partition(".")[0] != package:
             continue
         for attribute in sorted(attributes):
             value = vars(cls).get(attribute, _MISSING)
@@ -60,13 +73,13 @@ def state(package: str) -> str | None:
                 digest = hash_value(value)
             except Exception:  # noqa: BLE001 - no content to compare: its identity in this kernel
                 digest = f"id:{id(value)}"
-            entries.append((f"{cls.__module__}.{cls.__qualname__}", attribute, digest))
+            entries.append((f"{owner_name(cls)}.{getattr(cls, '__qualname__', '')}", attribute, digest))
     return None if not entries else hash_value(sorted(entries))
 
 
 def packages() -> set[str]:
     """The top-level packages with classes changed from the notebook."""
-    return {(cls.__module__ or "").partition(".")[0] for cls, _ in _registry.values()}
+    return {owner_name(cls).partition(".")[0] for cls, _ in _registry.values()}
 
 
 # Library classes other libraries add methods to by a call (``tqdm.pandas()`` adds ``progress_apply``

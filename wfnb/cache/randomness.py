@@ -24,10 +24,18 @@ _SEEDERS = {"random": ("random", ("seed", "setstate")), "numpy": ("numpy.random"
 _seeded = {"random": False, "numpy": False}  # seeded in this kernel: its state can be had again
 _wrapped: dict[str, Any] = {}  # generator → the module whose functions are wrapped
 _step: list[dict[str, Any]] = []  # the running step's view: start states, and "seeded before drawing"
+_hook: Any = None  # the import hook that wraps numpy's seeders once numpy.random is loaded
 
 
 def install() -> None:
-    """Wrap the seeding functions of the generators loaded so far (again after numpy is imported)."""
+    """Wrap the seeding functions of the generators loaded so far, and numpy's as soon as it is
+    imported (a plain cell's ``import numpy as np; np.random.seed(2)`` makes its generator reproducible)."""
+    global _hook
+    if _hook is None and "numpy.random" not in sys.modules:
+        from wfnb.cache.onimport import LoadedThen
+
+        _hook = LoadedThen(frozenset({"numpy.random"}), lambda _name: install())
+        sys.meta_path.insert(0, _hook)
     for generator, (module_name, functions) in _SEEDERS.items():
         module = sys.modules.get(module_name)
         if module is None or _wrapped.get(generator) is module:

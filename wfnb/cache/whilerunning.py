@@ -23,6 +23,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any, Callable, Iterator
 
 from wfnb.cache.codeorigin import is_library_module, is_user_file
+from wfnb.cache.onimport import LoadedThen
 from wfnb.cache.watch import FileUse, Watch, absolute_path, active, delegated, innermost
 
 
@@ -211,7 +212,7 @@ def _library_wrappers(watch: Watch) -> Iterator[None]:
 
     for module_name in _WRAPPED_MODULES:
         wrap_module(module_name)
-    finder = _LoadedThen(wrap_module)
+    finder = LoadedThen(_WRAPPED_MODULES, wrap_module)
     sys.meta_path.insert(0, finder)
     try:
         yield
@@ -220,60 +221,6 @@ def _library_wrappers(watch: Watch) -> Iterator[None]:
             sys.meta_path.remove(finder)
         for owner, name, original in reversed(restore):
             setattr(owner, name, original)
-
-
-class _LoadedThen:
-    """On ``sys.meta_path`` while a step runs: when one of the wrapped modules is first imported,
-    lets its own loader run it, then calls ``then(name)`` (which wraps its functions)."""
-
-    def __init__(self, then: Callable[[str], None]) -> None:
-        self.then = then
-        self.busy = threading.local()
-
-    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
-        if name not in _WRAPPED_MODULES or getattr(self.busy, "on", False):
-            return None
-        self.busy.on = True
-        try:
-            for finder in list(sys.meta_path):
-                find = getattr(finder, "find_spec", None)
-                if finder is self or find is None:
-                    continue
-                spec = find(name, path, target)
-                if spec is not None:
-                    break
-            else:
-                return None
-        finally:
-            self.busy.on = False
-        if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-            spec.loader = _ThenLoader(spec.loader, self.then)
-        return spec
-
-    def invalidate_caches(self) -> None:
-        pass
-
-
-class _ThenLoader:
-    def __init__(self, loader: Any, then: Callable[[str], None]) -> None:
-        self.loader = loader
-        self.then = then
-
-    def create_module(self, spec: Any) -> Any:
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module: types.ModuleType) -> None:
-        module.__loader__ = self.loader  # the module keeps its own loader
-        if getattr(module, "__spec__", None) is not None:
-            module.__spec__.loader = self.loader
-        self.loader.exec_module(module)
-        try:
-            self.then(module.__name__)
-        except Exception:  # noqa: BLE001 - an import must never fail for wfnb's sake
-            pass
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.loader, name)
 
 
 def _pool_wrapper(watch: Watch, original: Callable[..., Any], library: str) -> Callable[..., Any]:
