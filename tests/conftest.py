@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
+from shells import close_shell  # tests/shells.py
 
 
 @pytest.fixture(autouse=True)
@@ -26,6 +27,7 @@ def ip(tmp_path, monkeypatch):
     _name_the_workflow(shell)
     yield shell
     InteractiveShell.clear_instance()
+    close_shell(shell)
     _reset_matplotlib()
 
 
@@ -55,17 +57,25 @@ def _reset_matplotlib():
 
 @pytest.fixture
 def new_kernel(ip, monkeypatch):
-    """Start another fresh shell on the same directory and store: what a kernel restart gives."""
+    """Start another fresh shell on the same directory and store: what a kernel restart gives.
+
+    The shells it made stay usable until the test ends (a test may compare the old one's
+    namespace with the new one's); then each is closed.
+    """
+    started = []
 
     def restart():
         InteractiveShell.clear_instance()
         shell = InteractiveShell.instance()
+        started.append(shell)
         shell.run_line_magic("load_ext", "wfnb")
         _name_the_workflow(shell)
         return shell
 
     yield restart
     InteractiveShell.clear_instance()
+    for shell in reversed(started):  # each gives back the __main__ it found: the one before it
+        close_shell(shell)
 
 
 @pytest.fixture
