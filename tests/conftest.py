@@ -9,6 +9,62 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from shells import close_shell  # tests/shells.py
 
+# `make test-fast` (pytest -m fast): what a developer runs after each change, in under two minutes on two
+# cores. Pure shells, hashing, the store, code hashes and layers, and a few real kernels (restart gives
+# hits; the harness's own kernels). Chosen by `pytest --durations=0`: the whole suite's kernels, servers,
+# browsers, S3 and Dask are left to `make test`. Whole files, or single tests by node id.
+FAST = [
+    "tests/test_step.py",
+    "tests/test_hashing.py",
+    "tests/test_codehash.py",
+    "tests/test_layers.py",
+    "tests/test_fastpaths.py",
+    "tests/test_cli.py",
+    "tests/test_cli_list.py",
+    "tests/store/test_codecs.py",
+    "tests/store/test_objects.py",
+    "tests/store/test_lazy_restore.py",
+    "tests/store/test_format_pinned.py",
+    "tests/store/test_gc_retire.py",
+    "tests/store/test_refs.py",
+    "tests/test_test_kernels.py",
+    "tests/test_notebooks.py::test_demo_notebook_second_kernel_runs_no_step_and_shows_the_same",
+    "tests/test_python_api.py::test_errors_show_one_message_and_no_frame_of_wfnb",
+]
+
+
+def pytest_ignore_collect(collection_path, config):
+    """Under exactly `-m fast`, do not even import the folders and files with no fast test: remote/ and
+    browser/ alone import s3fs, moto and playwright, seconds of a two-minute budget."""
+    if config.option.markexpr != "fast" or not collection_path.is_relative_to(config.rootpath / "tests"):
+        return None
+    relative = collection_path.relative_to(config.rootpath).as_posix()
+    files = {entry.partition("::")[0] for entry in FAST}
+    if collection_path.is_dir():
+        return not any(file.startswith(relative + "/") for file in files) or None
+    if collection_path.name.startswith("test_") and collection_path.suffix == ".py":
+        return relative not in files or None
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the FAST selection; a name in FAST that no longer matches a collected file or test is an error."""
+    root = config.rootpath
+    matched = set()
+    collected_files = set()
+    for item in items:
+        file = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else str(item.path)
+        collected_files.add(file)
+        test = f"{file}::{item.originalname}"
+        for entry in (file, test):
+            if entry in FAST:
+                item.add_marker(pytest.mark.fast)
+                matched.add(entry)
+    missing = [e for e in FAST if e not in matched and e.partition("::")[0] in collected_files]
+    missing += [e for e in FAST if not (root / e.partition("::")[0]).is_file()]
+    if missing:
+        raise pytest.UsageError(f"tests/conftest.py FAST names tests that do not exist: {sorted(set(missing))}")
+
 
 @pytest.fixture(autouse=True)
 def _fast_store(monkeypatch):
