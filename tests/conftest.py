@@ -47,23 +47,18 @@ def pytest_ignore_collect(collection_path, config):
     return None
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects
 def pytest_collection_modifyitems(config, items):
-    """Mark the FAST selection; a name in FAST that no longer matches a collected file or test is an error."""
+    """Mark the FAST selection. A name in FAST that names no file, or no test in its file, is an error."""
     root = config.rootpath
-    matched = set()
-    collected_files = set()
+    for entry in FAST:
+        file, _, test = entry.partition("::")
+        if not (root / file).is_file() or (test and f"def {test}(" not in (root / file).read_text()):
+            raise pytest.UsageError(f"tests/conftest.py: FAST names {entry}, which does not exist")
     for item in items:
         file = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else str(item.path)
-        collected_files.add(file)
-        test = f"{file}::{item.originalname}"
-        for entry in (file, test):
-            if entry in FAST:
-                item.add_marker(pytest.mark.fast)
-                matched.add(entry)
-    missing = [e for e in FAST if e not in matched and e.partition("::")[0] in collected_files]
-    missing += [e for e in FAST if not (root / e.partition("::")[0]).is_file()]
-    if missing:
-        raise pytest.UsageError(f"tests/conftest.py FAST names tests that do not exist: {sorted(set(missing))}")
+        if file in FAST or f"{file}::{item.originalname}" in FAST:
+            item.add_marker(pytest.mark.fast)
 
 
 @pytest.fixture(autouse=True)
