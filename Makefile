@@ -23,6 +23,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# The quick, important tests (under 2 minutes on two cores): pure shells, hashing, the store, code hashes,
+# layers and a few real kernels. The selection is FAST in tests/conftest.py.
+.PHONY: test-fast
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m fast
+
 # The benchmarks against the peers (joblib, marimo, np.save, pickle, Feather); see docs/benchmarks.md.
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE can slow numpy on this machine: unset for the benchmarks only.
 BENCH := env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python -m benchmarks

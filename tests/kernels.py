@@ -1,11 +1,49 @@
-"""Run notebooks in fresh, real kernels (nbclient) the way the tests need them."""
+"""Run notebooks in fresh, real kernels (nbclient) the way the tests need them.
+
+Every kernel talks over unix sockets (ZeroMQ's ``ipc`` transport) in a folder of
+its own, never over TCP: with TCP, jupyter_client picks five free ports, lets them
+go, and the kernel binds them a moment later; on a busy machine another process
+took one in between now and then, and the kernel died with "Address already in use".
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 from nbclient import NotebookClient
+from traitlets.config import Config
+
+# A unix socket's path holds at most 107 bytes: the sockets go under /tmp, never under a test's
+# deep tmp_path (nor $TMPDIR, which may be long).
+SOCKETS_ROOT = "/tmp" if os.path.isdir("/tmp") else None
+
+
+class SocketFolder:
+    """A fresh short folder for one kernel's unix sockets; ``config`` tells a kernel manager to use it."""
+
+    def __init__(self) -> None:
+        self.path = tempfile.mkdtemp(prefix="wfnb-k", dir=SOCKETS_ROOT)
+        self.config = Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(self.path, "k")}})
+
+    def remove(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def run_retrying_port_races(command: list[str], attempts: int = 3, **options) -> subprocess.CompletedProcess:
+    """``subprocess.run`` for a program that starts a kernel over TCP itself (papermill's command line,
+    ``make demo``): run it again when the kernel lost one of its ports to another process.
+
+    ``options`` go to ``subprocess.run`` (``capture_output=True, text=True`` are set).
+    """
+    for _ in range(attempts):
+        done = subprocess.run(command, capture_output=True, text=True, **options)
+        if done.returncode == 0 or "Address already in use" not in done.stdout + done.stderr:
+            return done
+    return done
 
 
 def run_notebook(notebook, directory: Path, store: Path, *, name: str | None = None, timeout: int = 300, **env: str):
@@ -17,8 +55,14 @@ def run_notebook(notebook, directory: Path, store: Path, *, name: str | None = N
     variables = {**os.environ, "WFNB_STORE": str(store), "WFNB_FSYNC": "0", **env}
     if name is not None:
         variables["JPY_SESSION_NAME"] = str(Path(directory) / name)
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(directory)}})
-    client.execute(env=variables)
+    sockets = SocketFolder()
+    try:
+        client = NotebookClient(
+            notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(directory)}}, config=sockets.config
+        )
+        client.execute(env=variables)
+    finally:
+        sockets.remove()
     return notebook
 
 
@@ -58,9 +102,16 @@ class LiveKernel:
         variables = {**os.environ, "WFNB_FSYNC": "0", "JPY_SESSION_NAME": str(self.directory / name), **env}
         if store is not None:
             variables["WFNB_STORE"] = str(store)
-        self._manager = KernelManager(kernel_name="python3")
-        self._manager.start_kernel(cwd=str(self.directory), env=variables)
-        self._connect()
+        self._sockets = SocketFolder()
+        self._manager = KernelManager(kernel_name="python3", config=self._sockets.config)
+        try:
+            self._manager.start_kernel(cwd=str(self.directory), env=variables)
+            self._connect()
+        except BaseException:  # a kernel that never became ready is stopped, not left running
+            if self._manager.has_kernel:
+                self._manager.shutdown_kernel(now=True)
+            self._sockets.remove()
+            raise
 
     def _connect(self) -> None:
         self._client = self._manager.client()
@@ -92,8 +143,11 @@ class LiveKernel:
         return list(reply["content"]["matches"])
 
     def shutdown(self) -> None:
-        self._client.stop_channels()
-        self._manager.shutdown_kernel(now=True)
+        try:
+            self._client.stop_channels()
+            self._manager.shutdown_kernel(now=True)
+        finally:
+            self._sockets.remove()
 
     def __enter__(self) -> "LiveKernel":
         return self

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from kernels import run_notebook, status_outputs  # tests/kernels.py
+from kernels import run_notebook, run_retrying_port_races, status_outputs  # tests/kernels.py
 from nbformat.v4 import new_code_cell, new_notebook
 
 import wfnb
@@ -82,7 +82,7 @@ def test_papermill_names_the_workflow_with_inject_paths(tmp_path):
     (tmp_path / "copy.ipynb").write_bytes(source.read_bytes())  # the same cells twice: the directory cannot tell
     command = [sys.executable, "-m", "papermill", str(source), str(tmp_path / "out.ipynb"), "--inject-paths",
                "-k", "python3", "--cwd", str(tmp_path)]
-    done = subprocess.run(command, capture_output=True, text=True, env=_env(store))
+    done = run_retrying_port_races(command, env=_env(store))  # papermill's kernel listens on TCP
     assert done.returncode == 0, done.stderr
     assert steps_of_every_variant(store) == {"report": [["load", "trend"]]}
     assert "was not told" not in stderr_of(nbformat.read(tmp_path / "out.ipynb", as_version=4))

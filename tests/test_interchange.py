@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from kernels import run_notebook  # tests/kernels.py
+from shells import close_shell  # tests/shells.py
 
 import wfnb
 from wfnb.cache.plaincode import to_plain_python
@@ -48,6 +49,7 @@ def recorded(tmp_path_factory):
         for cell in CELLS:
             assert shell.run_cell(cell).success, cell
         InteractiveShell.clear_instance()
+        close_shell(shell)
     finally:
         os.chdir(saved_cwd)
         os.environ.clear()

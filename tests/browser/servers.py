@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,6 +82,12 @@ def voila(root: Path, notebook: str, env: dict[str, str]) -> Iterator[str]:
 
 @contextmanager
 def _serving(command: list[str], cwd: Path, env: dict[str, str], log_path: Path, port: int, name: str) -> Iterator[None]:
+    # The server's kernels talk over unix sockets, not TCP ports that another process may take between
+    # their choice and their binding. The sockets sit next to the kernels' connection files, in a short
+    # runtime folder of the server's own: a unix socket's path holds at most 107 bytes.
+    runtime = tempfile.mkdtemp(prefix="wfnb-s", dir="/tmp" if os.path.isdir("/tmp") else None)
+    command = [*command, "--KernelManager.transport=ipc"]
+    env = {**env, "JUPYTER_RUNTIME_DIR": runtime}
     with log_path.open("w") as log:
         server = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
@@ -87,6 +95,7 @@ def _serving(command: list[str], cwd: Path, env: dict[str, str], log_path: Path,
             yield
         finally:
             stop(server)
+            shutil.rmtree(runtime, ignore_errors=True)
 
 
 def free_port() -> int:

@@ -14,8 +14,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -39,15 +37,13 @@ def need(ok: bool, why: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def voila_url(tmp_path_factory: pytest.TempPathFactory):
-    """A Voila server for a notebook calling ``wfnb.browse('demo')`` over a demo store; stopped at the end."""
+def voila_url(demo_template: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A Voila server for a notebook calling ``wfnb.browse('demo')`` over a copy of the demo store; stopped at the end."""
     need(CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
     need(sync_api is not None and VOILA.exists(), "voila or playwright is missing: pip install -e '.[test]'")
     root = tmp_path_factory.mktemp("voila")
+    shutil.copytree(demo_template, root / "store")  # the session's demo store, recorded once (conftest.py)
     env = isolated_env(root, WFNB_STORE=str(root / "store"))
-    demo = Path(__file__).with_name("demo_workflow.py")
-    made = subprocess.run([sys.executable, str(demo)], cwd=root, env=env, capture_output=True, text=True, timeout=120)
-    assert made.returncode == 0, made.stdout + made.stderr
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import wfnb\nwfnb.browse('demo')")])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, root / "browse.ipynb")

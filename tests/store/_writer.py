@@ -16,7 +16,7 @@ from wfnb.store import open_store
 def main(mode: str, root: str) -> None:
     store = open_store(root)
     if mode == "objects":
-        encoded = store.encode(np.arange(25_000_000, dtype=np.float64))  # 200 MB
+        encoded = store.encode(np.arange(5_000_000, dtype=np.float64))  # 40 MB: a write of tens of ms, not seconds of disk
     else:
         encoded = store.encode(np.arange(1000, dtype=np.float64))
     print("writing", flush=True)

@@ -65,7 +65,7 @@ def test_sigkill_while_writing_large_objects_leaves_no_partial_object(tmp_path: 
         assert _stop(proc, signal.SIGKILL) == -signal.SIGKILL
         killed_mid_write += bool(os.listdir(root / "tmp"))
         for path in _objects(root):  # whatever is visible is whole
-            assert path.stat().st_size == 200_000_000 + 192
+            assert path.stat().st_size == 40_000_000 + 192
         store = open_store(root)  # cleans the dead writer's tmp file
         assert os.listdir(root / "tmp") == []
         report = store.verify()
@@ -74,8 +74,8 @@ def test_sigkill_while_writing_large_objects_leaves_no_partial_object(tmp_path: 
     complete = _objects(root)
     if complete:
         got = open_store(root).get_object(complete[0].parent.name + complete[0].name)
-        assert got.shape == (25_000_000,) and got[-1] == 24_999_999.0
-    shutil.rmtree(root)  # do not leave a gigabyte in the pytest temp dir
+        assert got.shape == (5_000_000,) and got[-1] == 4_999_999.0
+    shutil.rmtree(root)  # do not leave hundreds of MB in the pytest temp dir
 
 
 def test_sigint_while_writing_removes_the_tmp_file(tmp_path: Path) -> None:
@@ -221,12 +221,20 @@ def _large_write_started(root: Path) -> bool:
     return False
 
 
-def _check_variants(store_root: Path) -> int:
-    """Every variant in the store loads, with the values its seed gives; returns how many there are."""
+def _check_variants(store_root: Path, checked: set[str] | None = None) -> int:
+    """Every variant in the store loads, with the values its seed gives; returns how many there are.
+
+    Names in ``checked`` are skipped (and new ones added): a committed variant never changes, and
+    ``verify()`` checks every object's bytes each round, so each variant's values are loaded once.
+    """
     import wfnb
 
+    checked = set() if checked is None else checked
     table = wfnb.variants("notebook", store=str(store_root))
     for name in table["variant"]:
+        if name in checked:
+            continue
+        checked.add(name)
         variant = wfnb.variant(name, "notebook", store=str(store_root))
         seed = float(variant.params["seed"])
         assert variant.outputs["big"].shape == (1_000_000,) and variant.outputs["big"][-1] == seed
@@ -250,6 +258,7 @@ def test_sigkill_at_random_moments_of_a_notebook_write(ip, tmp_path: Path) -> No
     assert zygote.stdin is not None and zygote.stdout is not None
     rng = random.Random(8)
     inside = 0
+    checked: set[str] = set()
     try:
         for seed in range(1, 25):
             zygote.stdin.write(f"{seed}\n")
@@ -268,13 +277,14 @@ def test_sigkill_at_random_moments_of_a_notebook_write(ip, tmp_path: Path) -> No
             store = open_store(root)  # removes the dead writer's tmp file
             assert os.listdir(root / "tmp") == []
             assert store.verify().ok
-            assert _check_variants(root) >= 1  # v1 and whatever committed: all intact
+            assert _check_variants(root, checked) >= 1  # v1 and whatever committed: all intact
     finally:
         zygote.stdin.close()
         zygote.kill()
         zygote.wait()
         zygote.stdout.close()
     assert inside >= 5, inside  # the kills really landed inside writes
+    _check_variants(root)  # and, once more, all of them
     assert ip.run_cell("%%params\nseed = 99").success  # a re-run completes
     assert ip.run_cell("%%step big\nimport numpy as np\nbig = np.full(1_000_000, float(seed))").success
     assert ip.run_cell("%%step small\ntotal = float(big.sum())").success
