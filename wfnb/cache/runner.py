@@ -41,6 +41,7 @@ from wfnb.cache.fingerprint import ABSENT, Fingerprint, fingerprint_step
 from wfnb.cache.hashing import hash_value
 from wfnb.cache.inplace import class_state
 from wfnb.cache.objectgraph import LiveIndex
+from wfnb.cache.rebinding import rebind
 from wfnb.cache.saving import write_output
 from wfnb.cache.statusline import StepReport
 from wfnb.cache.stepline import StepOptions
@@ -425,8 +426,10 @@ class StepRunner:
         for name in doubtful:
             again = hash_value(restored[name])
             if again != digests[name]:
-                self.host.namespace[name] = values.outputs[name] = restored[name]
-                digests[name] = again
+                # as a hit would bind it: functions and classes of the notebook read its globals
+                copy = rebind(restored[name], self.host.namespace, adopt_globals=self.host.fresh)
+                self.host.namespace[name] = values.outputs[name] = copy
+                digests[name] = hash_value(copy)
         return digests
 
     # -- around the step ----------------------------------------------------

@@ -9,8 +9,11 @@ earlier versions name one object per output (and ``aliases``); they are still re
 from __future__ import annotations
 
 import pickle
+import threading
+import weakref
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from wfnb.cache import inplace, objectgraph
 from wfnb.cache.effects import Effects
@@ -64,8 +67,31 @@ def pack(values: StepValues, live: LiveIndex, namespace: dict[str, Any], known: 
 
 def round_trip(packed: objectgraph.Packed, namespace: Mapping[str, Any]) -> StepValues:
     """The values as a restore in this namespace will give them back (without touching the store)."""
-    graph = objectgraph.unpack(packed.data, namespace_resolver(namespace), packed.leaves.__getitem__)
+    with classes_made_anew():
+        graph = objectgraph.unpack(packed.data, namespace_resolver(namespace), packed.leaves.__getitem__)
     return StepValues(graph["outputs"], graph["changed"], graph["classes"], graph["effects"])
+
+
+_TRACKER_LOCK = threading.RLock()
+
+
+@contextmanager
+def classes_made_anew() -> Iterator[None]:
+    """Unpickle classes stored by value as new classes, as in a fresh kernel.
+
+    cloudpickle otherwise finds a class of this process with the same identity and
+    overwrites its methods with the stored ones, whose globals are a private copy:
+    the notebook's live class would then read old values of its globals.
+    """
+    import cloudpickle.cloudpickle as internals
+
+    with _TRACKER_LOCK:
+        saved = internals._DYNAMIC_CLASS_TRACKER_BY_ID
+        internals._DYNAMIC_CLASS_TRACKER_BY_ID = weakref.WeakValueDictionary()
+        try:
+            yield
+        finally:
+            internals._DYNAMIC_CLASS_TRACKER_BY_ID = saved
 
 
 def write(store: Store, packed: objectgraph.Packed) -> Written:
@@ -86,7 +112,8 @@ def read(store: Store, record: Mapping[str, Any], resolve_live: Callable[[Path],
         return StepValues(outputs={name: store.get_object(digest) for name, digest in record["outputs"].items()})
     data = store.get_object(record["graph"])
     try:
-        graph = objectgraph.unpack(data, resolve_live, store.get_object)
+        with classes_made_anew():
+            graph = objectgraph.unpack(data, resolve_live, store.get_object)
     except (pickle.UnpicklingError, EOFError, ValueError, AttributeError, ImportError, TypeError) as error:
         raise CorruptObject(f"The stored values of step {record.get('step')} cannot be read here ({error}).") from error
     return StepValues(graph["outputs"], graph["changed"], graph["classes"], graph["effects"])
