@@ -90,7 +90,11 @@ def sweep(
     store = start._store()
     _warn_if_modules_were_edited(start)
     chosen = settings.current()
-    task = (str(store.root), chosen.storage_options, chosen.cache_dir, start.workflow, start.number)
+    # Points in other processes record figures as the kernel does and import the steps' libraries first.
+    from wfnb.history.workers import step_imports
+
+    elsewhere = backend != "threading"  # threads run in this process, with its own shell (a kernel's)
+    task = (str(store.root), chosen.storage_options, chosen.cache_dir, start.workflow, start.number, elsewhere, step_imports(start))
     bar = _progress_bar(len(points), start, progress)
     rows: list[dict[str, Any] | None] = [None] * len(points)
     try:
@@ -160,7 +164,12 @@ def _run_point(task: tuple[Any, ...], index: int, point: dict[str, Any]) -> tupl
     from wfnb.history.snapshots import load_variant
     from wfnb.store import open_store, settings
 
-    location, storage_options, cache_dir, workflow, number = task
+    location, storage_options, cache_dir, workflow, number, elsewhere, imports = task
+    if elsewhere:
+        from wfnb.history.workers import preimport, record_like_a_kernel
+
+        record_like_a_kernel()
+        preimport(imports)
     settings.configure(storage_options=storage_options, cache_dir=cache_dir)
     store = open_store(location, create=False)
     result = replay(load_variant(store, workflow, number), progress=_quiet, **point)

@@ -48,15 +48,12 @@ def main() -> int:
 
 def _open(task: dict[str, Any]) -> Any:
     """The variant, in a shell like the notebook's (inline figures are recorded as the notebook records them)."""
-    from IPython.core.interactiveshell import InteractiveShell
-
     from wfnb.history.snapshots import load_variant
+    from wfnb.history.workers import record_like_a_kernel
     from wfnb.store import open_store, settings
 
     settings.configure(storage_options=task.get("storage_options"), cache_dir=task.get("cache_dir"))
-    shell = InteractiveShell.instance()
-    shell.enable_gui = lambda gui=None: None  # no GUI event loop: the inline backend needs none
-    shell.enable_matplotlib("inline")
+    record_like_a_kernel()
     store = open_store(task["store"], create=False)
     return load_variant(store, task["workflow"], task["number"])
 
