@@ -7,8 +7,16 @@ the user's code would compete with the notebook for the GIL). A process also
 stops at once when cancelled, even inside a long C call, and the store stays
 consistent: every write is a temporary file renamed into place.
 
-The task comes as one JSON object on stdin; progress goes to stdout as one
-JSON object per line (``step``, ``point``, then ``done`` or ``failed``).
+Tasks come as JSON objects on stdin, one a line; progress goes to stdout as one
+JSON object per line (``step``, ``point``, then ``done`` or ``failed``). The
+process then waits for the next task: the kernel keeps one worker warm
+(``jobs``), so that a replay does not pay for starting Python and importing
+IPython, wfnb and the steps' libraries each time. A task's ``environ`` and
+``cwd`` are the kernel's when it was sent, applied before it runs; a ``warm``
+task only imports its ``imports``. Before each task the worker checks the
+user's modules it has imported: if one was edited on disk since, it answers
+``stale`` and exits, and the kernel starts a fresh worker for the task (a
+replay must run the code on disk, as a new process would).
 """
 
 from __future__ import annotations
@@ -22,14 +30,64 @@ from wfnb.errors import StepFailed, WfnbError
 
 
 def main() -> int:
-    task = json.loads(sys.stdin.read())
     out = sys.stdout
     sys.stdout = sys.stderr  # anything else printed must not break the event stream
 
     def emit(event: str, **fields: Any) -> None:
+        sys.stderr.flush()  # what the task printed belongs to it: before its last event
         out.write(json.dumps({"event": event, **fields}, default=str) + "\n")
         out.flush()
 
+    _warm_up()
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        task = json.loads(line)
+        if task["kind"] == "warm":
+            from wfnb.history.workers import preimport
+
+            preimport(task.get("imports", ()))
+            continue
+        if _edited_modules():
+            emit("stale", modules=_edited_modules())
+            return 0
+        _take_context(task)
+        run(task, emit)
+    return 0
+
+
+def _warm_up() -> None:
+    """What every task needs, imported while the worker waits for its first one."""
+    import wfnb.history.determinism  # noqa: F401
+    import wfnb.history.replay  # noqa: F401
+    from wfnb.history.workers import record_like_a_kernel
+
+    record_like_a_kernel()
+
+
+def _edited_modules() -> list[str]:
+    from wfnb.cache import localmodules
+
+    return localmodules.edited_since_loaded(list(localmodules.loaded_names()))
+
+
+def _take_context(task: dict[str, Any]) -> None:
+    """The kernel's environment variables and folder at the time of the task, as a new process would have them."""
+    import os
+
+    from wfnb.history.workers import INLINE_BACKEND
+
+    environ = task.get("environ")
+    if environ is not None:
+        os.environ.clear()
+        os.environ.update(environ)
+        os.environ["MPLBACKEND"] = INLINE_BACKEND
+    if task.get("cwd"):
+        os.chdir(task["cwd"])
+
+
+def run(task: dict[str, Any], emit: Any) -> None:
+    """One task, reported through ``emit`` up to its ``done`` or ``failed`` event."""
     try:
         variant = _open(task)
         if task["kind"] == "replay":
@@ -43,19 +101,22 @@ def main() -> int:
         emit("failed", message=str(failure), detail=user_traceback(failure, step), step=step)
     except WfnbError as error:
         emit("failed", message=str(error), detail="", step="")
-    return 0
+    except Exception as error:  # noqa: BLE001 - wfnb's own bug: the worker stays, the kernel is told
+        emit("failed", message=f"The worker failed: {type(error).__name__}: {error}", detail=format_user_traceback(error), step="")
 
 
 def _open(task: dict[str, Any]) -> Any:
     """The variant, in a shell like the notebook's (inline figures are recorded as the notebook records them)."""
     from wfnb.history.snapshots import load_variant
-    from wfnb.history.workers import record_like_a_kernel
     from wfnb.store import open_store, settings
 
     settings.configure(storage_options=task.get("storage_options"), cache_dir=task.get("cache_dir"))
-    record_like_a_kernel()
     store = open_store(task["store"], create=False)
-    return load_variant(store, task["workflow"], task["number"])
+    variant = load_variant(store, task["workflow"], task["number"])
+    from wfnb.history.workers import preimport, step_imports
+
+    preimport(step_imports(variant))
+    return variant
 
 
 def _replay(variant: Any, params: dict[str, Any], emit: Any) -> None:
