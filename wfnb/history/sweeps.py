@@ -8,10 +8,11 @@ Every point runs against the same store, opened by its location in each worker,
 so a local directory works for processes on one machine and an ``s3://`` store
 for workers anywhere.
 
-Cached steps are shared between points. The first point runs alone, so that
-every step that does not read a swept parameter is computed once and then
-restored by all the others; only the steps downstream of a swept parameter run
-per point. Concurrent misses of one step (a repeated point, a retried task)
+Cached steps are shared between points. When a step that no swept parameter
+reaches cannot be restored (its record is not restorable), the first point
+runs alone, so that this step is computed once and then restored by all the
+others; otherwise all points start at once. Only the steps downstream of a
+swept parameter run per point. Concurrent misses of one step (a repeated point, a retried task)
 are harmless: their objects are write-once under their content's name, and the
 record is replaced atomically by one of two equal records.
 """
@@ -101,12 +102,13 @@ def sweep(
         with _parallel_backend(backend, client, n_jobs) as parallel:
             from joblib import delayed
 
-            # The first point alone: it fills the cache for every step no swept parameter reaches.
-            for index, row in parallel(delayed(_run_point)(task, 0, points[0]) for _ in (0,)):
-                rows[index] = row
-                bar.update(1)
-                announce(store.root, f"workflows/{start.workflow}/variants")  # a worker's variant, for open browsers
-            rest = (delayed(_run_point)(task, i, point) for i, point in enumerate(points) if i > 0)
+            first = 1 if _shared_steps_run(start, set(grid)) else 0
+            if first:  # the first point alone: it fills the cache for every step no swept parameter reaches
+                for index, row in parallel(delayed(_run_point)(task, 0, points[0]) for _ in (0,)):
+                    rows[index] = row
+                    bar.update(1)
+                    announce(store.root, f"workflows/{start.workflow}/variants")  # a worker's variant, for open browsers
+            rest = (delayed(_run_point)(task, i, point) for i, point in enumerate(points) if i >= first)
             for index, row in parallel(rest):
                 rows[index] = row
                 bar.update(1)
@@ -114,6 +116,25 @@ def sweep(
     finally:
         bar.close()
     return pd.DataFrame(rows)
+
+
+def _shared_steps_run(variant: Variant, swept: set[str]) -> bool:
+    """Whether some step that no swept parameter reaches would run rather than be restored.
+
+    A step is reached when it reads a swept parameter or a value that a reached
+    step produced. Every point needs the others: if one of them was recorded as
+    not restorable, it runs in the first point only, and the other points
+    restore it. A restorable record can still have gone from the cache (``wfnb
+    gc``); then the points run it side by side, which costs time, not
+    correctness.
+    """
+    reached: set[str] = set(swept)
+    for step in variant.steps:
+        if reached & (set(step.params) | set(step.inputs)):
+            reached |= set(step.outputs)
+        elif not step.restorable:
+            return True
+    return False
 
 
 def _warn_if_modules_were_edited(variant: Variant) -> None:
