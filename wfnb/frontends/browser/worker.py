@@ -48,10 +48,11 @@ def main() -> int:
 
             preimport(task.get("imports", ()))
             continue
-        if _edited_modules():
-            emit("stale", modules=_edited_modules())
-            return 0
         _take_context(task)
+        stale = _edited_modules()
+        if stale:
+            emit("stale", modules=stale)
+            return 0
         run(task, emit)
     return 0
 
@@ -66,9 +67,22 @@ def _warm_up() -> None:
 
 
 def _edited_modules() -> list[str]:
+    """The user modules this worker imported whose file has changed, or which would now come from another file."""
+    import importlib.machinery
+    import os
+
     from wfnb.cache import localmodules
 
-    return localmodules.edited_since_loaded(list(localmodules.loaded_names()))
+    names = list(localmodules.loaded_names())
+    moved = []
+    for name in names:
+        file = getattr(sys.modules.get(name), "__file__", None)
+        if "." in name or not file:
+            continue
+        spec = importlib.machinery.PathFinder.find_spec(name, sys.path)
+        if spec is None or spec.origin is None or os.path.realpath(spec.origin) != os.path.realpath(file):
+            moved.append(name)
+    return sorted(set(localmodules.edited_since_loaded(names)) | set(moved))
 
 
 def _take_context(task: dict[str, Any]) -> None:
@@ -82,8 +96,14 @@ def _take_context(task: dict[str, Any]) -> None:
         os.environ.clear()
         os.environ.update(environ)
         os.environ["MPLBACKEND"] = INLINE_BACKEND
-    if task.get("cwd"):
-        os.chdir(task["cwd"])
+    cwd = task.get("cwd")
+    if cwd and os.path.realpath(cwd) != os.path.realpath(os.getcwd()):
+        import importlib
+
+        if sys.path and sys.path[0] and os.path.realpath(sys.path[0]) == os.path.realpath(os.getcwd()):
+            sys.path[0] = cwd  # `python -m` put the folder it started in first: a new worker would have this one
+        os.chdir(cwd)
+        importlib.invalidate_caches()
 
 
 def run(task: dict[str, Any], emit: Any) -> None:
