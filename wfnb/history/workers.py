@@ -23,6 +23,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from wfnb.history.records import Variant
 
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"  # what ipykernel puts in MPLBACKEND
+_setting_up = threading.Lock()
 
 
 def record_like_a_kernel() -> Any:
@@ -40,9 +42,12 @@ def record_like_a_kernel() -> Any:
     """
     from IPython.core.getipython import get_ipython
 
-    shell = get_ipython()
-    if shell is not None:
-        return shell
+    with _setting_up:  # a Dask worker may run several points in threads
+        shell = get_ipython()
+        return shell if shell is not None else _kernel_like_shell()
+
+
+def _kernel_like_shell() -> Any:
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
@@ -51,7 +56,7 @@ def record_like_a_kernel() -> Any:
     shell = InteractiveShell.instance(config=config)
     shell.enable_gui = lambda gui=None: None  # no GUI event loop: the inline backend needs none
     os.environ["MPLBACKEND"] = INLINE_BACKEND
-    if "matplotlib.pyplot" in sys.modules:  # loaded before: its backend is chosen already, switch it now
+    if "matplotlib" in sys.modules:  # imported before: it read MPLBACKEND already, so switch the backend now
         shell.enable_matplotlib("inline")
     return shell
 
