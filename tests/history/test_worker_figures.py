@@ -9,6 +9,9 @@ must be the figure, the very PNG a kernel draws, never a text like
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -54,3 +57,19 @@ def test_a_figure_drawn_in_a_sweep_is_restored_as_the_kernel_draws_it(notebooks,
     assert hit.cached, hit  # the sweep's point, restored
     assert "Figure(" not in hit.stdout and [d for d in hit.displays if "image/png" not in d] == []
     assert _pngs(hit) == _plain_run_pngs(nb, 3)  # byte for byte what the kernel draws
+
+
+def test_a_figure_drawn_by_a_replay_in_a_plain_script_is_restored_as_the_kernel_draws_it(notebooks, tmp_path):
+    nb = notebooks("figs.ipynb")
+    nb.run("%%params\nscale = 1")
+    nb.run(f"%%step plot\n{PLOT}")
+    env = {name: value for name, value in os.environ.items() if name != "MPLBACKEND"}  # a terminal's: no inline backend
+    env.update(WFNB_STORE=str(tmp_path / ".wfnb"), WFNB_FSYNC="0")
+    script = "import wfnb; wfnb.replay('v1', 'figs', scale=4)"
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+
+    nb.run("%%params\nscale = 4")
+    hit = nb.run(f"%%step plot\n{PLOT}")
+    assert hit.cached, hit  # the script's replay, restored
+    assert _pngs(hit) == _plain_run_pngs(nb, 4)

@@ -20,7 +20,9 @@ record is replaced atomically by one of two equal records.
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, Literal
 
 from wfnb.errors import BadArgument, api_boundary
@@ -95,7 +97,8 @@ def sweep(
     from wfnb.history.workers import step_imports
 
     elsewhere = backend != "threading"  # threads run in this process, with its own shell (a kernel's)
-    task = (str(store.root), chosen.storage_options, chosen.cache_dir, start.workflow, start.number, elsewhere, step_imports(start))
+    turns = None if elsewhere else threading.Lock()  # threads record their steps' output in turns (see replay)
+    task = (str(store.root), chosen.storage_options, chosen.cache_dir, start.workflow, start.number, elsewhere, step_imports(start), turns)
     bar = _progress_bar(len(points), start, progress)
     rows: list[dict[str, Any] | None] = [None] * len(points)
     try:
@@ -181,11 +184,11 @@ def grid_points(grid: Mapping[str, Sequence[Any]], params: Mapping[str, Any]) ->
 
 def _run_point(task: tuple[Any, ...], index: int, point: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     """In a worker: open the store by its location, replay the variant with ``point``; its table row."""
-    from wfnb.history.replay import replay
+    from wfnb.history.replay import replay, taking_turns
     from wfnb.history.snapshots import load_variant
     from wfnb.store import open_store, settings
 
-    location, storage_options, cache_dir, workflow, number, elsewhere, imports = task
+    location, storage_options, cache_dir, workflow, number, elsewhere, imports, turns = task
     if elsewhere:
         from wfnb.history.workers import preimport, record_like_a_kernel
 
@@ -193,7 +196,8 @@ def _run_point(task: tuple[Any, ...], index: int, point: dict[str, Any]) -> tupl
         preimport(imports)
     settings.configure(storage_options=storage_options, cache_dir=cache_dir)
     store = open_store(location, create=False)
-    result = replay(load_variant(store, workflow, number), progress=_quiet, **point)
+    with taking_turns(turns) if turns is not None else nullcontext():
+        result = replay(load_variant(store, workflow, number), progress=_quiet, **point)
     row: dict[str, Any] = {"variant": result.name}
     params = {**point, **result.params}  # the swept parameters first, in the grid's order
     row.update({(f"param {k}" if k in row else k): v for k, v in params.items()})

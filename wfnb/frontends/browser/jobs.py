@@ -156,8 +156,11 @@ class Worker:
 
     def _drain_stderr(self) -> None:
         assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.errors.append(line)
+        try:
+            for line in self.process.stderr:
+                self.errors.append(line)
+        except (OSError, ValueError):  # closed by stop()
+            pass
 
     def send(self, task: dict[str, Any]) -> bool:
         """Write one task; False if the process is gone (its stderr says why)."""
