@@ -12,9 +12,14 @@ Cached steps are shared between points. When a step that no swept parameter
 reaches cannot be restored (its record is not restorable), the first point
 runs alone, so that this step is computed once and then restored by all the
 others; otherwise all points start at once. Only the steps downstream of a
-swept parameter run per point. Concurrent misses of one step (a repeated point, a retried task)
-are harmless: their objects are write-once under their content's name, and the
-record is replaced atomically by one of two equal records.
+swept parameter run per point. Concurrent misses of one step (a repeated
+point, a retried task) are harmless: their objects are write-once under their
+content's name, and the record is replaced atomically by one of two equal
+records.
+
+A point in another process (loky, Dask) records what its steps show as the
+notebook's kernel would (``wfnb.history.workers``); points in threads run in
+this process and record their steps in turns (``replay.taking_turns``).
 """
 
 from __future__ import annotations
