@@ -107,7 +107,7 @@ def _sweep(ctx: Context, variant: Any, rows: int) -> None:
         f"Both run on joblib's reusable loky executor, warmed up before the timed rounds. What wfnb adds is "
         f"about {ms(max(per_point, 0))} per point and worker: opening the store, the steps' keys, restoring the "
         "shared `setup` step, storing the point's outputs, record and variant. All points start at once: every "
-        "step that no swept parameter reaches is restorable, so no first point needs to run alone to compute it.",
+        "step that no swept parameter reaches is in the cache, so no first point needs to run alone to compute it.",
     )
     ctx.target(
         "A sweep of 8 points ≤ 1.3× `joblib.Parallel` over the same function",

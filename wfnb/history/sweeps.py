@@ -9,7 +9,7 @@ so a local directory works for processes on one machine and an ``s3://`` store
 for workers anywhere.
 
 Cached steps are shared between points. When a step that no swept parameter
-reaches cannot be restored (its record is not restorable), the first point
+reaches is missing from the cache (``wfnb gc`` removed it), the first point
 runs alone, so that this step is computed once and then restored by all the
 others; otherwise all points start at once. Only the steps downstream of a
 swept parameter run per point. Concurrent misses of one step (a repeated
@@ -110,7 +110,7 @@ def sweep(
         with _parallel_backend(backend, client, n_jobs) as parallel:
             from joblib import delayed
 
-            first = 1 if _shared_steps_run(start, set(grid)) else 0
+            first = 1 if _shared_steps_missing(start, set(grid), store) else 0
             if first:  # the first point alone: it fills the cache for every step no swept parameter reaches
                 for index, row in parallel(delayed(_run_point)(task, 0, points[0]) for _ in (0,)):
                     rows[index] = row
@@ -126,21 +126,19 @@ def sweep(
     return pd.DataFrame(rows)
 
 
-def _shared_steps_run(variant: Variant, swept: set[str]) -> bool:
-    """Whether some step that no swept parameter reaches would run rather than be restored.
+def _shared_steps_missing(variant: Variant, swept: set[str], store: Any) -> bool:
+    """Whether some step that no swept parameter reaches has no result in the cache (``wfnb gc`` removed it).
 
     A step is reached when it reads a swept parameter or a value that a reached
-    step produced. Every point needs the others: if one of them was recorded as
-    not restorable, it runs in the first point only, and the other points
-    restore it. A restorable record can still have gone from the cache (``wfnb
-    gc``); then the points run it side by side, which costs time, not
-    correctness.
+    step produced. Every point needs the others' results: one the cache lacks is
+    computed by the first point alone and restored by the rest. A result stored
+    as not restorable is computed by every point anyway, so it does not count.
     """
     reached: set[str] = set(swept)
     for step in variant.steps:
         if reached & (set(step.params) | set(step.inputs)):
             reached |= set(step.outputs)
-        elif not step.restorable:
+        elif store.read_record(step.key) is None:
             return True
     return False
 
