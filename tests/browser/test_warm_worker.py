@@ -37,3 +37,17 @@ def test_replays_reuse_the_warm_worker_until_a_module_it_imported_is_edited(ip, 
     edited, fresh_worker = _value(state, {"n": 4})
     assert edited == 40  # the file's code, not the copy the warm worker had imported
     assert fresh_worker != worker
+
+
+def test_sweeps_in_the_warm_worker_each_count_their_own_points(ip, tmp_path):
+    for cell in [f"%wfnb store {tmp_path / 'store'}", "%wfnb workflow counted", "import wfnb", "%%params\nn = 1",
+                 "%%step double\nvalue = 2 * n\nwfnb.log(value=value)"]:
+        assert ip.run_cell(cell).success, cell
+    session = current_session()
+    state = BrowserState(session.store, "counted", session=session)
+    state.select("v1")
+    for grid in ({"n": [2, 3]}, {"n": [4, 5]}):
+        job = state.sweep(grid, wait=True, backend="threading")
+        assert job is not None and job.state == "done", (job.result, job.stderr[-2000:])
+        assert [e["done"] for e in job.events if e["event"] == "point"] == [1, 2]
+    assert state.progress[0]["detail"] == "2 of 2"

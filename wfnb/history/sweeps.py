@@ -25,12 +25,13 @@ this process and record their steps in turns (``replay.taking_turns``).
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, Literal
 
-from wfnb.errors import BadArgument, api_boundary
+from wfnb.errors import BadArgument, WfnbError, api_boundary
 from wfnb.store.changes import announce
 
 if TYPE_CHECKING:
@@ -103,7 +104,10 @@ def sweep(
 
     elsewhere = backend != "threading"  # threads run in this process, with its own shell (a kernel's)
     turns = None if elsewhere else threading.Lock()  # threads record their steps' output in turns (see replay)
-    task = (str(store.root), chosen.storage_options, chosen.cache_dir, start.workflow, start.number, elsewhere, step_imports(start), turns)
+    # loky's workers outlive a sweep (joblib reuses them), started with this process's environment of then:
+    # each point takes the one of now (credentials, settings set since), as a new process would
+    here = (dict(os.environ), os.getcwd()) if backend == "loky" else None
+    task = (str(store.root), chosen.storage_options, chosen.cache_dir, start.workflow, start.number, elsewhere, step_imports(start), turns, here)
     bar = _progress_bar(len(points), start, progress)
     rows: list[dict[str, Any] | None] = [None] * len(points)
     try:
@@ -138,9 +142,16 @@ def _shared_steps_missing(variant: Variant, swept: set[str], store: Any) -> bool
     for step in variant.steps:
         if reached & (set(step.params) | set(step.inputs)):
             reached |= set(step.outputs)
-        elif store.read_record(step.key) is None:
+        elif step.key and _missing(store, step.key):
             return True
     return False
+
+
+def _missing(store: Any, key: str) -> bool:
+    try:
+        return store.read_record(key) is None
+    except WfnbError:  # damaged: the first point will run the step again and say so
+        return True
 
 
 def _warn_if_modules_were_edited(variant: Variant) -> None:
@@ -191,10 +202,12 @@ def _run_point(task: tuple[Any, ...], index: int, point: dict[str, Any]) -> tupl
     from wfnb.history.snapshots import load_variant
     from wfnb.store import open_store, settings
 
-    location, storage_options, cache_dir, workflow, number, elsewhere, imports, turns = task
+    location, storage_options, cache_dir, workflow, number, elsewhere, imports, turns, here = task
     if elsewhere:
-        from wfnb.history.workers import preimport, record_like_a_kernel
+        from wfnb.history.workers import preimport, record_like_a_kernel, take_context
 
+        if here is not None:
+            take_context(*here)
         record_like_a_kernel()
         preimport(imports)
     settings.configure(storage_options=storage_options, cache_dir=cache_dir)

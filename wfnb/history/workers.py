@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"  # what ipykernel puts in MPLBACKEND
 _setting_up = threading.Lock()
+_WORKER_OWN = ("_NUM_THREADS", "_MAXIMUM_THREADS", "ENABLE_IPC")  # what joblib sets in each loky worker's environment
 
 
 def record_like_a_kernel() -> Any:
@@ -59,6 +60,24 @@ def _kernel_like_shell() -> Any:
     if "matplotlib" in sys.modules:  # imported before: it read MPLBACKEND already, so switch the backend now
         shell.enable_matplotlib("inline")
     return shell
+
+
+def take_context(environ: dict[str, str], cwd: str) -> None:
+    """Take the kernel's environment variables and folder of now, as a process started now would have them.
+
+    A worker kept for the next task (the browser's, joblib's loky workers) was
+    started with those of then; a step may read a variable or a relative path.
+    """
+    own = {name: value for name, value in os.environ.items() if name.endswith(_WORKER_OWN)}
+    os.environ.clear()
+    os.environ.update(environ)
+    os.environ.update(own)  # joblib limits a worker's threads (OMP_NUM_THREADS, ...): no oversubscription
+    os.environ["MPLBACKEND"] = INLINE_BACKEND
+    if os.path.realpath(cwd) != os.path.realpath(os.getcwd()):
+        if sys.path and sys.path[0] and os.path.realpath(sys.path[0]) == os.path.realpath(os.getcwd()):
+            sys.path[0] = cwd  # the folder it started in comes first: a new process would have this one
+        os.chdir(cwd)
+        importlib.invalidate_caches()
 
 
 def step_imports(variant: Variant) -> list[str]:

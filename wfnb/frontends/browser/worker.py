@@ -89,21 +89,9 @@ def _take_context(task: dict[str, Any]) -> None:
     """The kernel's environment variables and folder at the time of the task, as a new process would have them."""
     import os
 
-    from wfnb.history.workers import INLINE_BACKEND
+    from wfnb.history.workers import take_context
 
-    environ = task.get("environ")
-    if environ is not None:
-        os.environ.clear()
-        os.environ.update(environ)
-        os.environ["MPLBACKEND"] = INLINE_BACKEND
-    cwd = task.get("cwd")
-    if cwd and os.path.realpath(cwd) != os.path.realpath(os.getcwd()):
-        import importlib
-
-        if sys.path and sys.path[0] and os.path.realpath(sys.path[0]) == os.path.realpath(os.getcwd()):
-            sys.path[0] = cwd  # `python -m` put the folder it started in first: a new worker would have this one
-        os.chdir(cwd)
-        importlib.invalidate_caches()
+    take_context(task.get("environ") or dict(os.environ), task.get("cwd") or os.getcwd())
 
 
 def run(task: dict[str, Any], emit: Any) -> None:
@@ -173,7 +161,10 @@ def _sweep(variant: Any, grid: dict[str, list[Any]], backend: str, n_jobs: int |
             emit("point", done=done[0], total=total)
 
     changes.subscribe(on_point)
-    frame = sweep(variant, grid, backend=backend, n_jobs=n_jobs, progress=False)
+    try:
+        frame = sweep(variant, grid, backend=backend, n_jobs=n_jobs, progress=False)
+    finally:
+        changes.unsubscribe(on_point)  # the worker lives on: the next sweep counts its own points
     numbers = [int(str(name).lstrip("v")) for name in frame["variant"]]
     emit("done", variants=numbers)
 
