@@ -14,7 +14,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks import browser, fingerprints, hits, listing, memory, storage, tracing
+from benchmarks import browser, fingerprints, hits, listing, memory, storage, sweeps, tracing
 from benchmarks.harness import FULL, SMOKE, Context, load_average, machine, versions
 from benchmarks.report import render
 
@@ -25,6 +25,7 @@ FAMILIES = {
     "hits": hits.run,
     "listing": listing.run,
     "tracing": tracing.run,
+    "sweeps": sweeps.run,
 }
 PACKAGES = ["wfnb", "numpy", "pandas", "pyarrow", "joblib", "marimo", "xxhash", "blake3", "ipython", "cloudpickle"]
 

@@ -19,3 +19,14 @@ def frame_total(frame: Any) -> Any:
 
 def array_mean(arr: Any) -> Any:
     return arr.mean()
+
+
+def fit_ridge(alpha: float, rows: int) -> float:
+    """The sweep benchmark's model, as one function: the body of its ``fit`` step (benchmarks/sweeps.py)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(rows, 40))
+    y = x @ np.arange(40.0) + rng.normal(size=rows)
+    coef = np.linalg.solve(x.T @ x + alpha * np.eye(40), x.T @ y)
+    return float(((x @ coef - y) ** 2).mean())

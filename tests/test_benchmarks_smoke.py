@@ -25,9 +25,11 @@ WORKLOADS = [
     "`%%step` end to end: a 400 MB output",
     "Dedup: the same 400 MB output from two steps",
     "Listing",
+    "Sweep: 8 points of a model step, 2 loky workers",
+    "Background replay (the browser's Replay, in a worker process)",
 ]
 PEERS = ["joblib.hash", "hash_pandas_object", "np.save", "np.load", "joblib.dump", "joblib.load", "pickle.dump",
-         "pickle.load", "Feather", "run_cell", "joblib.Memory", "marimo", "arr.sum()", "blake3"]
+         "pickle.load", "Feather", "run_cell", "joblib.Memory", "marimo", "arr.sum()", "blake3", "joblib.Parallel"]
 
 
 def test_the_smoke_run_writes_a_well_formed_report(tmp_path: Path) -> None:

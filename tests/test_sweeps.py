@@ -63,3 +63,15 @@ def test_a_sweep_on_threads_and_grid_errors(notebook_variant, tmp_path):
     assert grid_points({"scale": [1, 1, 2]}, notebook_variant.params) == [{"scale": 1}, {"scale": 2}]
     with pytest.raises(BadArgument, match="backend='dask'"):
         wfnb.sweep(notebook_variant, grid={"scale": [1]}, client=object())
+
+
+def test_a_shared_step_missing_from_the_cache_runs_once_for_all_points(notebook_variant, tmp_path):
+    from wfnb.store.layout import record_path
+
+    store = tmp_path / "store"
+    load = next(step for step in notebook_variant.steps if step.step == "load")
+    (store / record_path(load.key)).unlink()  # as if `wfnb gc` had removed it
+    table = wfnb.sweep(notebook_variant, grid={"scale": [5, 6, 7]}, n_jobs=2, progress=False)
+    assert list(table["scale"]) == [5, 6, 7]
+    assert _executions("load", store) == 2  # the notebook's run, then the first point alone; the others restored it
+    assert _executions("smooth", store) == 4  # the notebook's, then once per point

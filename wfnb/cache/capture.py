@@ -62,7 +62,9 @@ def capture(shell: InteractiveShell | None, echo: bool = True) -> Iterator[list[
     sys.stderr = _Tee(sys.stderr, "stderr", events, muted, echo)
     try:
         if shell is None:
+            open_before = _open_figures()
             yield events
+            _record_new_figures(events, open_before)
         else:
             with _shell_recorded(shell, events, muted, echo):
                 yield events
@@ -173,6 +175,48 @@ def _flush_inline_figures() -> None:
     if "inline" not in str(matplotlib.get_backend()):
         return
     backend_module.flush_figures()
+
+
+def _open_figures() -> set[int]:
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    return set(pyplot.get_fignums()) if pyplot is not None else set()
+
+
+def _record_new_figures(events: list[Event], before: set[int]) -> None:
+    """Without a shell (a script, ``wfnb replay``) nothing shows a step's figures: record those it left open
+    as a kernel's inline backend shows them after the cell (same formatter, formats and metadata), and close
+    them as it does. A kernel restoring the step then shows what it would have shown itself."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is None:
+        return
+    from matplotlib._pylab_helpers import Gcf
+
+    new = [manager.canvas.figure for manager in Gcf.get_all_fig_managers() if manager.num not in before]
+    if not new:
+        return
+    formatter, metadata_of = _inline_display()
+    for figure in new:
+        data, metadata = formatter.format(figure)
+        extra = metadata_of(figure)
+        if extra:  # as IPython's display(figure, metadata=...) merges them
+            metadata = {**(metadata or {}), **extra}
+        events.append({"kind": "display", "data": _jsonable(data), "metadata": _jsonable(metadata or {})})
+        pyplot.close(figure)
+
+
+def _inline_display() -> tuple[Any, Any]:
+    """A display formatter set up as matplotlib's inline backend sets up a kernel's, and its figure metadata."""
+    from IPython.core.formatters import DisplayFormatter
+    from IPython.core.pylabtools import select_figure_formats
+    from matplotlib_inline.backend_inline import _fetch_figure_metadata
+    from matplotlib_inline.config import InlineBackend
+
+    class _Holder:  # what select_figure_formats reads of a shell
+        display_formatter = DisplayFormatter()
+
+    settings = InlineBackend.instance()
+    select_figure_formats(_Holder, settings.figure_formats, **settings.print_figure_kwargs)
+    return _Holder.display_formatter, _fetch_figure_metadata
 
 
 def _without_widgets(data: dict) -> dict:

@@ -173,6 +173,11 @@ def data_state(name: str) -> str:
     return changed_digest(known.fresh, data_digests(module))
 
 
+def loaded_names() -> list[str]:
+    """The user modules this process has loaded (and watches)."""
+    return list(_loaded)
+
+
 def edited_since_loaded(names: Iterable[str]) -> list[str]:
     """The loaded modules among ``names`` whose file now differs from the source this process runs."""
     edited = []

@@ -13,8 +13,10 @@ workflow (a CSV, a DataFrame, a notebook file).
 from __future__ import annotations
 
 import sys
+import threading
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from wfnb.cache.execution import NamespaceHost
 from wfnb.cache.fingerprint import ABSENT
@@ -28,6 +30,22 @@ from wfnb.history.records import StepRecord, Variant
 from wfnb.history.snapshots import record_variant
 from wfnb.history.state import WorkflowState
 from wfnb.store import Store
+
+
+# A step's run records what it shows by taking over the process's sys.stdout, the shell's display hooks and
+# matplotlib's list of open figures. Runs in threads of one process (a sweep's threading backend) share a lock
+# and run their steps in turns, so that each records its own output and figures, never another's.
+_turns = threading.local()
+
+
+@contextmanager
+def taking_turns(lock: threading.Lock) -> Iterator[None]:
+    """While in this block, this thread's replays run each step holding ``lock`` (shared with other threads)."""
+    _turns.lock = lock
+    try:
+        yield
+    finally:
+        del _turns.lock
 
 
 @dataclass(frozen=True)
@@ -115,7 +133,8 @@ def run_steps(
         bring_inputs(store, step, fresh, label, missing_hint)
         options = StepOptions(name=step.name, deps=step.deps)
         try:
-            result = run_sync(runner.run(options, step.code, params=params, previous=step.recorded))
+            with getattr(_turns, "lock", None) or nullcontext():
+                result = run_sync(runner.run(options, step.code, params=params, previous=step.recorded))
         except StepFailed as failure:
             if host.last_traceback:  # it was recorded with the step's output, not shown: show it now
                 print(host.last_traceback, end="", file=sys.stderr, flush=True)

@@ -8,21 +8,30 @@ Every point runs against the same store, opened by its location in each worker,
 so a local directory works for processes on one machine and an ``s3://`` store
 for workers anywhere.
 
-Cached steps are shared between points. The first point runs alone, so that
-every step that does not read a swept parameter is computed once and then
-restored by all the others; only the steps downstream of a swept parameter run
-per point. Concurrent misses of one step (a repeated point, a retried task)
-are harmless: their objects are write-once under their content's name, and the
-record is replaced atomically by one of two equal records.
+Cached steps are shared between points. When a step that no swept parameter
+reaches is missing from the cache (``wfnb gc`` removed it), the first point
+runs alone, so that this step is computed once and then restored by all the
+others; otherwise all points start at once. Only the steps downstream of a
+swept parameter run per point. Concurrent misses of one step (a repeated
+point, a retried task) are harmless: their objects are write-once under their
+content's name, and the record is replaced atomically by one of two equal
+records.
+
+A point in another process (loky, Dask) records what its steps show as the
+notebook's kernel would (``wfnb.history.workers``); points in threads run in
+this process and record their steps in turns (``replay.taking_turns``).
 """
 
 from __future__ import annotations
 
 import itertools
+import os
+import threading
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, Literal
 
-from wfnb.errors import BadArgument, api_boundary
+from wfnb.errors import BadArgument, WfnbError, api_boundary
 from wfnb.store.changes import announce
 
 if TYPE_CHECKING:
@@ -90,19 +99,28 @@ def sweep(
     store = start._store()
     _warn_if_modules_were_edited(start)
     chosen = settings.current()
-    task = (str(store.root), chosen.storage_options, chosen.cache_dir, start.workflow, start.number)
+    # Points in other processes record figures as the kernel does and import the steps' libraries first.
+    from wfnb.history.workers import step_imports
+
+    elsewhere = backend != "threading"  # threads run in this process, with its own shell (a kernel's)
+    turns = None if elsewhere else threading.Lock()  # threads record their steps' output in turns (see replay)
+    # loky's workers outlive a sweep (joblib reuses them), started with this process's environment of then:
+    # each point takes the one of now (credentials, settings set since), as a new process would
+    here = (dict(os.environ), os.getcwd()) if backend == "loky" else None
+    task = (str(store.root), chosen.storage_options, chosen.cache_dir, start.workflow, start.number, elsewhere, step_imports(start), turns, here)
     bar = _progress_bar(len(points), start, progress)
     rows: list[dict[str, Any] | None] = [None] * len(points)
     try:
         with _parallel_backend(backend, client, n_jobs) as parallel:
             from joblib import delayed
 
-            # The first point alone: it fills the cache for every step no swept parameter reaches.
-            for index, row in parallel(delayed(_run_point)(task, 0, points[0]) for _ in (0,)):
-                rows[index] = row
-                bar.update(1)
-                announce(store.root, f"workflows/{start.workflow}/variants")  # a worker's variant, for open browsers
-            rest = (delayed(_run_point)(task, i, point) for i, point in enumerate(points) if i > 0)
+            first = 1 if _shared_steps_missing(start, set(grid), store) else 0
+            if first:  # the first point alone: it fills the cache for every step no swept parameter reaches
+                for index, row in parallel(delayed(_run_point)(task, 0, points[0]) for _ in (0,)):
+                    rows[index] = row
+                    bar.update(1)
+                    announce(store.root, f"workflows/{start.workflow}/variants")  # a worker's variant, for open browsers
+            rest = (delayed(_run_point)(task, i, point) for i, point in enumerate(points) if i >= first)
             for index, row in parallel(rest):
                 rows[index] = row
                 bar.update(1)
@@ -110,6 +128,30 @@ def sweep(
     finally:
         bar.close()
     return pd.DataFrame(rows)
+
+
+def _shared_steps_missing(variant: Variant, swept: set[str], store: Any) -> bool:
+    """Whether some step that no swept parameter reaches has no result in the cache (``wfnb gc`` removed it).
+
+    A step is reached when it reads a swept parameter or a value that a reached
+    step produced. Every point needs the others' results: one the cache lacks is
+    computed by the first point alone and restored by the rest. A result stored
+    as not restorable is computed by every point anyway, so it does not count.
+    """
+    reached: set[str] = set(swept)
+    for step in variant.steps:
+        if reached & (set(step.params) | set(step.inputs)):
+            reached |= set(step.outputs)
+        elif step.key and _missing(store, step.key):
+            return True
+    return False
+
+
+def _missing(store: Any, key: str) -> bool:
+    try:
+        return store.read_record(key) is None
+    except WfnbError:  # damaged: the first point will run the step again and say so
+        return True
 
 
 def _warn_if_modules_were_edited(variant: Variant) -> None:
@@ -156,14 +198,22 @@ def grid_points(grid: Mapping[str, Sequence[Any]], params: Mapping[str, Any]) ->
 
 def _run_point(task: tuple[Any, ...], index: int, point: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     """In a worker: open the store by its location, replay the variant with ``point``; its table row."""
-    from wfnb.history.replay import replay
+    from wfnb.history.replay import replay, taking_turns
     from wfnb.history.snapshots import load_variant
     from wfnb.store import open_store, settings
 
-    location, storage_options, cache_dir, workflow, number = task
+    location, storage_options, cache_dir, workflow, number, elsewhere, imports, turns, here = task
+    if elsewhere:
+        from wfnb.history.workers import preimport, record_like_a_kernel, take_context
+
+        if here is not None:
+            take_context(*here)
+        record_like_a_kernel()
+        preimport(imports)
     settings.configure(storage_options=storage_options, cache_dir=cache_dir)
     store = open_store(location, create=False)
-    result = replay(load_variant(store, workflow, number), progress=_quiet, **point)
+    with taking_turns(turns) if turns is not None else nullcontext():
+        result = replay(load_variant(store, workflow, number), progress=_quiet, **point)
     row: dict[str, Any] = {"variant": result.name}
     params = {**point, **result.params}  # the swept parameters first, in the grid's order
     row.update({(f"param {k}" if k in row else k): v for k, v in params.items()})

@@ -51,4 +51,17 @@ def browse(workflow: str | None = None, store: Store | str | None = None) -> Bro
         known = ", ".join(workflows(opened)) or "none yet"
         raise BadArgument(f"The store at {opened.root} has no variant of workflow {workflow!r}; its workflows: {known}.")
     follows = session is not None and (store is None or Path(opened.root) == Path(session.store.root))
-    return BrowserView(BrowserState(opened, workflow, session=session if follows else None))
+    state = BrowserState(opened, workflow, session=session if follows else None)
+    _warm_worker(state)
+    return BrowserView(state)
+
+
+def _warm_worker(state: object) -> None:
+    """Start the worker for replays and sweeps now, importing the libraries of the newest variant's steps,
+    so that the first Replay does not wait for Python to start (see ``jobs``)."""
+    from wfnb.frontends.browser import jobs
+    from wfnb.history.workers import step_imports
+
+    variants = list(getattr(state, "_variants", {}).values())
+    newest = max(variants, key=lambda v: v.number, default=None)
+    jobs.warm_up(step_imports(newest) if newest is not None else [])

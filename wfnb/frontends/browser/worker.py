@@ -7,8 +7,16 @@ the user's code would compete with the notebook for the GIL). A process also
 stops at once when cancelled, even inside a long C call, and the store stays
 consistent: every write is a temporary file renamed into place.
 
-The task comes as one JSON object on stdin; progress goes to stdout as one
-JSON object per line (``step``, ``point``, then ``done`` or ``failed``).
+Tasks come as JSON objects on stdin, one a line; progress goes to stdout as one
+JSON object per line (``step``, ``point``, then ``done`` or ``failed``). The
+process then waits for the next task: the kernel keeps one worker warm
+(``jobs``), so that a replay does not pay for starting Python and importing
+IPython, wfnb and the steps' libraries each time. A task's ``environ`` and
+``cwd`` are the kernel's when it was sent, applied before it runs; a ``warm``
+task only imports its ``imports``. Before each task the worker checks the
+user's modules it has imported: if one was edited on disk since, it answers
+``stale`` and exits, and the kernel starts a fresh worker for the task (a
+replay must run the code on disk, as a new process would).
 """
 
 from __future__ import annotations
@@ -22,14 +30,72 @@ from wfnb.errors import StepFailed, WfnbError
 
 
 def main() -> int:
-    task = json.loads(sys.stdin.read())
     out = sys.stdout
     sys.stdout = sys.stderr  # anything else printed must not break the event stream
 
     def emit(event: str, **fields: Any) -> None:
+        sys.stderr.flush()  # what the task printed belongs to it: before its last event
         out.write(json.dumps({"event": event, **fields}, default=str) + "\n")
         out.flush()
 
+    _warm_up()
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        task = json.loads(line)
+        if task["kind"] == "warm":
+            from wfnb.history.workers import preimport
+
+            preimport(task.get("imports", ()))
+            continue
+        _take_context(task)
+        stale = _edited_modules()
+        if stale:
+            emit("stale", modules=stale)
+            return 0
+        run(task, emit)
+    return 0
+
+
+def _warm_up() -> None:
+    """What every task needs, imported while the worker waits for its first one."""
+    import wfnb.history.determinism  # noqa: F401
+    import wfnb.history.replay  # noqa: F401
+    from wfnb.history.workers import record_like_a_kernel
+
+    record_like_a_kernel()
+
+
+def _edited_modules() -> list[str]:
+    """The user modules this worker imported whose file has changed, or which would now come from another file."""
+    import importlib.machinery
+    import os
+
+    from wfnb.cache import localmodules
+
+    names = list(localmodules.loaded_names())
+    moved = []
+    for name in names:
+        file = getattr(sys.modules.get(name), "__file__", None)
+        if "." in name or not file:
+            continue
+        spec = importlib.machinery.PathFinder.find_spec(name, sys.path)
+        if spec is None or spec.origin is None or os.path.realpath(spec.origin) != os.path.realpath(file):
+            moved.append(name)
+    return sorted(set(localmodules.edited_since_loaded(names)) | set(moved))
+
+
+def _take_context(task: dict[str, Any]) -> None:
+    """The kernel's environment variables and folder at the time of the task, as a new process would have them."""
+    import os
+
+    from wfnb.history.workers import take_context
+
+    take_context(task.get("environ") or dict(os.environ), task.get("cwd") or os.getcwd())
+
+
+def run(task: dict[str, Any], emit: Any) -> None:
+    """One task, reported through ``emit`` up to its ``done`` or ``failed`` event."""
     try:
         variant = _open(task)
         if task["kind"] == "replay":
@@ -43,22 +109,22 @@ def main() -> int:
         emit("failed", message=str(failure), detail=user_traceback(failure, step), step=step)
     except WfnbError as error:
         emit("failed", message=str(error), detail="", step="")
-    return 0
+    except Exception as error:  # noqa: BLE001 - wfnb's own bug: the worker stays, the kernel is told
+        emit("failed", message=f"The worker failed: {type(error).__name__}: {error}", detail=format_user_traceback(error), step="")
 
 
 def _open(task: dict[str, Any]) -> Any:
     """The variant, in a shell like the notebook's (inline figures are recorded as the notebook records them)."""
-    from IPython.core.interactiveshell import InteractiveShell
-
     from wfnb.history.snapshots import load_variant
     from wfnb.store import open_store, settings
 
     settings.configure(storage_options=task.get("storage_options"), cache_dir=task.get("cache_dir"))
-    shell = InteractiveShell.instance()
-    shell.enable_gui = lambda gui=None: None  # no GUI event loop: the inline backend needs none
-    shell.enable_matplotlib("inline")
     store = open_store(task["store"], create=False)
-    return load_variant(store, task["workflow"], task["number"])
+    variant = load_variant(store, task["workflow"], task["number"])
+    from wfnb.history.workers import preimport, step_imports
+
+    preimport(step_imports(variant))
+    return variant
 
 
 def _replay(variant: Any, params: dict[str, Any], emit: Any) -> None:
@@ -95,7 +161,10 @@ def _sweep(variant: Any, grid: dict[str, list[Any]], backend: str, n_jobs: int |
             emit("point", done=done[0], total=total)
 
     changes.subscribe(on_point)
-    frame = sweep(variant, grid, backend=backend, n_jobs=n_jobs, progress=False)
+    try:
+        frame = sweep(variant, grid, backend=backend, n_jobs=n_jobs, progress=False)
+    finally:
+        changes.unsubscribe(on_point)  # the worker lives on: the next sweep counts its own points
     numbers = [int(str(name).lstrip("v")) for name in frame["variant"]]
     emit("done", variants=numbers)
 
