@@ -261,6 +261,8 @@ def _scan(graph: dict[str, Any], live: LiveIndex) -> tuple[set[int], bool]:
             if depth < _SCAN_DEPTH and kind is not bytearray:
                 items = value.values() if kind is dict else value
                 pending.extend((item, depth + 1) for item in itertools.islice(items, _PER_CONTAINER) if not isinstance(item, _ATOMS))
+        elif isinstance(value, types.ModuleType):
+            continue  # stored by name: what it holds is not the step's
         elif depth < _SCAN_DEPTH and type(getattr(value, "__dict__", None)) is dict and not _is_library_data(value):
             pending.extend((item, depth + 1) for item in itertools.islice(vars(value).values(), _PER_CONTAINER) if not isinstance(item, _ATOMS))
     return arrays, shares
