@@ -76,6 +76,7 @@ class Effects:
     modules: dict[str, dict[str, Any]] = field(default_factory=dict)  # attribute → value or _DELETED
     classes: list[tuple[type, str, Any]] = field(default_factory=list)  # library classes changed
     interpreter: dict[str, Any] | None = None  # settings of the interpreter changed (None in older records)
+    appended: dict[str, bytes] = field(default_factory=dict)  # file → the bytes the step appended to it
 
     def summary(self) -> list[str]:
         """The changes in words, for the record and the status line."""
@@ -92,6 +93,7 @@ class Effects:
         parts.extend(f"{library} settings" for library in sorted(self.settings))
         parts.extend(_SETTING_NAMES[name] for name in sorted(self.interpreter or {}))
         parts.extend(f"{name}.{attribute}" for name, changes in sorted(self.modules.items()) for attribute in sorted(changes))
+        parts.extend(f"lines appended to {os.path.basename(path)}" for path in sorted(getattr(self, "appended", None) or {}))
         parts.extend(f"{patches.owner_name(cls)}{'.' + cls.__qualname__ if isinstance(cls, type) else ''}.{attribute}" for cls, attribute, _ in self.classes)
         return parts
 
@@ -135,6 +137,9 @@ class Effects:
                 setattr(cls, attribute, value)
         for library, values in self.settings.items():
             libsettings.apply(library, values)
+        for path, data in (getattr(self, "appended", None) or {}).items():  # absent in older records
+            with open(path, "ab") as handle:
+                handle.write(data)
         for name, value in (self.interpreter or {}).items():
             _set_interpreter(name, value)
         if self.random is not None:

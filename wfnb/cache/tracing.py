@@ -117,7 +117,7 @@ def trace_of(observation: Observation, namespace: dict[str, Any], touched: froze
         what = json.dumps([pattern, root, recursive])
         trace.add("glob", what, probes.observe("glob", what, namespace))
     for path, use in sorted(watch.files.items()):
-        if use.first == "write":
+        if use.first == "write" and not _replayed_append(watch, path):
             trace.add("wrote", path, probes.observe("wrote", path, namespace))
     for path in sorted(watch.removed):
         trace.add("wrote", path, probes.ABSENT)
@@ -182,6 +182,7 @@ def effects_of(observation: Observation, source: str, namespace: dict[str, Any])
     """What the run changed outside its variables, with the new values."""
     assert observation.after is not None
     effects = difference(observation.before, observation.after, fresh_modules=observation.fresh_modules)
+    effects.appended = appended_lines(observation.watch)
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -191,6 +192,33 @@ def effects_of(observation: Observation, source: str, namespace: dict[str, Any])
         if (cls, attribute) not in noted:
             effects.classes.append((cls, attribute, vars(cls).get(attribute, _DELETED)))
     return effects
+
+
+_MAX_APPENDED = 16 << 20  # bytes appended to one file that a hit writes again; past it, the file is an output
+
+
+def _replayed_append(watch: Watch, path: str) -> bool:
+    start = watch.appended.get(path)
+    try:
+        return start is not None and 0 <= os.path.getsize(path) - start <= _MAX_APPENDED
+    except OSError:
+        return False
+
+
+def appended_lines(watch: Watch) -> dict[str, bytes]:
+    """What the step appended to files it opened to append (a log, a results table): a hit appends
+    it again, as a run would, instead of leaving the file as it found it."""
+    added = {}
+    for path, start in watch.appended.items():
+        try:
+            size = os.path.getsize(path)
+            if 0 <= size - start <= _MAX_APPENDED:
+                with open(path, "rb") as handle:
+                    handle.seek(start)
+                    added[path] = handle.read()
+        except OSError:
+            continue
+    return added
 
 
 def _quiet_roots() -> tuple[str, ...]:

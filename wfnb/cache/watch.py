@@ -84,6 +84,7 @@ class Watch:
     workers: list[str] = field(default_factory=list)  # pools that ran the notebook's code in other processes
     stats: dict[str, None] = field(default_factory=dict)  # paths whose existence, kind or size was looked at
     temporary: set[str] = field(default_factory=set)  # files made by tempfile: not data
+    appended: dict[str, int] = field(default_factory=dict)  # files opened to append → their size before
     upstream: dict[str, str] = field(default_factory=dict)  # results of other workflows it read: ref → what it resolved to
     uses: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)  # (workflow, number) → the outputs read
     thread: int = field(default_factory=threading.get_ident)
@@ -121,6 +122,9 @@ class Watch:
         if target is None or self._ignored(target) or self.origin(frame) != "user":
             return
         writes = bool(_WRITE_MODES & set(mode)) if isinstance(mode, str) else bool((flags or 0) & _WRITE_FLAGS)
+        appends = "a" in mode if isinstance(mode, str) else bool((flags or 0) & os.O_APPEND)
+        if appends and target not in self.appended and self.files.get(target, FileUse("read")).first == "read":
+            self.appended[target] = os.path.getsize(target) if os.path.isfile(target) else 0
         use = self.files.get(target)
         if use is None:
             self.files[target] = FileUse("write" if writes else "read")
