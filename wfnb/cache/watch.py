@@ -371,6 +371,8 @@ _EVENTS: dict[str, Callable[[Watch, tuple[Any, ...], Any], None]] = {
     "os.posix_spawn": lambda w, a, f: w.started(" ".join(os.fsdecode(x) for x in a[1]) if a[1] else os.fsdecode(a[0]), f),
     "os.spawn": lambda w, a, f: w.started(" ".join(os.fsdecode(x) for x in a[2]) if a[2] else os.fsdecode(a[1]), f),
     "os.forkpty": lambda w, a, f: w.started("a shell command", f),
+    # a database file is read (and maybe written) by compiled code: its content is what the step read
+    "sqlite3.connect": lambda w, a, f: w.opened(a[0], "r", 0, f) if isinstance(a[0], (str, bytes, os.PathLike)) and a[0] not in (":memory:", "") else None,
     "tempfile.mkstemp": lambda w, a, f: w.temporary.add(os.path.abspath(a[0])),
     "tempfile.mkdtemp": lambda w, a, f: w.ignore_folder(a[0]),
 }
