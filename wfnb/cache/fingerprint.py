@@ -56,6 +56,7 @@ class Fingerprint:
     touched: frozenset[str] = frozenset()  # top-level packages the step uses, as far as can be seen before it runs
     untraceable: tuple[str, ...] = ()  # what makes the step run every time (a helper calling globals())
     clock: tuple[str, ...] = ()  # helpers that read the calendar clock (see wfnb.cache.cellcode.CLOCK_METHODS)
+    memoized: tuple[str, ...] = ()  # the notebook's cached functions (lru_cache) that already hold answers
 
     def changes_from(self, earlier: Mapping[str, Any]) -> list[str]:
         """What differs from an earlier record's parts, in words for the status line."""
@@ -141,7 +142,7 @@ def fingerprint_step(analysis: CellAnalysis, namespace: Mapping[str, Any], deps:
     key = xxhash.xxh3_128_hexdigest(json.dumps(parts, sort_keys=True).encode())
     return Fingerprint(
         key=key, code=code, inputs=inputs, files=files, modules=modules, named=tuple(dict.fromkeys(named)),
-        indirect=frozenset(reach.globals - reads), touched=frozenset(t for t in touched if t), untraceable=tuple(reach.untraceable), clock=tuple(dict.fromkeys(reach.clock)),
+        indirect=frozenset(reach.globals - reads), touched=frozenset(t for t in touched if t), untraceable=tuple(reach.untraceable), clock=tuple(dict.fromkeys(reach.clock)), memoized=tuple(dict.fromkeys(reach.memoized)),
     )
 
 
@@ -194,6 +195,7 @@ class _Reach:
         self.packages: set[str] = set()
         self.untraceable: list[str] = []
         self.clock: list[str] = []
+        self.memoized: list[str] = []
         self.argv = False
         self.local_time = False
         self._seen: set[int] = set()
@@ -230,6 +232,12 @@ class _Reach:
             return [f for f in (item.fget, item.fset, item.fdel) if f is not None]
         if isinstance(item, functools.partial):
             return [item.func, *item.args, *item.keywords.values()]
+        if isinstance(item, functools._lru_cache_wrapper) and isinstance(item.__wrapped__, types.FunctionType):  # type: ignore[attr-defined]
+            wrapped = item.__wrapped__
+            if not is_library_module(wrapped.__module__ or "") and item.cache_info().currsize:
+                # it may answer from its cache without reading the files its first calls read
+                self.memoized.append(f"{wrapped.__qualname__}() answers from its functools cache")
+            return [wrapped]
         if type(item) in (dict, list, tuple, set, frozenset) and len(item) <= 1000:
             return list(item.values()) if type(item) is dict else list(item)
         kind = type(item)

@@ -153,6 +153,8 @@ class StepRunner:
         clock = list(analysis.clock) + list(fingerprint.clock)
         if clock:  # a name made from the date must be new on every run, or a later step overwrites an earlier run
             return fingerprint, f"it reads the clock ({clock[0]})"
+        if fingerprint.memoized:  # what the cached answers were read from is in another step's trace, not this one's
+            return fingerprint, fingerprint.memoized[0]
         if hidden:
             what = ", ".join(hidden)
             if step not in self._warned_dynamic:
