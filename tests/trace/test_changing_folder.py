@@ -5,7 +5,8 @@ support finds its plugins through ``importlib.metadata``, which lists every fold
 of ``sys.path``, the working directory included); the import system lists it to
 look for modules. Neither is the step reading the folder. What an import asked
 (is there a module named X here?) is followed instead, name by name.
-Each step appends to a file under ``runs/`` every time its body runs: a hit leaves it as it was.
+Each step makes a folder under ``runs/`` every time its body runs (a folder made is not traced, and a
+hit makes none; an appended line would be appended again by a hit, as a run would).
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ FIT = """
 import sklearn
 from sklearn.linear_model import LogisticRegression
 import numpy as np
-with open('runs/fit.txt', 'a') as log:
-    log.write('ran\\n')
+__import__('os').mkdir(f"runs/fit-{__import__('os').getpid()}-{__import__('time').perf_counter_ns()}")
 X = np.arange(40.0).reshape(20, 2)
 y = np.array([0, 1] * 10)
 model = LogisticRegression().fit(X, y)
@@ -28,7 +28,7 @@ predictions = model.predict(X)
 
 
 def _runs(lab, step: str) -> int:
-    return (lab.root / "runs" / f"{step}.txt").read_text().count("ran")
+    return sum(1 for entry in (lab.root / "runs").iterdir() if entry.name.startswith(f"{step}-"))
 
 
 def _add_files_beside_the_notebook(root: Path) -> None:
@@ -62,8 +62,7 @@ def test_imports_and_plugin_lookups_first_made_in_the_step_do_not_tie_it_to_the_
     import sklearn.utils
     from importlib.metadata import entry_points
     plugins = sorted(e.name for e in entry_points(group='wfnb.test.none'))  # lists every folder of sys.path
-    with open('runs/parse.txt', 'a') as log:
-        log.write('ran\\n')
+    __import__('os').mkdir(f"runs/parse-{__import__('os').getpid()}-{__import__('time').perf_counter_ns()}")
     total = statistics.mean([1, 2, 3])
     """
     lab.run([step])
@@ -83,8 +82,7 @@ def test_a_module_file_that_a_failed_import_would_now_find_reruns_the_step(lab):
         speed = fasthelpers.SPEED
     except ImportError:
         speed = 'slow'
-    with open('runs/optional.txt', 'a') as log:
-        log.write('ran\\n')
+    __import__('os').mkdir(f"runs/optional-{__import__('os').getpid()}-{__import__('time').perf_counter_ns()}")
     """
     lab.run([step])
     (lab.root / "fasthelpers_notes.txt").write_text("not a module\n")  # named alike, but not a module
@@ -105,8 +103,7 @@ def test_a_module_file_that_would_shadow_a_local_one_found_further_down_the_path
     %%step tools
     import toolbox
     where = toolbox.WHERE
-    with open('runs/tools.txt', 'a') as log:
-        log.write('ran\\n')
+    __import__('os').mkdir(f"runs/tools-{__import__('os').getpid()}-{__import__('time').perf_counter_ns()}")
     """
     lab.run([setup, step])
     (lab.root / "figs").mkdir()
@@ -127,8 +124,7 @@ def test_a_module_file_that_would_shadow_an_installed_library_reruns_the_step(la
     parser = importlib.import_module('json' + '5')  # a name no reading of the cell can see
     parsed = parser.loads('{a: 1}')
     del parser
-    with open('runs/settings.txt', 'a') as log:
-        log.write('ran\\n')
+    __import__('os').mkdir(f"runs/settings-{__import__('os').getpid()}-{__import__('time').perf_counter_ns()}")
     """
     lab.run([step])
     (lab.root / "json5_notes.md").write_text("named alike, not a module\n")
@@ -149,8 +145,7 @@ def test_a_step_that_lists_the_folder_reruns_and_why_names_the_new_file(lab):
     %%step inventory
     import os
     names = sorted(os.listdir('data'))
-    with open('runs/inventory.txt', 'a') as log:
-        log.write('ran\\n')
+    __import__('os').mkdir(f"runs/inventory-{__import__('os').getpid()}-{__import__('time').perf_counter_ns()}")
     """
     lab.run([step])
     (lab.root / "figs").mkdir()  # beside the notebook, not in the folder it lists
@@ -174,8 +169,7 @@ def test_a_helper_that_lists_the_notebooks_folder_still_follows_it(lab):
     step = """
     %%step found
     found = notebooks()
-    with open('runs/found.txt', 'a') as log:
-        log.write('ran\\n')
+    __import__('os').mkdir(f"runs/found-{__import__('os').getpid()}-{__import__('time').perf_counter_ns()}")
     """
     lab.run([helper, step])
     (lab.root / "exported.ipynb").write_text("{}")
