@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import sys
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any, Iterator
 
 if TYPE_CHECKING:
@@ -58,21 +58,56 @@ def capture(shell: InteractiveShell | None, echo: bool = True) -> Iterator[list[
     events: list[Event] = []
     muted = [False]
     saved_streams = sys.stdout, sys.stderr
-    sys.stdout = _Tee(sys.stdout, "stdout", events, muted, echo)
-    sys.stderr = _Tee(sys.stderr, "stderr", events, muted, echo)
-    try:
-        if shell is None:
-            open_before = _open_figures()
+    with ExitStack() as recording:
+        for name in ("stdout", "stderr"):
+            recording.enter_context(_recorded_stream(name, events, muted, echo))
+        with _figures_and_displays(shell, events, muted, echo):
             yield events
-            _record_new_figures(events, open_before)
-        else:
-            with _shell_recorded(shell, events, muted, echo):
-                yield events
-                _flush_inline_figures()
+    for stream in saved_streams:
+        stream.flush()
+
+
+@contextmanager
+def _recorded_stream(name: str, events: list[Event], muted: list[bool], echo: bool) -> Iterator[None]:
+    """Record what is written to ``sys.stdout``/``sys.stderr``. The kernel's stream objects are
+    recorded in place, so that text written through a reference taken earlier (a logging handler
+    set up in a plain cell) is recorded too; other streams are replaced for the block."""
+    original = getattr(sys, name)
+    tee = _Tee(original, name, events, muted, echo)
+    if isinstance(getattr(original, "__dict__", None), dict) and type(original).__module__.startswith("ipykernel"):
+        own_write = original.write
+        tee._original = _Writer(own_write)
+        with patched(original, "write", tee.write):
+            try:
+                yield
+            finally:
+                original.flush()
+        return
+    setattr(sys, name, tee)
+    try:
+        yield
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            stream.flush()
-        sys.stdout, sys.stderr = saved_streams
+        tee.flush()
+        setattr(sys, name, original)
+
+
+class _Writer:
+    """A stream's own write, for a ``_Tee`` recording that stream in place."""
+
+    def __init__(self, write: Any) -> None:
+        self.write = write
+
+
+@contextmanager
+def _figures_and_displays(shell: InteractiveShell | None, events: list[Event], muted: list[bool], echo: bool) -> Iterator[None]:
+    if shell is None:
+        open_before = _open_figures()
+        yield
+        _record_new_figures(events, open_before)
+    else:
+        with _shell_recorded(shell, events, muted, echo):
+            yield
+            _flush_inline_figures()
 
 
 @contextmanager
