@@ -297,15 +297,13 @@ def _forget_command(session: Session, arguments: list[str]) -> None:
 
 
 def _check_cache_command(session: Session, arguments: list[str]) -> None:
-    from IPython.display import display
-
     from wfnb.frontends.check import check_cache
 
     parser = _ArgumentParser("%wfnb check-cache")
     parser.add_argument("notebook")
     parser.add_argument("--timeout", type=float, default=120.0)
     args = parser.parse(arguments)
-    display(check_cache(args.notebook, timeout=args.timeout, progress=print))
+    print(check_cache(args.notebook, timeout=args.timeout, progress=print))
 
 
 class _ArgumentParser(argparse.ArgumentParser):

@@ -110,13 +110,13 @@ def run_cells(
     ``timeout`` seconds counts as failed. ``scratch`` holds the kernel's sockets.
     """
     import nbformat
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     number = next(_COUNTER)
     scratch.mkdir(parents=True, exist_ok=True)
-    manager = KernelManager(
+    manager = AsyncKernelManager(  # nbclient awaits it: a blocking manager would ignore the timeout
         kernel_name="python3", transport="ipc",
         connection_file=str(scratch / f"kernel-{os.getpid()}-{number}.json"), ip=str(scratch / f"k{number}"),
     )
