@@ -28,6 +28,14 @@ def notebook(folder: Path, *cells: str, name: str = "nb.ipynb", **files: str) ->
     return folder / name
 
 
+def kernels_left() -> list[str]:
+    """Kernels this process started that are still running (each check must shut its own down)."""
+    import psutil
+
+    children = psutil.Process().children(recursive=True)
+    return [" ".join(p.cmdline()) for p in children if p.is_running() and "ipykernel" in " ".join(p.cmdline())]
+
+
 def test_a_notebook_the_cache_gets_right_checks_clean_with_every_edit_and_exits_0(tmp_path, capsys):
     path = notebook(
         tmp_path / "prices",
@@ -50,6 +58,7 @@ def test_a_notebook_the_cache_gets_right_checks_clean_with_every_edit_and_exits_
     assert applied["cell literal"]["reran"] == ["load", "total"] and applied["module literal"]["reran"] == ["total"]
     assert applied["new file"]["reran"] == []
     assert sorted(p.name for p in path.parent.iterdir()) == before  # the user's folder is untouched: no store, no edit
+    assert kernels_left() == []
 
 
 def test_a_value_read_through_user_ns_is_a_stale_result_the_literal_edit_exposes(tmp_path):
@@ -127,6 +136,7 @@ def test_a_cell_over_the_timeout_counts_as_failed(tmp_path):
     report = check_cache(path, timeout=3)
 
     assert report.plain_failure == "the notebook fails without wfnb too: cell 0 timed out after 3 s"
+    assert kernels_left() == []
 
 
 def test_a_bad_path_is_one_paragraph_and_exit_2(tmp_path, capsys):

@@ -131,7 +131,7 @@ def run_cells(
     started = time.perf_counter()
     variables = {**os.environ, "PYTHONHASHSEED": "0", "WFNB_FSYNC": "0", **(env or {})}
     try:
-        with client.setup_kernel(env=variables):
+        with client.setup_kernel(env=variables, cleanup_kc=True):  # we made the manager: nbclient would leave it running
             for position, cell in enumerate(notebook.cells):
                 index = cells[position][0] if position < len(cells) else None
                 try:
