@@ -120,14 +120,15 @@ def test_random_output_is_marked_nondeterministic_not_a_divergence(tmp_path):
     assert "nondeterministic" in str(report)
 
 
-def test_a_notebook_that_fails_without_wfnb_is_reported_not_checked(tmp_path):
-    path = notebook(tmp_path, "%load_ext wfnb", "%%step load\nx = 1", "%%step broken\ny = 1 / 0")
+def test_a_cell_that_fails_without_wfnb_too_is_no_divergence_and_the_check_goes_on_past_it(tmp_path):
+    path = notebook(tmp_path, "%load_ext wfnb", "%%step load\nx = 1", "%%step broken\ny = 1 / 0", "%%step after\nz = x + 1\nprint(z)")
 
-    report = check_cache(path)
+    report = check_cache(path, edits=["cell literal"])
 
-    assert report.plain_failure == "the notebook fails without wfnb too: cell 2 failed: ZeroDivisionError: division by zero"
-    assert report.divergences == [] and report.edits == [] and report.exit_code == 1
-    assert "not checked: the notebook fails without wfnb too" in str(report)
+    assert report.failing_cells.startswith("cell 2 raises without wfnb too: every run went on past it")
+    assert report.plain_failure is None and report.divergences == [] and report.needless_reruns == []
+    assert report.hits == 2 and report.edits[0].applied and report.edits[0].reran == ("load", "after")  # broken fails again: "failed", not "ran"
+    assert report.exit_code == 0
 
 
 def test_a_cell_over_the_timeout_counts_as_failed(tmp_path):
@@ -151,13 +152,13 @@ def test_a_bad_path_is_one_paragraph_and_exit_2(tmp_path, capsys):
 
 
 def test_the_magic_prints_the_report(ip, tmp_path):
-    path = notebook(tmp_path / "other", "%load_ext wfnb", "%%step broken\ny = 1 / 0")
+    path = notebook(tmp_path / "other", "import time\ntime.sleep(60)")
 
     with capture_output() as io:
-        result = ip.run_cell(f"%wfnb check-cache {path}")
+        result = ip.run_cell(f"%wfnb check-cache {path} --timeout 3")
 
     assert result.success
-    assert "plain run 1" in io.stdout and "not checked: the notebook fails without wfnb too: cell 1 failed" in io.stdout
+    assert "plain run 1" in io.stdout and "not checked: the notebook fails without wfnb too: cell 0 timed out after 3 s" in io.stdout
 
 
 @pytest.mark.skipif(not (CORPUS / "handbook-02.02-numpy-arrays").is_dir(), reason="the corpus is not in this clone")

@@ -94,10 +94,21 @@ class _Check:
         self.store = root / "store"
         self.unsteady_cells: set[int] = set()
         self.unsteady_names: set[str] = set()
+        self.on_past_errors = False
+        self.baseline_errors: set[int] = set()
 
     def run(self, edits: list[EditKind]) -> None:
         self._save(self.model)
         first = self._plain(self.model, "plain run 1")
+        if first.failure and first.failed_at is not None and " failed: " in first.failure:
+            # a notebook that shows an error on purpose (a lesson) is still checked: on past it, both ways
+            self.on_past_errors = True
+            first = self._plain(self.model, "plain run 1, on past errors")
+            self.baseline_errors = {shown.cell for shown in first.shown if shown.error}
+            cells = ", ".join(str(cell) for cell in sorted(self.baseline_errors))
+            many = len(self.baseline_errors) != 1
+            self.report.failing_cells = (f"{'cells' if many else 'cell'} {cells} {'raise' if many else 'raises'} without wfnb too: "
+                                         f"every run went on past {'them' if many else 'it'}, as running the cells one by one does")
         if first.failure:
             self.report.plain_failure = f"the notebook fails without wfnb too: {first.failure}"
             return
@@ -125,9 +136,11 @@ class _Check:
         self._apply(plan)
         label = f"after edit {kind}"
         plain = self._plain(plan.notebook, f"plain run {label}", plan.order)
-        if plain.failure:
+        new_errors = [shown for shown in plain.shown if shown.error and shown.cell not in self.baseline_errors]
+        if plain.failure or new_errors:
             self._undo(saved)
-            self.report.edits.append(EditResult(kind, False, f"{plan.detail}: not applied, the plain run fails after it ({plain.failure})"))
+            failure = plain.failure or f"cell {new_errors[0].cell} failed: {new_errors[0].error}"
+            self.report.edits.append(EditResult(kind, False, f"{plan.detail}: not applied, the plain run fails after it ({failure})"))
             return
         cached = self._cached(plan.notebook, label, plan.order)
         self._compare(cached, plain, label)
@@ -159,12 +172,12 @@ class _Check:
     def _plain(self, model: CheckedNotebook, label: str, order: list[int] | None = None) -> Run:
         self.progress(f"{self.report.notebook}: {label}")
         return run_cells(model.plain_cells(order), self.folder, self.root / "kernels", label=label, timeout=self.timeout,
-                         env={"WFNB_STORE": str(self.root / "unused-store")})
+                         env={"WFNB_STORE": str(self.root / "unused-store")}, on_past_errors=self.on_past_errors)
 
     def _cached(self, model: CheckedNotebook, label: str, order: list[int] | None = None) -> Run:
         self.progress(f"{self.report.notebook}: {label}")
         return run_cells(model.cached_cells(order), self.folder, self.root / "kernels", label=label, timeout=self.timeout,
-                         env={"WFNB_STORE": str(self.store), "JPY_SESSION_NAME": str(self.target)})
+                         env={"WFNB_STORE": str(self.store), "JPY_SESSION_NAME": str(self.target)}, on_past_errors=self.on_past_errors)
 
     def _compare(self, cached: Run, plain: Run, label: str) -> None:
         for difference in differences(cached, plain):
@@ -172,9 +185,11 @@ class _Check:
             step = self.model.step_of(difference.cell) if name is None else _binder(self.model, name)
             found = Divergence(label, difference.cell, step, difference.what, difference.first, difference.second)
             unsteady = difference.cell in self.unsteady_cells if name is None else name in self.unsteady_names
-            listed = self.report.nondeterministic if unsteady else self.report.divergences
-            if not any(_same(found, earlier) for earlier in listed):  # a stale entry shows again in later runs
-                listed.append(found)
+            if unsteady:  # once per cell and kind: the same randomness shows in every run
+                if not any((found.cell, found.what) == (d.cell, d.what) for d in self.report.nondeterministic):
+                    self.report.nondeterministic.append(found)
+            elif not any(_same(found, earlier) for earlier in self.report.divergences):  # a stale entry shows again later
+                self.report.divergences.append(found)
 
     def _needless(self, run: Run, label: str) -> None:
         """Steps that ran although nothing changed, except those wfnb says run every time."""

@@ -59,6 +59,7 @@ del __wfnb_check_values
 '''.replace("MARK", _VALUES_MARK)
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
+_WFNB_FAILED = re.compile(r"^UsageError: step \S+ failed ")  # wfnb's line after a step's own traceback
 _TEXT_KINDS = ("text/plain", "text/html", "text/markdown", "text/latex")
 
 
@@ -103,11 +104,13 @@ def run_cells(
     label: str,
     timeout: float,
     env: dict[str, str] | None = None,
+    on_past_errors: bool = False,
 ) -> Run:
     """Execute ``cells`` ((notebook index, source) pairs, in order) in a fresh kernel working in ``directory``.
 
-    Stops at the first cell that fails, as Run All does; a cell that runs longer than
-    ``timeout`` seconds counts as failed. ``scratch`` holds the kernel's sockets.
+    Stops at the first cell that fails, as Run All does, unless ``on_past_errors``
+    (as running the cells one by one does); a cell that runs longer than ``timeout``
+    seconds always stops the run. ``scratch`` holds the kernel's sockets.
     """
     import nbformat
     from jupyter_client.manager import AsyncKernelManager
@@ -124,7 +127,7 @@ def run_cells(
     notebook.cells = [nbformat.v4.new_code_cell(source) for _, source in cells]
     notebook.cells.append(nbformat.v4.new_code_cell(_VALUES_CELL))
     client = NotebookClient(
-        notebook, km=manager, timeout=int(timeout), kernel_name="python3", allow_errors=False,
+        notebook, km=manager, timeout=int(timeout), kernel_name="python3", allow_errors=on_past_errors,
         shutdown_kernel="immediate", resources={"metadata": {"path": str(directory)}},
     )
     run = Run(label)
@@ -169,10 +172,11 @@ def _shown(index: int, outputs: list[dict[str, Any]]) -> Shown:
                 statuses.append(str(data.get("text/plain", "")))
             else:
                 displays.append(_normalised(data))
-        elif kind == "error":
+        elif kind == "error" and error is None:  # the step's own error; wfnb's UsageError about it may follow
             error = f"{output.get('ename')}: {_ADDRESS.sub('0x…', str(output.get('evalue')))}"
+    stderr = "".join(line for line in "".join(streams["stderr"]).splitlines(keepends=True) if not _WFNB_FAILED.match(line))
     return Shown(
-        index, _masked("".join(streams["stdout"])), _masked("".join(streams["stderr"])),
+        index, _masked("".join(streams["stdout"])), _masked(stderr),
         tuple(displays), error, tuple(statuses),
     )
 

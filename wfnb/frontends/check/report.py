@@ -62,7 +62,8 @@ class CheckReport:
     notebook: str
     steps: list[str] = field(default_factory=list)
     made_steps: bool = False  # the notebook had no %%step cells: the check made each code cell a step
-    plain_failure: str | None = None  # the notebook fails without wfnb too: nothing was checked
+    plain_failure: str | None = None  # the notebook fails without wfnb too (a timeout, a dead kernel): nothing was checked
+    failing_cells: str | None = None  # cells that raise without wfnb too: the runs went on past them
     edits: list[EditResult] = field(default_factory=list)
     divergences: list[Divergence] = field(default_factory=list)
     needless_reruns: list[NeedlessRerun] = field(default_factory=list)
@@ -82,7 +83,8 @@ class CheckReport:
     def to_json(self) -> dict[str, Any]:
         return {
             "version": CHECK_REPORT_VERSION, "notebook": self.notebook, "ok": self.ok, "steps": list(self.steps),
-            "made_steps": self.made_steps, "plain_failure": self.plain_failure, "hits": self.hits,
+            "made_steps": self.made_steps, "plain_failure": self.plain_failure, "failing_cells": self.failing_cells,
+            "hits": self.hits,
             "edits": [asdict(edit) for edit in self.edits],
             "divergences": [asdict(d) for d in self.divergences],
             "needless_reruns": [asdict(r) for r in self.needless_reruns],
@@ -99,18 +101,26 @@ class CheckReport:
         verdict = "the cache gave what plain runs give" if self.ok else (
             f"{len(self.divergences)} divergence{'s' if len(self.divergences) != 1 else ''}, "
             f"{len(self.needless_reruns)} needless re-run{'s' if len(self.needless_reruns) != 1 else ''}")
-        lines.append(f"  {verdict}")
+        lines.append(f"  {verdict}; {self.hits} of {len(self.steps)} steps restored in the run with nothing changed")
+        if self.failing_cells:
+            lines.append(f"  {self.failing_cells}")
         lines.append("  edits:")
         width = max((len(edit.kind) for edit in self.edits), default=0)
         for edit in self.edits:
             state = "applied" if edit.applied else "n/a    "
             reran = f"  → re-ran {', '.join(edit.reran)}" if edit.applied and edit.reran else ("  → re-ran nothing" if edit.applied else "")
             lines.append(f"    {edit.kind:<{width}}  {state}  {edit.detail}{reran}")
-        for title, items in (("divergences", self.divergences), ("needless re-runs", self.needless_reruns),
-                             ("nondeterministic (two plain runs differ too; not counted)", self.nondeterministic)):
+        for title, items in (("divergences", self.divergences), ("needless re-runs", self.needless_reruns)):
             if items:
                 lines.append(f"  {title}:")
                 lines.extend(f"    {item.line()}" for item in items)
+        if self.nondeterministic:
+            cells = sorted({d.cell for d in self.nondeterministic if d.cell is not None})
+            names = sorted({d.what.removeprefix("value ") for d in self.nondeterministic if d.cell is None})
+            lines.append("  nondeterministic (two plain runs differ there too; not counted): "
+                         + "; ".join(part for part in (f"cells {', '.join(map(str, cells))}" if cells else "",
+                                                      f"values {', '.join(names)}" if names else "") if part))
+            lines.append(f"    e.g. {self.nondeterministic[0].line()}")
         return "\n".join(lines)
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
