@@ -21,28 +21,35 @@ ROOT = CORPUS.parents[1]
 
 
 def notebooks(only: list[str] | None = None) -> list[Path]:
-    """The corpus' notebooks, one per folder, in folder order."""
-    found = sorted(path for path in CORPUS.glob("*/*.ipynb") if ".ipynb_checkpoints" not in path.parts)
-    return [path for path in found if not only or any(text in path.parent.name for text in only)]
+    """wfnb's own demo notebooks (the only ones written with %%step cells), then the corpus' notebooks, one per folder."""
+    found = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    found += sorted(path for path in CORPUS.glob("*/*.ipynb") if ".ipynb_checkpoints" not in path.parts)
+    return [path for path in found if not only or any(text in _name(path) for text in only)]
 
 
-def render(reports: list[CheckReport], total: float) -> str:
+def _name(path: Path) -> str:
+    """``notebooks/prices.ipynb`` for a demo notebook, the folder's name for the corpus'."""
+    return path.parent.name if path.parent.parent == CORPUS else path.relative_to(ROOT).as_posix()
+
+
+def render(reports: list[CheckReport], total: float, planned: int) -> str:
     lines = [
         "# The cache check on real notebooks",
         "",
         "Written by `python -m benchmarks.corpus` (see [benchmarks/corpus/README.md](../benchmarks/corpus/README.md) "
-        "for where each notebook comes from). Each notebook is run by `wfnb check-cache` in fresh kernels: twice "
+        "for where each notebook comes from; `notebooks/` are wfnb's own demo notebooks). Each notebook is run by `wfnb check-cache` in fresh kernels: twice "
         "without wfnb, twice with the cache (the second run should restore every step), then after each automatic "
         "edit, with and without the cache, compared. A notebook without `%%step` cells is checked with each code "
         "cell as a step (cells with `%matplotlib` and other set-up magics stay plain).",
         "",
-        f"{len(reports)} notebooks, {total / 60:.1f} minutes in all, on {time.strftime('%Y-%m-%d', time.gmtime())}.",
+        f"{len(reports)} notebooks{f' (of {planned}: the run was cut short)' if len(reports) < planned else ''}, "
+        f"{total / 60:.1f} minutes in all, on {time.strftime('%Y-%m-%d', time.gmtime())}, two cores shared with other work.",
         "",
         "| notebook | steps | hits | edits applied | divergences | needless re-runs | nondeterministic | time |",
         "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |",
     ]
     for report in reports:
-        name = Path(report.notebook).parent.name
+        name = report.notebook
         if report.plain_failure:
             lines.append(f"| {name} | {len(report.steps)} | — | not checked: {report.plain_failure} | — | — | — | {report.seconds:.0f} s |")
             continue
@@ -55,7 +62,7 @@ def render(reports: list[CheckReport], total: float) -> str:
     if details:
         lines += ["", "## What the checks found", ""]
         for report in details:
-            lines += [f"### {Path(report.notebook).parent.name}", "", "```text", str(report), "```", ""]
+            lines += [f"### {report.notebook}", "", "```text", str(report), "```", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -65,18 +72,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds each cell may run (default 120)")
     parser.add_argument("--out", default=str(ROOT / "docs" / "cache-check.md"), help="where to write the table ('-': print it)")
     args = parser.parse_args(argv)
-    started, reports = time.perf_counter(), []
-    for path in notebooks(args.only):
-        print(f"checking {path.relative_to(CORPUS)}", file=sys.stderr, flush=True)
+    started, reports, chosen = time.perf_counter(), [], notebooks(args.only)
+    for path in chosen:
+        print(f"checking {_name(path)}", file=sys.stderr, flush=True)
         report = check_cache(path, timeout=args.timeout)
-        report.notebook = str(path.relative_to(CORPUS))
+        report.notebook = _name(path)
         print(str(report), file=sys.stderr, flush=True)
         reports.append(report)
-    text = render(reports, time.perf_counter() - started)
+        if args.out != "-":  # after each notebook: a run cut short still leaves the table of those checked
+            text = render(reports, time.perf_counter() - started, len(chosen))
+            Path(args.out).write_text(text, encoding="utf-8")
     if args.out == "-":
-        print(text)
+        print(render(reports, time.perf_counter() - started, len(chosen)))
     else:
-        Path(args.out).write_text(text, encoding="utf-8")
         print(f"wrote {args.out}", file=sys.stderr)
     return 0 if all(report.ok for report in reports) else 1
 
