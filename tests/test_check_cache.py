@@ -121,13 +121,16 @@ def test_random_output_is_marked_nondeterministic_not_a_divergence(tmp_path):
 
 
 def test_a_cell_that_fails_without_wfnb_too_is_no_divergence_and_the_check_goes_on_past_it(tmp_path):
-    path = notebook(tmp_path, "%load_ext wfnb", "%%step load\nx = 1", "%%step broken\ny = 1 / 0", "%%step after\nz = x + 1\nprint(z)")
+    path = notebook(tmp_path, "%load_ext wfnb", "%%step load\nx = 1", "%%step broken\nys = []\nys.append(1 / 0)",
+                    "%%step after\nz = x + 1\nprint(z)")
 
-    report = check_cache(path, edits=["cell literal"])
+    report = check_cache(path, edits=["cell literal", "cell twice"])
 
     assert report.failing_cells.startswith("cell 2 raises without wfnb too: every run went on past it")
     assert report.plain_failure is None and report.divergences == [] and report.needless_reruns == []
-    assert report.hits == 2 and report.edits[0].applied and report.edits[0].reran == ("load", "after")  # broken fails again: "failed", not "ran"
+    literal, twice = report.edits
+    assert report.hits == 2 and literal.applied and literal.reran == ("load", "after")  # broken fails again: "failed", not "ran"
+    assert twice.detail == "cell 1 (step load) run twice in a row"  # not the failing cell, though it changes a list in place
     assert report.exit_code == 0
 
 

@@ -128,7 +128,7 @@ class _Check:
             self._edit(kind)
 
     def _edit(self, kind: EditKind) -> None:
-        plan = plan_edit(kind, self.model, self.folder)
+        plan = plan_edit(kind, self.model, self.folder, frozenset(self.baseline_errors))
         if plan is None:
             self.report.edits.append(EditResult(kind, False, _NOT_APPLICABLE[kind]))
             return

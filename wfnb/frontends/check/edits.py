@@ -36,15 +36,18 @@ class EditPlan:
     order: list[int] | None = None  # positions in notebook.cells, a cell repeated (cell twice)
 
 
-def plan_edit(kind: EditKind, notebook: CheckedNotebook, folder: Path) -> EditPlan | None:
-    """The edit ``kind`` for this notebook, in its copy at ``folder``, or None where it does not apply."""
-    return _FINDERS[kind](notebook, folder)
+def plan_edit(kind: EditKind, notebook: CheckedNotebook, folder: Path, failing: frozenset[int] = frozenset()) -> EditPlan | None:
+    """The edit ``kind`` for this notebook, in its copy at ``folder``, or None where it does not apply.
+
+    ``failing`` are the cells that raise in a plain run: no cell edit is made there.
+    """
+    steps = [p for p, cell in enumerate(notebook.cells) if cell.step and cell.index not in failing]
+    return _FINDERS[kind](notebook, folder, steps)
 
 
-def _cell_literal(notebook: CheckedNotebook, folder: Path) -> EditPlan | None:
-    for position, cell in enumerate(notebook.cells):
-        if not cell.step:
-            continue
+def _cell_literal(notebook: CheckedNotebook, folder: Path, steps: list[int]) -> EditPlan | None:
+    for position in steps:
+        cell = notebook.cells[position]
         found = _literal_edit(cell.body)
         if found:
             body, what = found
@@ -53,7 +56,7 @@ def _cell_literal(notebook: CheckedNotebook, folder: Path) -> EditPlan | None:
     return None
 
 
-def _module_literal(notebook: CheckedNotebook, folder: Path) -> EditPlan | None:
+def _module_literal(notebook: CheckedNotebook, folder: Path, steps: list[int]) -> EditPlan | None:
     code = "\n".join(cell.body for cell in notebook.cells)
     for path in sorted(folder.glob("*.py")):
         if not re.search(rf"^\s*(from|import)\s+{re.escape(path.stem)}\b", code, re.MULTILINE):
@@ -66,7 +69,7 @@ def _module_literal(notebook: CheckedNotebook, folder: Path) -> EditPlan | None:
     return None
 
 
-def _data_file(notebook: CheckedNotebook, folder: Path) -> EditPlan | None:
+def _data_file(notebook: CheckedNotebook, folder: Path, steps: list[int]) -> EditPlan | None:
     code = "\n".join(cell.body for cell in notebook.cells)
     for path in sorted(folder.rglob("*.csv")):
         relative = path.relative_to(folder)
@@ -82,18 +85,17 @@ def _data_file(notebook: CheckedNotebook, folder: Path) -> EditPlan | None:
     return None
 
 
-def _new_file(notebook: CheckedNotebook, folder: Path) -> EditPlan | None:
+def _new_file(notebook: CheckedNotebook, folder: Path, steps: list[int]) -> EditPlan | None:
     if not notebook.steps:
         return None
     return EditPlan("new file", f"added {NEW_FILE} beside the notebook", notebook,
                     {NEW_FILE: b"a file the check added: no step reads it\n"})
 
 
-def _cell_twice(notebook: CheckedNotebook, folder: Path) -> EditPlan | None:
-    positions = [position for position, cell in enumerate(notebook.cells) if cell.step]
-    if not positions:
+def _cell_twice(notebook: CheckedNotebook, folder: Path, steps: list[int]) -> EditPlan | None:
+    if not steps:
         return None
-    chosen = next((p for p in positions if _changes_in_place(notebook.cells[p].body)), positions[0])
+    chosen = next((p for p in steps if _changes_in_place(notebook.cells[p].body)), steps[0])
     order = list(range(len(notebook.cells)))
     order.insert(chosen + 1, chosen)
     cell = notebook.cells[chosen]
