@@ -110,6 +110,19 @@ def test_a_notebook_without_steps_is_checked_with_a_step_per_code_cell(tmp_path)
     assert report.ok and report.hits == 2 and report.exit_code == 0
 
 
+def test_cells_using_wfnb_itself_are_not_compared_and_wfnb_log_runs_without_wfnb(tmp_path):
+    path = notebook(
+        tmp_path,
+        "%load_ext wfnb\n%wfnb workflow w\nimport wfnb",
+        "%%step a\nx = 1\nprint(x)\nwfnb.log(x=x)",
+        "table = wfnb.variants()\ntable[['variant']]",
+    )
+
+    report = check_cache(path, edits=["cell literal"])
+
+    assert report.ok and report.divergences == [] and report.edits[0].reran == ("a",), str(report)
+
+
 def test_random_output_is_marked_nondeterministic_not_a_divergence(tmp_path):
     path = notebook(tmp_path, "%load_ext wfnb", "%%step draw\nimport random\nr = random.random()\nprint(r)")
 

@@ -22,6 +22,8 @@ from wfnb.errors import BadArgument
 _SET_UP_MAGICS = frozenset({"load_ext", "reload_ext", "unload_ext", "matplotlib", "config", "autoreload", "aimport", "pylab", "env", "cd"})
 _WFNB_LINE = re.compile(r"^\s*%(?:(?:re)?load_ext\s+wfnb\b|wfnb\b)")
 _LINE_MAGIC = re.compile(r"^\s*%(?!%)(\w+)")
+# wfnb's own API outside a step (wfnb.replay, wfnb.variants, ...): a plain run has no store to answer it
+_WFNB_CALL = re.compile(r"\bwfnb\.(?!log\b)[A-Za-z_]\w*\s*\(")
 
 LOAD_CELL = "%load_ext wfnb"
 # Run first in plain kernels: wfnb.log outside a step would raise, and without the cache it records nothing.
@@ -40,7 +42,14 @@ class Cell:
     def cached(self) -> str:
         return f"{self.header}\n{self.body}" if self.header else self.body
 
+    @property
+    def uses_wfnb(self) -> bool:
+        """Whether the cell calls wfnb's own API or has a ``%wfnb`` line: what it shows is wfnb's, not the notebook's."""
+        return self.step is None and (bool(_WFNB_CALL.search(self.body)) or any(_WFNB_LINE.match(line) for line in self.body.splitlines()))
+
     def plain(self) -> str:
+        if self.step is None and _WFNB_CALL.search(self.body):
+            return "pass  # a cell using wfnb's own API: nothing to run without wfnb"
         return "\n".join("" if _WFNB_LINE.match(line) else line for line in self.body.splitlines())
 
     def with_body(self, body: str) -> Cell:
@@ -58,6 +67,25 @@ class CheckedNotebook:
     @property
     def steps(self) -> list[str]:
         return [cell.step for cell in self.cells if cell.step]
+
+    @property
+    def wfnb_cells(self) -> set[int]:
+        """Cells whose outputs are wfnb's own (``%wfnb``, ``wfnb.replay(...)``): not compared."""
+        return {cell.index for cell in self.cells if cell.uses_wfnb}
+
+    def wfnb_names(self) -> set[str]:
+        """Names bound by cells calling wfnb's API (``v2 = wfnb.replay(...)``): a plain run has none of them."""
+        import ast
+
+        names: set[str] = set()
+        for cell in self.cells:
+            if cell.step is None and _WFNB_CALL.search(cell.body):
+                try:
+                    tree = ast.parse(cell.body)
+                except SyntaxError:
+                    continue
+                names |= {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+        return names
 
     def step_of(self, index: int | None) -> str | None:
         return next((cell.step for cell in self.cells if cell.index == index), None)

@@ -94,7 +94,7 @@ class CheckReport:
 
     def __str__(self) -> str:
         made = " (no %%step cells: the check made each code cell a step)" if self.made_steps else ""
-        lines = [f"cache check of {self.notebook}: {len(self.steps)} steps{made}, {self.seconds:.0f} s"]
+        lines = [f"cache check of {self.notebook}: {len(self.steps)} step{'s' if len(self.steps) != 1 else ''}{made}, {self.seconds:.0f} s"]
         if self.plain_failure:
             lines.append(f"  not checked: {self.plain_failure}")
             return "\n".join(lines)
