@@ -123,6 +123,15 @@ def test_cells_using_wfnb_itself_are_not_compared_and_wfnb_log_runs_without_wfnb
     assert report.ok and report.divergences == [] and report.edits[0].reran == ("a",), str(report)
 
 
+def test_a_warning_names_its_cell_file_alike_in_every_kernel(tmp_path):
+    # ipykernel names a cell's file after the process (/tmp/ipykernel_8584/612182823.py): not a difference
+    path = notebook(tmp_path, "%load_ext wfnb", "%%step warn\nimport warnings\nwarnings.warn('careful')\nx = 1")
+
+    report = check_cache(path, edits=[])
+
+    assert report.ok and report.nondeterministic == [] and report.divergences == []
+
+
 def test_random_output_is_marked_nondeterministic_not_a_divergence(tmp_path):
     path = notebook(tmp_path, "%load_ext wfnb", "%%step draw\nimport random\nr = random.random()\nprint(r)")
 

@@ -59,6 +59,7 @@ del __wfnb_check_values
 '''.replace("MARK", _VALUES_MARK)
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
+_CELL_FILE = re.compile(r"\S*ipykernel_\d+[/\\]\d+\.py")
 _WFNB_FAILED = re.compile(r"^UsageError: step \S+ failed ")  # wfnb's line after a step's own traceback
 _TEXT_KINDS = ("text/plain", "text/html", "text/markdown", "text/latex")
 
@@ -206,8 +207,9 @@ def _pixels(encoded: str) -> str:
 
 
 def _masked(text: str) -> str:
-    """Memory addresses (``0x7f3a…``) differ in every process: they are no difference a user would care about."""
-    return _ADDRESS.sub("0x…", text)
+    """Memory addresses (``0x7f3a…``) and the file names ipykernel gives cells (``/tmp/ipykernel_8584/61218.py``,
+    in warnings) differ in every process: they are no difference a user would care about."""
+    return _CELL_FILE.sub("<cell>", _ADDRESS.sub("0x…", text))
 
 
 def _error_line(outputs: list[dict[str, Any]]) -> str | None:
