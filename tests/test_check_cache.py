@@ -132,6 +132,14 @@ def test_a_warning_names_its_cell_file_alike_in_every_kernel(tmp_path):
     assert report.ok and report.nondeterministic == [] and report.divergences == []
 
 
+def test_a_syntax_error_names_its_cell_file_alike_in_every_kernel(tmp_path):
+    path = notebook(tmp_path, "x = [1, 2]", "x[(:, 1)]")  # "invalid syntax (3311942670.py, line 1)": a lesson's error
+
+    report = check_cache(path, edits=[])
+
+    assert report.failing_cells is not None and report.ok and report.divergences == [] and report.nondeterministic == []
+
+
 def test_random_output_is_marked_nondeterministic_not_a_divergence(tmp_path):
     path = notebook(tmp_path, "%load_ext wfnb", "%%step draw\nimport random\nr = random.random()\nprint(r)")
 

@@ -59,7 +59,7 @@ del __wfnb_check_values
 '''.replace("MARK", _VALUES_MARK)
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
-_CELL_FILE = re.compile(r"\S*ipykernel_\d+[/\\]\d+\.py")
+_CELL_FILE = re.compile(r"\S*ipykernel_\d+[/\\]\d+\.py|\b\d{6,}\.py\b")  # a warning's path; a SyntaxError's "(3311942670.py, line 1)"
 _WFNB_FAILED = re.compile(r"^UsageError: step \S+ failed ")  # wfnb's line after a step's own traceback
 _TEXT_KINDS = ("text/plain", "text/html", "text/markdown", "text/latex")
 
@@ -174,7 +174,7 @@ def _shown(index: int, outputs: list[dict[str, Any]]) -> Shown:
             else:
                 displays.append(_normalised(data))
         elif kind == "error" and error is None:  # the step's own error; wfnb's UsageError about it may follow
-            error = f"{output.get('ename')}: {_ADDRESS.sub('0x…', str(output.get('evalue')))}"
+            error = f"{output.get('ename')}: {_masked(str(output.get('evalue')))}"
     stderr = "".join(line for line in "".join(streams["stderr"]).splitlines(keepends=True) if not _WFNB_FAILED.match(line))
     return Shown(
         index, _masked("".join(streams["stdout"])), _masked(stderr),
