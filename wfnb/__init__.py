@@ -31,6 +31,9 @@ __all__ = [
     "verify",
     "gc",
     "disk_usage",
+    # can the cache be trusted on a notebook?
+    "check_cache",
+    "CheckReport",
     # outside the notebook
     "Workflow",
     # many points, shared stores
@@ -45,6 +48,7 @@ if _typing.TYPE_CHECKING:
     from wfnb.errors import WfnbError
     from wfnb.frontends.api import pin, replay, runs, tag, unpin, variant, variants, why
     from wfnb.frontends.browser import browse
+    from wfnb.frontends.check import CheckReport, check_cache
     from wfnb.frontends.upkeep import disk_usage, gc, verify
     from wfnb.history.sweeps import sweep
     from wfnb.history.variants import Variant
@@ -66,6 +70,8 @@ _LAZY = {
     "verify": "wfnb.frontends.upkeep",
     "gc": "wfnb.frontends.upkeep",
     "disk_usage": "wfnb.frontends.upkeep",
+    "check_cache": "wfnb.frontends.check",
+    "CheckReport": "wfnb.frontends.check",
     "Workflow": "wfnb.history.workflow",
     "sweep": "wfnb.history.sweeps",
     "configure": "wfnb.store.settings",

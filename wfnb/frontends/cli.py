@@ -122,6 +122,14 @@ def _parser() -> argparse.ArgumentParser:
     sub = _command(commands, "unpin", _unpin, "let `wfnb gc` remove a variant's values again")
     _ref_arguments(sub, "ref")
 
+    sub = _command(commands, "check-cache", _check_cache,
+                   "run a notebook with and without the cache in fresh kernels, before and after automatic edits, "
+                   "and report where they differ (exit 1 if they do, or if a step re-ran needlessly)")
+    sub.add_argument("notebook", help="the notebook (.ipynb); its folder is copied, never changed")
+    sub.add_argument("--timeout", type=_seconds, default=120.0, metavar="SECONDS",
+                     help="seconds each cell may run (default 120)")
+    sub.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
     sub = _command(commands, "du", _du, "what each variant (and step) holds in the store, and what dropping its values would free")
     sub.add_argument("workflow", nargs="?", help="a workflow's name (default: every workflow)")
     sub.add_argument("--steps", action="store_true", help="one line per step")
@@ -363,6 +371,22 @@ def _why(args: argparse.Namespace) -> int:
     explanation = api.why(args.step, args.workflow, store=args.store)
     print(json.dumps(explanation.to_json()) if args.json else explanation)
     return EXIT_OK
+
+
+def _check_cache(args: argparse.Namespace) -> int:
+    from wfnb.frontends.check import check_cache
+
+    if args.timeout <= 0:
+        raise _UsageProblem(f"--timeout {args.timeout:g}: give the seconds each cell may run, more than 0.")
+    if not Path(args.notebook).is_file() or Path(args.notebook).suffix != ".ipynb":
+        problem = "there is no such file" if not Path(args.notebook).exists() else "it is not a notebook file (.ipynb)"
+        raise _UsageProblem(f"cannot check {args.notebook}: {problem}. Give the path of a Jupyter notebook, "
+                            "e.g. wfnb check-cache analysis.ipynb.")
+    quiet = args.quiet or args.json
+    report = check_cache(args.notebook, timeout=args.timeout,
+                         progress=None if quiet else (lambda line: print(line, file=sys.stderr, flush=True)))
+    print(json.dumps(report.to_json()) if args.json else report)
+    return report.exit_code
 
 
 # -- the store -------------------------------------------------------------------

@@ -296,6 +296,16 @@ def _forget_command(session: Session, arguments: list[str]) -> None:
     print(f"{steps} no longer part of workflow {session.workflow}" + (f": {reached}" if reached else ""))
 
 
+def _check_cache_command(session: Session, arguments: list[str]) -> None:
+    from wfnb.frontends.check import check_cache
+
+    parser = _ArgumentParser("%wfnb check-cache")
+    parser.add_argument("notebook")
+    parser.add_argument("--timeout", type=float, default=120.0)
+    args = parser.parse(arguments)
+    print(check_cache(args.notebook, timeout=args.timeout, progress=print))
+
+
 class _ArgumentParser(argparse.ArgumentParser):
     """argparse that reports a bad command line as one UsageError instead of exiting."""
 
@@ -329,6 +339,7 @@ _COMMANDS: dict[str, tuple[Callable[[Session, list[str]], None], str, str]] = {
     "checkout": (_checkout_command, "checkout REF", "restore a variant's values into the namespace and make it current"),
     "replay": (_replay_command, "replay REF [name=value ...] [--check]", "run a variant's code again in a fresh namespace; --check: without the cache, comparing each step's outputs"),
     "export": (_export_command, "export REF PATH [--force]", "write a variant as a notebook (.ipynb), a script (.py) or a table (.csv)"),
+    "check-cache": (_check_cache_command, "check-cache NOTEBOOK [--timeout S]", "run a notebook with and without the cache in fresh kernels, with automatic edits, and report where they differ"),
     "forget": (_forget_command, "forget STEP ...", "drop steps whose cells were deleted, so that variants go on without them"),
     "store": (_store_command, "store [PATH]", "show or set where results are kept (default .wfnb, or $WFNB_STORE)"),
     "workflow": (_workflow_command, "workflow [NAME]", "show or set the workflow's name (default: the notebook's file name)"),

@@ -1,0 +1,1 @@
+"""Real third-party notebooks to check wfnb's cache on (python -m benchmarks.corpus)."""
