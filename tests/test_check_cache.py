@@ -61,13 +61,13 @@ def test_a_notebook_the_cache_gets_right_checks_clean_with_every_edit_and_exits_
     assert kernels_left() == []
 
 
-def test_a_value_read_through_user_ns_is_a_stale_result_the_literal_edit_exposes(tmp_path):
-    # docs/hashing.md: wfnb sees names a step reads by its code; `get_ipython().user_ns['k']` names none
+def test_a_value_read_through_builtins_is_a_stale_result_the_literal_edit_exposes(tmp_path):
+    # docs/hashing.md, "cannot see": names put in builtins are no step's input (nor replayed on a hit)
     path = notebook(
         tmp_path,
         "%load_ext wfnb",
-        "%%step setk\nk = 5",
-        "%%step use\nv = get_ipython().user_ns['k'] * 2\nprint('v is', v)",
+        "%%step setk\nimport builtins\nbuiltins.k = 5",
+        "%%step use\nv = k * 2\nprint('v is', v)",
     )
 
     report = check_cache(path, edits=["cell literal"])
