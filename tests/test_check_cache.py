@@ -92,7 +92,7 @@ def test_a_step_listing_the_folder_re_runs_needlessly_when_a_file_is_added(tmp_p
 
     assert report.divergences == [] and report.exit_code == 1
     [rerun] = report.needless_reruns
-    assert rerun.run == "after edit new file" and rerun.step == "listing" and "(folder . changed)" in rerun.reason
+    assert rerun.run == "after edit new file" and rerun.step == "listing" and "(folder . changed: new wfnb-check-new-file.txt)" in rerun.reason
     assert rerun.why.startswith("step listing · ran") and "folder" in rerun.why
 
 
