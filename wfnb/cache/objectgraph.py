@@ -303,14 +303,23 @@ def unpack(data: bytes, resolve_live: Callable[[Path], Any], load_leaf: Callable
     saved = (_context.resolve_live, _context.load_leaf, _context.leaves)
     _context.resolve_live, _context.load_leaf, _context.leaves = resolve_live, load_leaf, {}
     try:
-        unpickler = pickle.Unpickler(io.BytesIO(data))
-        unpickler.persistent_load = lambda pid: resolve_live(pid[1])  # type: ignore[method-assign]
-        version, graph = unpickler.load()
+        version, graph = _GraphUnpickler(io.BytesIO(data)).load()
     finally:
         _context.resolve_live, _context.load_leaf, _context.leaves = saved
     if version != GRAPH_FORMAT:
         raise ValueError(f"graph format {version!r} (this wfnb reads {GRAPH_FORMAT})")
     return graph
+
+
+class _GraphUnpickler(pickle.Unpickler):
+    """Restores the inputs' containers the pickler stored by path (``_GraphPickler._container_id``).
+
+    A method of the class, not an attribute set on an instance: since Python 3.13 an
+    ``Unpickler``'s ``persistent_load`` is read-only on the instance.
+    """
+
+    def persistent_load(self, pid: Any) -> Any:
+        return _live_object(pid[1])
 
 
 def _live_object(path: Path) -> Any:
