@@ -1,8 +1,8 @@
 # Two commands do all the set-up on a fresh clone: `make demo` and `make test`.
 # Both create .venv and install wfnb with what it needs (pip's download cache is reused).
 
-# Another Python in its own venv: `make install PYTHON=/path/to/python3.13 VENV=.venv-3.13` (then
-# `make test VENV=.venv-3.13`), or `make venv-3.13` for a pyenv one. 3.10 needs older pins (constraints-py310.txt).
+# Another Python in its own venv: `make install PYTHON=/path/to/python3.13 VENV=.venv-3.13` (or `make venv-3.13`
+# for pyenv's), then `.venv-3.13/bin/python -m pytest`. 3.10 gets older pins (constraints-py310.txt).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
