@@ -117,8 +117,8 @@ def _is_leaf_type(value: Any) -> bool:
 
 def _is_library_data(value: Any) -> bool:
     """Objects whose attributes are internal caches rather than the user's structure (figures, frames)."""
-    top = type(value).__module__.partition(".")[0]
-    return top in ("matplotlib", "pandas", "numpy", "pyarrow")
+    module = type(value).__module__  # not always a string: a descriptor on some Cython types (Cython 3.1.0)
+    return isinstance(module, str) and module.partition(".")[0] in ("matplotlib", "pandas", "numpy", "pyarrow")
 
 
 def resolve(namespace: dict[str, Any], path: Path) -> Any:
