@@ -1,21 +1,27 @@
 # Two commands do all the set-up on a fresh clone: `make demo` and `make test`.
 # Both create .venv and install wfnb with what it needs (pip's download cache is reused).
 
+# Another Python in its own venv: `make install PYTHON=/path/to/python3.13 VENV=.venv-3.13` (or `make venv-3.13`
+# for pyenv's), then `.venv-3.13/bin/python -m pytest`. 3.10 gets older pins (constraints-py310.txt).
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CONSTRAINTS ?= $(shell $(PYTHON) -c 'import sys; print("constraints-py310.txt" if sys.version_info < (3, 11) else "constraints.txt")')
 
 .PHONY: demo test bench bench-smoke bench-browser install clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e '.[test]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
 install: $(STAMP)
+
+venv-%:
+	$(MAKE) install PYTHON="$$(pyenv prefix $*)/bin/python" VENV=.venv-$*
 
 demo: $(STAMP)
 	$(BIN)/python notebooks/run_demo.py

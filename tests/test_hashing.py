@@ -526,10 +526,14 @@ GOLDEN = {
     "array": "590a416144c2fc133e63a7978b99e668",
     "frame": "8288e2be87dda3f9a17a6468250cd127",
 }
+# pandas 2 (what Python 3.10 gets): its classes live in pandas.core.*, named in a frame's hash,
+# where pandas 3's say `pandas` and are hashed as classes.
+GOLDEN_PANDAS_2 = {**GOLDEN, "frame": "67c6399bbccd2c39e9c309dee940ed79"}
 
 
 def test_golden_hashes_do_not_change():
-    assert {name: hash_value(value) for name, value in golden_values().items()} == GOLDEN
+    expected = GOLDEN_PANDAS_2 if int(pd.__version__.partition(".")[0]) < 3 else GOLDEN
+    assert {name: hash_value(value) for name, value in golden_values().items()} == expected
 
 
 def test_hashes_are_equal_in_another_process():

@@ -117,4 +117,5 @@ def test_a_pandas_accessor_registered_in_a_cell_is_followed(lab):
     assert session.value("spread") == "4.0"
     session.run(ACCESSOR.replace("max() - self._frame[\"a\"].min()", "max() * 10"))
     session.run(cells[-1])
-    assert session.last.ran and session.value("spread") == "50.0"
+    import pandas  # the kernel's: pandas 2 (Python 3.10's) keeps on the frame the accessor it made, as a plain run does
+    assert session.last.ran and session.value("spread") == ("50.0" if int(pandas.__version__.split(".")[0]) >= 3 else "4.0")

@@ -22,6 +22,11 @@ _CELL_PREFIXES = ("<ipython-input-", "<wfnb step ")
 _OWN_PACKAGE = os.path.join(os.path.dirname(os.path.realpath(__file__)), "")
 _SELF = __name__.partition(".")[0]
 
+# sysconfig reads its settings on first use, importing a module to do so; were that first use
+# library_roots() with wfnb's import hook installed, the hook would ask library_roots() again, and
+# on Python 3.13 the half-read settings lack what the paths need (`abi_thread`): read them now.
+sysconfig.get_config_vars()
+
 _files: dict[str, tuple[tuple[str, ...], bool]] = {}
 _modules: dict[str, tuple[tuple[str, ...], bool]] = {}
 

@@ -117,8 +117,8 @@ def _is_leaf_type(value: Any) -> bool:
 
 def _is_library_data(value: Any) -> bool:
     """Objects whose attributes are internal caches rather than the user's structure (figures, frames)."""
-    top = type(value).__module__.partition(".")[0]
-    return top in ("matplotlib", "pandas", "numpy", "pyarrow")
+    module = type(value).__module__  # not always a string: a descriptor on some Cython types (Cython 3.1.0)
+    return isinstance(module, str) and module.partition(".")[0] in ("matplotlib", "pandas", "numpy", "pyarrow")
 
 
 def resolve(namespace: dict[str, Any], path: Path) -> Any:
@@ -305,14 +305,23 @@ def unpack(data: bytes, resolve_live: Callable[[Path], Any], load_leaf: Callable
     saved = (_context.resolve_live, _context.load_leaf, _context.leaves)
     _context.resolve_live, _context.load_leaf, _context.leaves = resolve_live, load_leaf, {}
     try:
-        unpickler = pickle.Unpickler(io.BytesIO(data))
-        unpickler.persistent_load = lambda pid: resolve_live(pid[1])  # type: ignore[method-assign]
-        version, graph = unpickler.load()
+        version, graph = _GraphUnpickler(io.BytesIO(data)).load()
     finally:
         _context.resolve_live, _context.load_leaf, _context.leaves = saved
     if version != GRAPH_FORMAT:
         raise ValueError(f"graph format {version!r} (this wfnb reads {GRAPH_FORMAT})")
     return graph
+
+
+class _GraphUnpickler(pickle.Unpickler):
+    """Restores the inputs' containers the pickler stored by path (``_GraphPickler._container_id``).
+
+    A method of the class, not an attribute set on an instance: since Python 3.13 an
+    ``Unpickler``'s ``persistent_load`` is read-only on the instance.
+    """
+
+    def persistent_load(self, pid: Any) -> Any:
+        return _live_object(pid[1])
 
 
 def _live_object(path: Path) -> Any:

@@ -239,8 +239,12 @@ _ENVIRON_FILES = frozenset(
 )
 
 
-# The modules between a caller and os.stat: os.path.exists/getsize/isfile, Path.exists/is_file.
-_STAT_FILES = frozenset({os.__file__, os.path.__file__, genericpath.__file__, pathlib.__file__})
+# The modules between a caller and os.stat: os.path.exists/getsize/isfile, Path.exists/is_file
+# (since Python 3.13 pathlib is a package: its Path's methods live in pathlib/_local.py and _abc.py).
+_STAT_FILES = frozenset(
+    {os.__file__, os.path.__file__, genericpath.__file__, pathlib.__file__}
+    | {f.__code__.co_filename for cls in pathlib.Path.__mro__ for f in vars(cls).values() if isinstance(f, types.FunctionType)}
+)
 
 
 # Programs libraries run to ask about the machine (CPU count, GPUs, fonts), whose answers are not data.

@@ -98,8 +98,12 @@ _busy = threading.local()  # a wrapper's own bookkeeping (realpath calls os.lsta
 @contextmanager
 def _file_stats(watch: Watch) -> Iterator[None]:
     """``os.stat``/``os.lstat``, which ``os.path.exists``, ``getsize``, ``isfile`` and ``Path.exists``
-    call: a step whose result depends on whether a file is there, or on its size, depends on it."""
-    saved = {name: getattr(os, name) for name in ("stat", "lstat")}
+    call: a step whose result depends on whether a file is there, or on its size, depends on it.
+    On Python 3.10 ``Path.stat`` calls the ``os.stat`` its accessor took at import: wrapped there too."""
+    saved = {(os, name): getattr(os, name) for name in ("stat", "lstat")}
+    accessor = getattr(sys.modules.get("pathlib"), "_NormalAccessor", None)  # Python 3.10 only
+    if accessor is not None and "stat" in vars(accessor):
+        saved[(accessor, "stat")] = vars(accessor)["stat"]
 
     def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(original)
@@ -116,13 +120,13 @@ def _file_stats(watch: Watch) -> Iterator[None]:
 
         return stat
 
-    for name, original in saved.items():
-        setattr(os, name, wrap(original))
+    for (owner, name), original in saved.items():
+        setattr(owner, name, wrap(original) if owner is os else staticmethod(wrap(original)))
     try:
         yield
     finally:
-        for name, original in saved.items():
-            setattr(os, name, original)
+        for (owner, name), original in saved.items():
+            setattr(owner, name, original)
 
 
 @contextmanager
