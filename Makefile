@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONSTRAINTS ?= $(shell $(PYTHON) -c 'import sys; print("constraints-py310.txt" if sys.version_info < (3, 11) else "constraints.txt")')
 
-.PHONY: demo test bench bench-smoke bench-browser install clean
+.PHONY: demo test bench bench-smoke bench-browser bench-probes install clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ bench-smoke: $(STAMP)
 
 # The variant browser in JupyterLab and headless Chromium: time to a painted table for 10, 1,000 and 10,000
 # variants, into its own section of docs/benchmarks.md (which `make bench` keeps).
+# The trace's probe (audit hooks) against Python 3.12's sys.monitoring, measured on Python 3.13 (pyenv's),
+# into its own section of docs/benchmarks.md (which `make bench` keeps).
+bench-probes:
+	$(MAKE) venv-3.13
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv-3.13/bin/python -m benchmarks.monitoring --out docs/benchmarks.md
+
 bench-browser: $(STAMP)
 	$(BIN)/python -m benchmarks.browser --out docs/benchmarks.md
 

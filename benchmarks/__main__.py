@@ -14,7 +14,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks import browser, fingerprints, hits, listing, memory, storage, sweeps, tracing
+from benchmarks import browser, fingerprints, hits, listing, memory, monitoring, storage, sweeps, tracing
 from benchmarks.harness import FULL, SMOKE, Context, load_average, machine, versions
 from benchmarks.report import render
 
@@ -65,7 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         machine=machine(),
         elapsed=time.perf_counter() - clock,
     )
-    carried = browser.carried_section(out)  # written by `make bench-browser`, which this run does not measure
+    # written by `make bench-browser` and `python -m benchmarks.monitoring`, which this run does not measure
+    carried = "\n\n".join(
+        part for part in (browser.carried_section(out), browser.carried_section(out, monitoring.BEGIN, monitoring.END)) if part
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report.rstrip("\n") + ("\n\n" + carried + "\n" if carried else "\n"), encoding="utf-8")
     met = sum(t.status == "met" for t in ctx.targets)

@@ -198,19 +198,19 @@ def render(
     ])
 
 
-def write_section(path: Path, section: str) -> None:
-    """Put ``section`` into the report at ``path``, replacing an earlier one."""
+def write_section(path: Path, section: str, begin: str = BEGIN, end: str = END) -> None:
+    """Put ``section`` (between ``begin`` and ``end``) into the report at ``path``, replacing an earlier one."""
     text = path.read_text(encoding="utf-8") if path.exists() else "# wfnb benchmarks\n"
-    kept = re.sub(re.escape(BEGIN) + r".*?" + re.escape(END) + r"\n?", "", text, flags=re.S).rstrip("\n")
+    kept = re.sub(re.escape(begin) + r".*?" + re.escape(end) + r"\n?", "", text, flags=re.S).rstrip("\n")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"{kept}\n\n{section}\n", encoding="utf-8")
 
 
-def carried_section(path: Path) -> str:
-    """The browser's section of an existing report ('' if none), for ``make bench`` to keep."""
+def carried_section(path: Path, begin: str = BEGIN, end: str = END) -> str:
+    """A section of an existing report ('' if none; the browser's by default), for ``make bench`` to keep."""
     if not path.exists():
         return ""
-    found = re.search(re.escape(BEGIN) + r".*?" + re.escape(END), path.read_text(encoding="utf-8"), flags=re.S)
+    found = re.search(re.escape(begin) + r".*?" + re.escape(end), path.read_text(encoding="utf-8"), flags=re.S)
     return found.group(0) if found else ""
 
 
