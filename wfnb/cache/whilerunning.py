@@ -199,19 +199,15 @@ def _library_wrappers(watch: Watch) -> Iterator[None]:
             if original is not None:
                 setattr(module, name, _reader_wrapper(watch, original))
                 restore.append((module, name, original))
-        for _, class_name, methods in (p for p in _PROCESS_POOLS if p[0] == module_name):
+        library = module_name.partition(".")[0]
+        wrappers = [(p, lambda o: _pool_wrapper(watch, o, library)) for p in _PROCESS_POOLS]
+        wrappers += [(p, lambda o: _thread_pool_wrapper(watch, o)) for p in _THREAD_POOLS]
+        for (_, class_name, methods), wrap in (w for w in wrappers if w[0][0] == module_name):
             cls = getattr(module, class_name, None)
             for name in methods if isinstance(cls, type) else ():
                 original = cls.__dict__.get(name)
                 if original is not None:
-                    setattr(cls, name, _pool_wrapper(watch, original, module_name.partition(".")[0]))
-                    restore.append((cls, name, original))
-        for _, class_name, methods in (p for p in _THREAD_POOLS if p[0] == module_name):
-            cls = getattr(module, class_name, None)
-            for name in methods if isinstance(cls, type) else ():
-                original = cls.__dict__.get(name)
-                if original is not None:
-                    setattr(cls, name, _thread_pool_wrapper(watch, original))
+                    setattr(cls, name, wrap(original))
                     restore.append((cls, name, original))
 
     for module_name in _WRAPPED_MODULES:
