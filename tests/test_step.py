@@ -523,7 +523,7 @@ def test_a_new_version_of_an_imported_package_runs_again(ip, tmp_path, monkeypat
     run(ip, cell)
     assert probe.count() == 1
     install_fake_package(site, "1.1")  # an upgrade, seen after a restart
-    codeorigin._top_level_version.cache_clear()
+    codeorigin._VERSIONS.clear()  # a restart forgets the versions read
     _, io = run(ip, cell)
     assert probe.count() == 2 and "package tinylib changed" in status_lines(io)[0]
 

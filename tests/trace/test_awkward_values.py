@@ -3,6 +3,8 @@ the step runs (and says why); it never raises an error a plain cell would not, n
 
 from __future__ import annotations
 
+import sys
+
 MASKED = """
 import numpy as np
 photo = np.ma.masked_array(np.arange(12, dtype=np.uint8).reshape(3, 4), mask=np.arange(12).reshape(3, 4) % 5 == 0)
@@ -61,7 +63,9 @@ def test_an_object_that_cannot_be_loaded_back_runs_again_instead_of_breaking_the
     session = lab.run([LAZY, step])
     assert session.last.ran and session.last.stdout.startswith("1\n")
     assert "lz cannot be stored" in session.last.status
-    assert "loading it back fails" in session.last.stderr
+    # Python 3.10 asks __getattr__ for __getstate__ already when the value is hashed (3.11 added object.__getstate__)
+    why = "loading it back fails" if sys.version_info >= (3, 11) else "cannot be hashed"
+    assert why in session.last.stderr, session.last.stderr
     again = lab.run([LAZY, step])
     assert again.last.ok and again.last.ran and again.last.stdout.startswith("1\n"), again.last.status
     assert again.value("lz.a") == "1"

@@ -154,10 +154,18 @@ def module_version(module_name: str) -> str | None:
     module_name : str
         Dotted module name; only its first component is looked up.
     """
-    return _top_level_version(module_name.partition(".")[0])
+    top = module_name.partition(".")[0]
+    known = _VERSIONS.get(top)
+    if known is None:
+        known = _top_level_version(top)
+        if known is not None:  # not a miss: a lookup made while a library imports itself can fail once
+            _VERSIONS[top] = known
+    return known
 
 
-@functools.cache
+_VERSIONS: dict[str, str] = {}
+
+
 def _top_level_version(top: str) -> str | None:
     direct = _direct_version(top)
     if direct is not None:

@@ -314,6 +314,21 @@ def _atom_once(enc: Encoder, obj: object) -> Iterator[object]:
 # ---- anything else: the pickle protocol ----------------------------------------------------
 
 
+def _container_reduce(obj: object) -> tuple[Any, ...] | None:
+    """What ``__reduce_ex__(4)`` gives for a dict or list subclass on Python 3.11+, made without
+    asking the object: on 3.10 its ``__getattr__`` is asked for ``__getstate__`` (an attribute-style
+    config, ``__getattr__ = dict.__getitem__``, raises KeyError there)."""
+    if not isinstance(obj, (dict, list)):
+        return None
+    try:
+        state = object.__getattribute__(obj, "__dict__") or None
+    except AttributeError:
+        state = None
+    if isinstance(obj, dict):
+        return (copyreg.__newobj__, (type(obj),), state, None, iter(dict.items(obj)))
+    return (copyreg.__newobj__, (type(obj),), state, iter(list.__iter__(obj)), None)
+
+
 def _enc_reduced(enc: Encoder, obj: object) -> Iterator[object]:
     if isinstance(obj, io.IOBase) and obj.closed:  # what is left of a file once closed: its name and mode
         enc.write(b"C")
@@ -330,7 +345,9 @@ def _enc_reduced(enc: Encoder, obj: object) -> Iterator[object]:
     try:
         reduced = reducer(obj) if reducer is not None else obj.__reduce_ex__(4)
     except Exception as exc:
-        raise UnhashableValue(_unhashable_message(obj, str(exc))) from exc
+        reduced = _container_reduce(obj)
+        if reduced is None:
+            raise UnhashableValue(_unhashable_message(obj, str(exc))) from exc
     if isinstance(reduced, str):
         yield from codehash.enc_named_object(enc, obj, reduced)
         return
