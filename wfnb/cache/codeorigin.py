@@ -211,7 +211,18 @@ def _direct_version(top: str) -> str | None:
 
 @functools.cache
 def _packages_distributions() -> dict[str, list[str]]:
-    return dict(importlib.metadata.packages_distributions())
+    if sys.version_info >= (3, 11):
+        return dict(importlib.metadata.packages_distributions())
+    # Python 3.10 reads only top_level.txt, which wheels built without setuptools lack (scikit-learn's):
+    # infer the top-level names from the files a distribution installed, as 3.11 does.
+    found: dict[str, list[str]] = {}
+    for dist in importlib.metadata.distributions():
+        names = (dist.read_text("top_level.txt") or "").split()
+        if not names:
+            names = sorted({f.parts[0] if len(f.parts) > 1 else f.name.removesuffix(".py") for f in dist.files or () if f.suffix == ".py"})
+        for name in names:
+            found.setdefault(name, []).append(dist.metadata["Name"])
+    return found
 
 
 def library_version(module_name: str) -> str | None:
