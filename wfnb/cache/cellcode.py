@@ -16,6 +16,8 @@ import tokenize
 from dataclasses import dataclass
 from typing import Iterable
 
+from wfnb.cache import clock
+
 # Magics whose argument (line magics) or body (cell magics) is Python code run in the user's namespace.
 _CODE_MAGICS = frozenset({"time", "timeit", "prun", "capture"})
 # Magics that start a program: such a step runs every time (see docs/hashing.md).
@@ -37,15 +39,6 @@ _SHELL_PROGRAMS = frozenset({"system", "getoutput", "system_piped", "system_raw"
 # Calls that read names the syntax tree cannot see, without arguments (eval and exec are
 # seen while the step runs: the names their code reads are in the trace).
 _DYNAMIC_BARE_CALLS = frozenset({"globals", "locals", "vars", "dir"})
-# Calls that read the calendar clock (``datetime.now()``, ``date.today()``, ``pd.Timestamp.now()``,
-# ``time.strftime(fmt)``): a step that names a run folder by the date must not be restored with the
-# old name, or the next step writes over the earlier run. Timers (``perf_counter``, ``time.time``)
-# measure, they do not name: those steps stay cacheable.
-CLOCK_METHODS = frozenset({"now", "today", "utcnow"})
-_CLOCK_FUNCTIONS = {"strftime": 1, "localtime": 0, "gmtime": 0, "ctime": 0, "asctime": 0}  # reads it with this many args
-_CLOCK_STRINGS = frozenset({"now", "today"})  # np.datetime64("now"), pd.Timestamp("today")
-# Names whose result depends on the local time zone (``TZ`` and ``time.tzset()``).
-LOCAL_TIME = frozenset({"localtime", "mktime", "fromtimestamp", "astimezone", "ctime", "tzname", "timezone", "altzone", "daylight", "tzset"})
 # Methods whose string argument is an expression over the caller's names (`@name` in pandas).
 _EXPRESSION_METHODS = frozenset({"query", "eval", "evaluate"})
 _MAX_PATH_LITERAL = 1024
@@ -91,10 +84,8 @@ def analyze_cell(source: str) -> CellAnalysis:
         runs=tuple(dict.fromkeys(walker.runs)),
         env_reads=tuple(dict.fromkeys(walker.env_reads)),
         argv=walker.argv,
-        clock=tuple(dict.fromkeys(_clock_calls(tree))),
-        local_time=any(
-            (isinstance(n, ast.Attribute) and n.attr in LOCAL_TIME) or (isinstance(n, ast.Name) and n.id in LOCAL_TIME) for n in ast.walk(tree)
-        ),
+        clock=tuple(dict.fromkeys(clock.calls(tree))),
+        local_time=clock.uses_local_time(tree),
     )
 
 
@@ -107,23 +98,6 @@ def _namespace_subscripts(tree: ast.AST, walker: _Walker) -> None:
                 walker.reads.add(key.value)
             elif "user_ns[...]" not in walker.dynamic:
                 walker.dynamic.append("user_ns[...]")
-
-
-def _clock_calls(tree: ast.AST) -> Iterable[str]:
-    """The calls anywhere in the cell (functions it defines too) that read the calendar clock."""
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        func = node.func
-        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-        first = node.args[0] if node.args else None
-        of_time = isinstance(func, ast.Name) or (isinstance(func, ast.Attribute) and getattr(func.value, "id", None) == "time")
-        if (
-            (isinstance(func, ast.Attribute) and name in CLOCK_METHODS)
-            or (of_time and _CLOCK_FUNCTIONS.get(name) == len(node.args) and not node.keywords)
-            or (isinstance(first, ast.Constant) and first.value in _CLOCK_STRINGS and name in ("datetime64", "Timestamp", "to_datetime"))
-        ):
-            yield f"{ast.unparse(func)}()"
 
 
 def _hides_its_value(source: str) -> bool:

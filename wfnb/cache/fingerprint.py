@@ -26,8 +26,8 @@ from typing import Any, Mapping
 
 import xxhash
 
-from wfnb.cache import localmodules, patches
-from wfnb.cache.cellcode import CLOCK_METHODS, LOCAL_TIME, CellAnalysis, analyze_cell
+from wfnb.cache import clock, localmodules, patches
+from wfnb.cache.cellcode import CellAnalysis, analyze_cell
 from wfnb.cache.codehash import names_used
 from wfnb.cache.codeorigin import is_library_module, is_user_file
 from wfnb.cache.files import digest_files, literal_files
@@ -55,7 +55,7 @@ class Fingerprint:
     indirect: frozenset[str] = frozenset()  # inputs read by the helpers the step calls, not by its own code
     touched: frozenset[str] = frozenset()  # top-level packages the step uses, as far as can be seen before it runs
     untraceable: tuple[str, ...] = ()  # what makes the step run every time (a helper calling globals())
-    clock: tuple[str, ...] = ()  # helpers that read the calendar clock (see wfnb.cache.cellcode.CLOCK_METHODS)
+    clock: tuple[str, ...] = ()  # helpers that read the calendar (see wfnb.cache.clock)
     memoized: tuple[str, ...] = ()  # the notebook's cached functions (lru_cache) that already hold answers
 
     def changes_from(self, earlier: Mapping[str, Any]) -> list[str]:
@@ -251,8 +251,8 @@ class _Reach:
         code_names = names_used(function.__code__)
         self.argv = self.argv or "argv" in code_names
         if function.__globals__ is self.namespace or not is_library_module(owner):
-            self.local_time = self.local_time or bool(LOCAL_TIME & code_names)
-            self.clock.extend(f"{function.__qualname__}() calls .{name}()" for name in sorted(CLOCK_METHODS & code_names))
+            self.local_time = self.local_time or bool(clock.LOCAL_TIME & code_names)
+            self.clock.extend(f"{function.__qualname__}() calls .{name}()" for name in sorted(clock.METHODS & code_names))
         if is_library_module(owner):
             self.packages.add(owner.partition(".")[0])
             return []
