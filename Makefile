@@ -58,4 +58,4 @@ bench-browser: $(STAMP)
 
 # Never notebooks/.wfnb: the variants made with the demo notebooks are the user's (make demo uses a scratch store).
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .venv-*/ .pytest_cache
