@@ -198,24 +198,30 @@ _MAX_APPENDED = 16 << 20  # bytes appended to one file that a hit writes again; 
 
 
 def _replayed_append(watch: Watch, path: str) -> bool:
-    start = watch.appended.get(path)
+    return path in watch.appended and _replayable_start(watch, path) is not None
+
+
+def _replayable_start(watch: Watch, path: str) -> int | None:
+    """Where what the step appended to ``path`` begins, if a hit can append it again (None if not)."""
+    start = watch.appended[path]
     try:
-        return start is not None and 0 <= os.path.getsize(path) - start <= _MAX_APPENDED
+        return start if 0 <= os.path.getsize(path) - start <= _MAX_APPENDED else None
     except OSError:
-        return False
+        return None
 
 
 def appended_lines(watch: Watch) -> dict[str, bytes]:
     """What the step appended to files it opened to append (a log, a results table): a hit appends
     it again, as a run would, instead of leaving the file as it found it."""
     added = {}
-    for path, start in watch.appended.items():
+    for path in watch.appended:
+        start = _replayable_start(watch, path)
+        if start is None:
+            continue
         try:
-            size = os.path.getsize(path)
-            if 0 <= size - start <= _MAX_APPENDED:
-                with open(path, "rb") as handle:
-                    handle.seek(start)
-                    added[path] = handle.read()
+            with open(path, "rb") as handle:
+                handle.seek(start)
+                added[path] = handle.read()
         except OSError:
             continue
     return added
