@@ -20,7 +20,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -57,45 +57,71 @@ def jupyterlab(root: Path, notebooks: Path, env: dict[str, str]) -> Iterator[str
     settings = home / "lab-settings"  # no "get notified about Jupyter news?" toast over the page
     (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True, exist_ok=True)
     (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    port, token = free_port(), secrets.token_hex(16)
-    command = [
-        str(JUPYTER_LAB), "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={notebooks}",
-        f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={home / 'lab-workspaces'}",
-        # nothing fetched from the internet: no news, no update check, no PyPI extension manager
-        "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.extension_manager=readonly", "--LanguageServerManager.autodetect=False",  # no `npm prefix -g` either
-        *(["--allow-root"] if os.geteuid() == 0 else []),
-    ]
-    with _serving(command, notebooks, env, root / "jupyterlab.log", port, "jupyter lab"):
+    token = secrets.token_hex(16)
+
+    def command(port: int) -> list[str]:
+        return [
+            str(JUPYTER_LAB), "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={notebooks}",
+            f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={home / 'lab-workspaces'}",
+            # nothing fetched from the internet: no news, no update check, no PyPI extension manager
+            "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly", "--LanguageServerManager.autodetect=False",  # no `npm prefix -g` either
+            *(["--allow-root"] if os.geteuid() == 0 else []),
+        ]
+
+    with _serving(command, notebooks, env, root / "jupyterlab.log", "jupyter lab") as port:
         yield f"http://127.0.0.1:{port}/lab/tree/{{name}}?token={token}"
 
 
 @contextmanager
 def voila(root: Path, notebook: str, env: dict[str, str]) -> Iterator[str]:
     """Voila rendering ``root/notebook`` (light theme); yields its URL."""
-    port = free_port()
-    command = [str(VOILA), notebook, "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1", "--theme=light"]
-    with _serving(command, root, env, root / "voila.log", port, "voila"):
+    def command(port: int) -> list[str]:
+        return [str(VOILA), notebook, "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1", "--theme=light"]
+
+    with _serving(command, root, env, root / "voila.log", "voila") as port:
         yield f"http://127.0.0.1:{port}/"
 
 
+class PortTaken(ServerFailed):
+    """Another process bound the free port between its choice and the server's start."""
+
+
 @contextmanager
-def _serving(command: list[str], cwd: Path, env: dict[str, str], log_path: Path, port: int, name: str) -> Iterator[None]:
+def _serving(command: Callable[[int], list[str]], cwd: Path, env: dict[str, str], log_path: Path, name: str) -> Iterator[int]:
+    """Start ``command(port)`` on a free port and yield the port; a port another process took first
+    (the other test runs of CI share the machine) is given up for another, up to three times."""
     # The server's kernels talk over unix sockets, not TCP ports that another process may take between
     # their choice and their binding. The sockets sit next to the kernels' connection files, in a short
     # runtime folder of the server's own: a unix socket's path holds at most 107 bytes.
     runtime = tempfile.mkdtemp(prefix="wfnb-s", dir="/tmp" if os.path.isdir("/tmp") else None)
-    command = [*command, "--KernelManager.transport=ipc"]
     env = {**env, "JUPYTER_RUNTIME_DIR": runtime}
-    with log_path.open("w") as log:
-        server = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            wait_for_port(port, server, log_path, name=name)
-            yield
-        finally:
-            stop(server)
-            shutil.rmtree(runtime, ignore_errors=True)
+    try:
+        for attempt in range(3):
+            port = free_port()
+            with log_path.open("w") as log:
+                server = subprocess.Popen([*command(port), "--KernelManager.transport=ipc"], cwd=cwd, env=env,
+                                          stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            try:
+                wait_for_port(port, server, log_path, name=name)
+                if server.poll() is not None:  # what answered is another process on the same port
+                    raise PortTaken(f"{name} exited with {server.returncode}:\n{log_path.read_text()}")
+            except PortTaken:
+                stop(server)
+                if attempt == 2:
+                    raise
+                continue
+            except BaseException:
+                stop(server)
+                raise
+            try:
+                yield port
+            finally:
+                stop(server)
+            return
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
 
 
 def free_port() -> int:
@@ -108,7 +134,9 @@ def wait_for_port(port: int, server: subprocess.Popen, log: Path, timeout: float
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise ServerFailed(f"{name} exited with {server.returncode}:\n{log.read_text()}")
+            text = log.read_text()
+            failure = PortTaken if "already in use" in text else ServerFailed
+            raise failure(f"{name} exited with {server.returncode}:\n{text}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
