@@ -7,6 +7,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Test processes: a test mostly waits on a kernel it started, so two processes keep two cores busy.
+TEST_JOBS ?= 2
 CONSTRAINTS ?= $(shell $(PYTHON) -c 'import sys; print("constraints-py310.txt" if sys.version_info < (3, 11) else "constraints.txt")')
 
 .PHONY: demo test bench bench-smoke bench-browser bench-probes install clean
@@ -27,13 +29,13 @@ demo: $(STAMP)
 	$(BIN)/python notebooks/run_demo.py
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_JOBS)
 
 # The quick, important tests (under 2 minutes on two cores): pure shells, hashing, the store, code hashes,
 # layers and a few real kernels. The selection is FAST in tests/conftest.py.
 .PHONY: test-fast
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m fast
+	$(BIN)/python -m pytest -n $(TEST_JOBS) -m fast
 
 # The benchmarks against the peers (joblib, marimo, np.save, pickle, Feather); see docs/benchmarks.md.
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE can slow numpy on this machine: unset for the benchmarks only.
