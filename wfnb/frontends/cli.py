@@ -20,6 +20,7 @@ from wfnb.errors import BadArgument, WfnbError
 
 if TYPE_CHECKING:
     from wfnb.history.records import Variant
+    from wfnb.store import Store
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
 
@@ -67,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = _command(commands, "list", _list, "the variants of one workflow, or of all of them, as a table that fits the terminal")
     sub.add_argument("workflow", nargs="?", help="a workflow's name (default: every workflow)")
     sub.add_argument("-c", "--columns", type=_names, metavar="A,B,...",
-                     help="the columns to show, in order: variant, tag, created, parent, changed_steps, status, hash, "
+                     help="the columns to show, in order: variant, tags, created, parent, changed_steps, status, hash, "
                           "workflow, and any parameter or metric")
     sub.add_argument("--sort-by", metavar="COLUMN", help="sort by a column, e.g. a metric (variants without it last)")
     sub.add_argument("--desc", action="store_true", help="sort in descending order (with --sort-by)")
@@ -99,8 +100,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--force", action="store_true", help="replace the file if it exists")
 
     sub = _command(commands, "why", _why, "why a step last ran (what changed, by how much), or which stored result it used")
-    sub.add_argument("workflow", help="the workflow's name (see `wfnb list`)")
-    sub.add_argument("step", help="the step's name")
+    sub.add_argument("names", nargs="+", metavar="[WORKFLOW] STEP",
+                     help="the step's name; before it, the workflow's (the older form of -w)")
+    sub.add_argument("-w", "--workflow", help="the workflow (default: the store's only workflow)")
 
     _command(commands, "runs", _runs, "every step execution, newest last")
     _command(commands, "verify", _verify, "check every object against its checksum (exit 1 if any is damaged)")
@@ -121,6 +123,29 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--note", help="why it is pinned")
     sub = _command(commands, "unpin", _unpin, "let `wfnb gc` remove a variant's values again")
     _ref_arguments(sub, "ref")
+
+    sub = _command(commands, "tag", _tag, "name a variant (tags are unique per workflow)")
+    _ref_arguments(sub, "ref")
+    sub.add_argument("name", help="the tag, e.g. baseline")
+    sub.add_argument("--note", help="why it is tagged")
+
+    sub = _command(commands, "rm", _rm, "remove variants (or, with --all, a whole workflow); `wfnb gc` frees their values later")
+    sub.add_argument("refs", nargs="*", metavar="REF", help="a variant: v3, a tag, a hash prefix, or WORKFLOW/v3")
+    sub.add_argument("-w", "--workflow", help="the workflow, when several have such a variant (with --all: the one to remove)")
+    sub.add_argument("--all", action="store_true", help="remove the whole workflow given with -w: every variant, tag and pointer")
+
+    sub = _command(commands, "rename", _rename, "rename a tag (rename tag OLD NEW -w WORKFLOW) or a workflow (rename workflow OLD NEW)")
+    sub.add_argument("kind", choices=("tag", "workflow"), help="what to rename")
+    sub.add_argument("old", help="its name now")
+    sub.add_argument("new", help="its new name")
+    sub.add_argument("-w", "--workflow", help="the tag's workflow (default: the store's only workflow)")
+
+    sub = _command(commands, "checkout", _checkout,
+                   "make a variant the workflow's current one (a new kernel starts from it) and print its cells, "
+                   "or write them as a notebook with --to")
+    _ref_arguments(sub, "ref")
+    sub.add_argument("--to", metavar="PATH.ipynb", help="write the variant's cells as a notebook there")
+    sub.add_argument("--force", action="store_true", help="replace the file if it exists")
 
     sub = _command(commands, "check-cache", _check_cache,
                    "run a notebook with and without the cache in fresh kernels, before and after automatic edits, "
@@ -182,9 +207,8 @@ _seconds = _non_negative(float, "a number of seconds")
 
 def _list(args: argparse.Namespace) -> int:
     from wfnb.frontends.listing import render_table, select_rows, variant_rows
-    from wfnb.history.session import resolve_store
 
-    store = resolve_store(args.store, create=False)
+    store = _looking(args)
     rows = variant_rows(store, args.workflow)
     if not rows and args.workflow:
         known = sorted({row.workflow for row in variant_rows(store)})
@@ -220,7 +244,7 @@ def _width(chosen: int | None) -> int | None:
 
 
 def _show(args: argparse.Namespace) -> int:
-    variant = _variant(args, args.ref)
+    variant = _variant(args, args.ref, looking=True)
     if args.json:
         print(json.dumps(_variant_json(variant), default=str))
         return EXIT_OK
@@ -233,6 +257,11 @@ def _show(args: argparse.Namespace) -> int:
         print(f"  note     {tag}: {note}")
     print(f"  params   {_pairs(variant.params)}")
     print(f"  metrics  {_pairs(variant.metrics)}")
+    for step in variant.steps:
+        for metric, points in step.series.items():
+            values = [value for _, value in points]
+            print(f"  series   {metric} ({step.step}): {len(points)} points, steps {points[0][0]}–{points[-1][0]}: "
+                  f"{_curve(values)}")
     print("  steps    (* changed from the parent)")
     width = max(len(step.step) for step in variant.steps) if variant.steps else 4
     for step in variant.steps:
@@ -265,6 +294,7 @@ def _variant_json(variant: Variant) -> dict[str, Any]:
                 "code": step.code,
                 "params": dict(step.params),
                 "metrics": dict(step.metrics),
+                "series": {name: [list(point) for point in points] for name, points in step.series.items()},
                 "inputs": dict(step.inputs),
                 "outputs": dict(step.outputs),
                 "duration_s": step.duration_s,
@@ -277,8 +307,8 @@ def _variant_json(variant: Variant) -> dict[str, Any]:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    old = _variant(args, args.ref1)
-    new = _variant(args, args.ref2, default_workflow=old.workflow)
+    old = _variant(args, args.ref1, looking=True)
+    new = _variant(args, args.ref2, default_workflow=old.workflow, looking=True)
     diff = new.diff(old)
     if args.json:
         payload = {
@@ -336,7 +366,7 @@ def _export(args: argparse.Namespace) -> int:
         export_kind(args.to)
     except BadArgument as error:
         raise _UsageProblem(f"--to {error}") from None
-    variant = _variant(args, args.ref)
+    variant = _variant(args, args.ref, looking=True)
     what = export_variant(variant, args.to, overwrite=args.force)
     if args.json:
         target = Path(args.to)
@@ -346,19 +376,36 @@ def _export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _variant(args: argparse.Namespace, ref: str, default_workflow: str | None = None) -> Variant:
+def _variant(args: argparse.Namespace, ref: str, default_workflow: str | None = None, *, looking: bool = False) -> Variant:
+    """The variant ``ref`` names; ``looking``: from the store opened read-only (the command changes nothing)."""
     from wfnb.frontends import api
 
     workflow = args.workflow or (default_workflow if "/" not in ref else None)
-    return api.variant(ref, workflow, store=args.store)
+    return api.variant(ref, workflow, store=_looking(args) if looking else args.store)
+
+
+def _looking(args: argparse.Namespace) -> Store:
+    """The store, opened read-only, for a command that only looks: it writes nothing, not even to set a
+    damaged file aside (that is `wfnb verify`'s explicit job)."""
+    from wfnb.store import open_store
+
+    if getattr(args, "_looking_store", None) is None:
+        args._looking_store = open_store(args.store, create=False, write=False)
+    return args._looking_store
 
 
 def _is_current(args: argparse.Namespace, variant: Variant) -> bool:
     from wfnb.frontends import api
 
-    table = api.variants(variant.workflow, store=args.store)
+    table = api.variants(variant.workflow, store=_looking(args))
     row = table[table["variant"] == variant.name]
     return bool(len(row)) and row["status"].iloc[0] == "current"
+
+
+def _curve(values: list[Any]) -> str:
+    """A series in one line: every value when few, else the first three, an ellipsis and the last two."""
+    shown = [repr(v) for v in values]
+    return ", ".join(shown) if len(shown) <= 6 else ", ".join(shown[:3]) + ", …, " + ", ".join(shown[-2:])
 
 
 def _pairs(values: dict[str, Any]) -> str:
@@ -368,9 +415,27 @@ def _pairs(values: dict[str, Any]) -> str:
 def _why(args: argparse.Namespace) -> int:
     from wfnb.frontends import api
 
-    explanation = api.why(args.step, args.workflow, store=args.store)
+    store = _looking(args)
+    if len(args.names) > 2 or (len(args.names) == 2 and args.workflow):
+        raise _UsageProblem(f"give one step, and its workflow with -w: wfnb why STEP -w WORKFLOW (got {' '.join(args.names)}).")
+    step = args.names[-1]
+    workflow = args.names[0] if len(args.names) == 2 else args.workflow or _only_workflow(store, f"wfnb why {step} -w WORKFLOW")
+    explanation = api.why(step, workflow, store=store)
     print(json.dumps(explanation.to_json()) if args.json else explanation)
     return EXIT_OK
+
+
+def _only_workflow(store: Store, usage: str) -> str:
+    """The store's one workflow, for a command given none; a usage problem if it has several or none."""
+    from wfnb.history.snapshots import workflows
+
+    names = workflows(store)
+    if len(names) == 1:
+        return names[0]
+    raise _UsageProblem(
+        f"this store has {'no workflow yet' if not names else 'several workflows: ' + ', '.join(names)}; "
+        f"name one: {usage}."
+    )
 
 
 def _check_cache(args: argparse.Namespace) -> int:
@@ -395,7 +460,7 @@ def _check_cache(args: argparse.Namespace) -> int:
 def _runs(args: argparse.Namespace) -> int:
     from wfnb.frontends import api
 
-    table = api.runs(args.store)
+    table = api.runs(_looking(args))
     if args.json:
         print(table.to_json(orient="records", date_format="iso"))
     elif table.empty:
@@ -433,22 +498,24 @@ def _gc(args: argparse.Namespace) -> int:
             "recent": report.recent, "dry_run": report.dry_run, "problems": list(report.problems),
             "records_removed": list(report.records_removed), "dropped": list(report.dropped), "kept_bytes": report.kept_bytes,
             "cache_freed": report.cache_freed, "short_of": report.short_of,
+            "kept_variants": [{"variant": ref, "why": why} for ref, why in report.kept_why],
         }))
     else:
         for problem in report.problems:
             print(f"wfnb gc: {problem}", file=sys.stderr)
         verb = "would remove" if report.dry_run else "removed"
-        if report.dry_run:
-            for digest, size in report.removed:
-                print(f"{digest}  {format_size(size)}")
+        if report.dropped:  # in variants first: what a person decides on (the objects are in --json)
+            print(f"the values of {_variant_list(report.dropped)} {'would be' if report.dry_run else 'were'} let go "
+                  "(their code, parameters and metrics stay: `wfnb replay` computes their values again)")
+        elif args.keep_last is not None or args.max_size is not None:
+            print(f"no variant's values {'would be' if report.dry_run else 'were'} let go")
+        if report.kept_why:
+            print(f"{'would keep' if report.dry_run else 'kept'} the values of {_kept_list(report.kept_why, args.grace)}")
         count = len(report.removed)
         print(
             f"{verb} {count} unreferenced object{'s' if count != 1 else ''}, {format_size(report.freed)}; "
             f"kept {report.kept} in use and {report.recent} younger than the grace period ({args.grace:g} s)"
         )
-        if report.dropped:
-            print(f"the values of {_variant_list(report.dropped)} {'would be' if report.dry_run else 'were'} let go "
-                  "(their code, parameters and metrics stay: `wfnb replay` computes their values again)")
         if report.records_removed:
             print(f"{verb} {len(report.records_removed)} cache entr{'ies' if len(report.records_removed) != 1 else 'y'} no kept variant uses")
         if report.cache_freed:
@@ -458,6 +525,19 @@ def _gc(args: argparse.Namespace) -> int:
             print(f"wfnb gc: {format_size(report.short_of)} over --max-size {args.max_size}: pinned, tagged, current and "
                   "recent variants need that much; unpin or untag some to go lower", file=sys.stderr)
     return EXIT_PROBLEM if report.problems else EXIT_OK
+
+
+def _kept_list(kept: tuple[tuple[str, str], ...], grace: float) -> str:
+    """``v5, v6 of nb (one of the 2 newest); v1 of nb (tagged)``: each reason once, with its variants."""
+    by_reason: dict[str, list[str]] = {}
+    for ref, why in kept:
+        by_reason.setdefault(why, []).append(ref)
+    parts = []
+    for why, refs in by_reason.items():
+        if why == "made within the grace period":
+            why += f" of {grace:g} s: give a shorter --grace to let them go"
+        parts.append(f"{_variant_list(tuple(refs))} ({why})")
+    return "; ".join(parts)
 
 
 def _variant_list(refs: tuple[str, ...]) -> str:
@@ -489,12 +569,98 @@ def _unpin(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _tag(args: argparse.Namespace) -> int:
+    from wfnb.frontends import api
+    from wfnb.history.snapshots import tag_variant
+
+    variant = _variant(args, args.ref)
+    tag_variant(variant._store(), variant, args.name, args.note)
+    tagged = api.variant(variant.number, variant.workflow, store=variant._store())
+    print(json.dumps({"workflow": tagged.workflow, "variant": tagged.name, "tags": list(tagged.tags)}) if args.json
+          else f"tagged {tagged.workflow}/{tagged.name} as {args.name}")
+    return EXIT_OK
+
+
+def _rm(args: argparse.Namespace) -> int:
+    from wfnb.history.housekeeping import check_removable, remove_variant, remove_workflow
+    from wfnb.history.session import resolve_store
+
+    if args.all:
+        if args.refs or not args.workflow:
+            raise _UsageProblem("--all removes a whole workflow: give it with -w and no variants (wfnb rm --all -w NAME).")
+        store = resolve_store(args.store, create=False)
+        count = remove_workflow(store, args.workflow)
+        print(json.dumps({"workflow": args.workflow, "removed": count}) if args.json else
+              f"removed workflow {args.workflow} ({count} variant{'s' if count != 1 else ''}); "
+              "`wfnb gc` frees the values nothing else keeps")
+        return EXIT_OK
+    if not args.refs:
+        raise _UsageProblem("give the variants to remove (wfnb rm v3 v4), or a whole workflow with --all -w NAME.")
+    variants = [_variant(args, ref) for ref in args.refs]  # every name resolved and checked before any is removed
+    for variant in variants:
+        check_removable(variant._store(), variant)
+    done = []
+    for variant in variants:
+        said = remove_variant(variant._store(), variant)
+        done.append({"workflow": variant.workflow, "variant": variant.name, "also": said})
+        if not args.json:
+            print(f"removed {variant.workflow}/{variant.name}" + (f" ({'; '.join(said)})" if said else ""))
+    if args.json:
+        print(json.dumps(done))
+    else:
+        print("its values stay until `wfnb gc` finds nothing else keeps them (after its grace period)"
+              if len(done) == 1 else "their values stay until `wfnb gc` finds nothing else keeps them (after its grace period)")
+    return EXIT_OK
+
+
+def _rename(args: argparse.Namespace) -> int:
+    from wfnb.history.housekeeping import rename_tag, rename_workflow
+    from wfnb.history.session import resolve_store
+
+    store = resolve_store(args.store, create=False)
+    if args.kind == "workflow":
+        if args.workflow:
+            raise _UsageProblem("rename workflow OLD NEW takes no -w: OLD names the workflow.")
+        count = rename_workflow(store, args.old, args.new)
+        print(json.dumps({"workflow": args.new, "from": args.old, "variants": count}) if args.json else
+              f"renamed workflow {args.old} to {args.new} ({count} variant{'s' if count != 1 else ''}); a notebook "
+              f"named {args.old} continues it after `%wfnb workflow {args.new}`")
+        return EXIT_OK
+    workflow = args.workflow or _only_workflow(store, f"wfnb rename tag {args.old} {args.new} -w WORKFLOW")
+    variant = rename_tag(store, workflow, args.old, args.new)
+    print(json.dumps({"workflow": workflow, "variant": variant.name, "tags": list(variant.tags)}) if args.json else
+          f"renamed tag {args.old} of {workflow} to {args.new} ({variant.name})")
+    return EXIT_OK
+
+
+def _checkout(args: argparse.Namespace) -> int:
+    from wfnb.history.exports import export_variant
+    from wfnb.history.snapshots import set_current
+
+    if args.to is not None and Path(args.to).suffix.lower() != ".ipynb":
+        raise _UsageProblem(f"--to {args.to}: checkout writes a notebook; give a path ending in .ipynb (or use wfnb export).")
+    variant = _variant(args, args.ref)
+    if args.to is not None:
+        export_variant(variant, args.to, overwrite=args.force)
+    set_current(variant._store(), variant.workflow, variant.number)
+    if args.json:
+        print(json.dumps({"workflow": variant.workflow, "variant": variant.name, "current": True, "path": args.to,
+                          "cells": None if args.to else variant.cells()}))
+    elif args.to:
+        print(f"wrote {args.to}: the cells of {variant.workflow}/{variant.name}, now its current variant "
+              "(a new kernel starts from it; its steps are restored from the cache)")
+    else:
+        print(f"# {variant.workflow}/{variant.name} is now the current variant: a new kernel starts from it. Its cells:\n")
+        print(variant.cells())
+    return EXIT_OK
+
+
 def _du(args: argparse.Namespace) -> int:
     from wfnb.cache.statusline import format_size
     from wfnb.frontends import upkeep
     from wfnb.history.session import resolve_store
 
-    table = upkeep.disk_usage(args.workflow, store=args.store, steps=args.steps)
+    table = upkeep.disk_usage(args.workflow, store=_looking(args), steps=args.steps)
     if args.json:
         print(table.to_json(orient="records"))
         return EXIT_OK
@@ -504,7 +670,7 @@ def _du(args: argparse.Namespace) -> int:
     shown = table.assign(bytes=table["bytes"].map(format_size), only_here=table["only_here"].map(format_size),
                          pinned=table["pinned"].map({True: "pinned", False: ""}))
     print(shown.to_string(index=False))
-    total = resolve_store(args.store, create=False).disk_usage()
+    total = _looking(args).disk_usage()
     print(f"\nthe store's objects take {format_size(total)} in all; bytes counts shared objects in every variant that needs "
           "them, only_here is what letting a variant's values go would free")
     return EXIT_OK

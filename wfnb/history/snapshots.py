@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from wfnb.store import Store
 
 __all__ = [
-    "StepRecord", "Variant", "current_number", "head_ref", "list_variants", "load_variant", "newest_number",
+    "StepRecord", "Variant", "current_number", "head_ref", "known_variant", "list_variants", "load_variant", "newest_number",
     "record_variant", "resolve", "set_current", "tag_variant", "variant_ref", "workflows",
 ]
 
@@ -84,6 +84,11 @@ def record_variant(
         number += 1  # another kernel took this number first, or a deleted variant had it
     store.refs.replace(_identity_ref(state.name, identity), {"variant": number})
     return load_variant(store, state.name, number), True
+
+
+def known_variant(store: Store, state: WorkflowState) -> Variant | None:
+    """The variant already recorded for a consistent ``state``, if any; writes nothing (a read-only store)."""
+    return _known_state(store, state, state.identity())
 
 
 def _known_state(store: Store, state: WorkflowState, identity: str) -> Variant | None:
