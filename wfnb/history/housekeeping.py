@@ -20,16 +20,15 @@ from typing import TYPE_CHECKING
 from wfnb.errors import BadArgument, CorruptObject, check_name
 from wfnb.history.letgo import let_go_ref
 from wfnb.history.snapshots import (
-    _changed_steps,
-    _identity_ref,
-    _readable,
     current_number,
     head_ref,
+    identity_ref,
     list_variants,
     load_variant,
-    pin_ref,
     pinned_numbers,
     pointer,
+    readable_variant,
+    steps_changed,
     variant_ref,
     workflows,
 )
@@ -58,7 +57,7 @@ def remove_variant(store: Store, variant: Variant) -> list[str]:
         if other.parent == number:
             _reparent(store, other, variant.parent)
             said.append(f"{other.name}'s parent is now {'v' + str(variant.parent) if variant.parent else 'none'}")
-    _delete_if_pointing(store, _identity_ref(workflow, variant.identity), number)
+    _delete_if_pointing(store, identity_ref(workflow, variant.identity), number)
     store.refs.delete(let_go_ref(workflow, number))
     store.refs.delete(variant_ref(workflow, number))
     try:
@@ -152,7 +151,7 @@ def rename_workflow(store: Store, old: str, new: str) -> int:
         if rest.startswith("variants/"):
             data = {**data, "workflow": new}
             data["identity"] = _identity_under(store, data, new)
-            store.refs.replace(_identity_ref(new, data["identity"]), {"variant": data["number"]})
+            store.refs.replace(identity_ref(new, data["identity"]), {"variant": data["number"]})
             moved += 1
         store.refs.create(f"workflows/{new}/{rest}", data)
     for name in store.refs.names(f"workflows/{old}"):
@@ -174,9 +173,9 @@ def _reparent(store: Store, child: Variant, parent: int | None) -> None:
     manifest = store.refs.read(variant_ref(child.workflow, child.number))
     if manifest is None:
         return
-    previous = _readable(store, child.workflow, parent)
+    previous = readable_variant(store, child.workflow, parent)
     steps = [{"step": s, "key": k} for s, k, _ in child.steps.entries()]
-    manifest = {**manifest, "parent": previous.number if previous else None, "changed_steps": _changed_steps(previous, steps)}
+    manifest = {**manifest, "parent": previous.number if previous else None, "changed_steps": steps_changed(previous, steps)}
     store.refs.replace(variant_ref(child.workflow, child.number), manifest)
 
 
