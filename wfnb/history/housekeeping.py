@@ -140,23 +140,22 @@ def rename_workflow(store: Store, old: str, new: str) -> int:
             f"The store already has a workflow {new!r}; renaming {old} to it would mix two histories. "
             f"Choose another name, or remove {new} first (wfnb rm --all -w {new})."
         )
-    moved = 0
+    moving: list[tuple[str, dict]] = []  # everything read (and every identity computed) before anything is written
     for name in store.refs.names(f"workflows/{old}"):
         rest = name[len(f"workflows/{old}/"):]
-        if rest.startswith("states/"):
-            continue  # identities are computed again below
-        data = store.refs.read(name)
+        data = None if rest.startswith("states/") else store.refs.read(name)  # identities are computed again
         if data is None:
             continue
         if rest.startswith("variants/"):
             data = {**data, "workflow": new}
             data["identity"] = _identity_under(store, data, new)
-            store.refs.replace(identity_ref(new, data["identity"]), {"variant": data["number"]})
-            moved += 1
+            moving.append((f"states/{data['identity']}", {"variant": data["number"]}))
+        moving.append((rest, data))
+    for rest, data in moving:
         store.refs.create(f"workflows/{new}/{rest}", data)
     for name in store.refs.names(f"workflows/{old}"):
         store.refs.delete(name)
-    return moved
+    return sum(1 for rest, _ in moving if rest.startswith("variants/"))
 
 
 def _identity_under(store: Store, manifest: dict, workflow: str) -> str:

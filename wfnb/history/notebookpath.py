@@ -32,10 +32,13 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from wfnb.cache.stepline import parse_step_line
-from wfnb.errors import BadArgument
+from wfnb.errors import BadArgument, WfnbError
+
+if TYPE_CHECKING:
+    from wfnb.store import Store
 
 _SEARCH_LIMIT = 50  # notebooks in the working directory worth reading to find the one running
 _SIZE_LIMIT = 50 << 20  # a notebook file larger than this is not read for that
@@ -145,6 +148,43 @@ def _notebook_with_cells(directory: Path, ran: list[str], known: Callable[[str],
 
 
 _COPY = re.compile(r"([-_ ]?copy\d*| \(\d+\)|-checkpoint)$", re.IGNORECASE)  # Jupyter's, a file manager's, a checkpoint
+
+
+def notebook_workflow(store: Store, path: Path, stem: str) -> tuple[str, str | None]:
+    """The workflow of notebook ``path`` in ``store`` (see ``workflow_name``), and, when that is not ``stem``,
+    the other notebook that records ``stem`` (for the kernel to say so)."""
+
+    def bound_to(name: str) -> str | None:
+        try:
+            data = store.refs.read(_notebook_ref(name))
+        except WfnbError:
+            return None
+        return data.get("path") if isinstance(data, dict) and isinstance(data.get("path"), str) else None
+
+    name = workflow_name(path, stem, _base_folder(store), bound_to)
+    return name, (bound_to(stem) if name != stem else None)
+
+
+def note_notebook(store: Store, workflow: str, path: Path) -> None:
+    """Record that ``workflow`` is notebook ``path``'s (once, or again after that notebook moved)."""
+    key = notebook_key(path, _base_folder(store))
+    ref = _notebook_ref(workflow)
+    try:
+        data = store.refs.read(ref)
+        if not isinstance(data, dict) or data.get("path") != key:
+            store.refs.replace(ref, {"path": key})
+    except WfnbError:
+        pass  # a damaged or unwritable note: the workflow's name still holds for this kernel
+
+
+def _notebook_ref(workflow: str) -> str:
+    """The ref saying which notebook file a workflow is recorded from (``{"path": ...}``, see ``notebook_key``)."""
+    return f"workflows/{workflow}/notebook"
+
+
+def _base_folder(store: Store) -> Path | None:
+    """The folder a notebook's path is recorded relative to: the local store's parent."""
+    return store.root.parent if isinstance(store.root, Path) else None
 
 
 def workflow_name(path: Path, stem: str, base: Path | None, bound_to: Callable[[str], str | None]) -> str:

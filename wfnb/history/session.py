@@ -27,11 +27,11 @@ from wfnb.cache.runner import StepResult, StepRunner, run_sync
 from wfnb.cache.statusline import StepReport
 from wfnb.cache.stepline import StepOptions
 from wfnb.cache.stepvalues import output_digests
-from wfnb.errors import BadArgument, CorruptObject, StepFailed, StoreError, WfnbError
+from wfnb.errors import BadArgument, CorruptObject, StepFailed, WfnbError
 from wfnb.history import upstream  # noqa: F401 - checks the results of other workflows a step read
 from wfnb.history.checkout import Restored
 from wfnb.history.links import note_variant
-from wfnb.history.notebookpath import NotebookOrigin, find_origin, notebook_key, saved_step_names, workflow_name
+from wfnb.history.notebookpath import NotebookOrigin, find_origin, note_notebook, notebook_workflow, saved_step_names
 from wfnb.history.params import check_param
 from wfnb.history.snapshots import (
     Variant,
@@ -47,6 +47,7 @@ from wfnb.history.snapshots import (
 )
 from wfnb.history.state import WorkflowState
 from wfnb.store import Store, open_store
+from wfnb.store.opening import open_store_to_write_or_read
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -122,42 +123,21 @@ class Session:
 
     def _own_workflow(self, path: Path, stem: str) -> str:
         """The workflow of notebook ``path``: its stem, unless the store has that workflow from another notebook
-        with the same file name elsewhere (``notebookpath.workflow_name``); then said once."""
-
-        def bound_to(name: str) -> str | None:
-            try:
-                data = self.store.refs.read(_notebook_ref(name))
-            except WfnbError:
-                return None
-            return data.get("path") if isinstance(data, dict) and isinstance(data.get("path"), str) else None
-
-        name = workflow_name(path, stem, self._base_folder(), bound_to)
-        if name != stem:
+        with the same file name elsewhere (``notebookpath.notebook_workflow``); then said once."""
+        name, other = notebook_workflow(self.store, path, stem)
+        if other is not None:
             warn(
-                f"the workflow {stem} in this store was recorded from another notebook of that name "
-                f"({bound_to(stem)}), so this one's steps are recorded as workflow {name}. To choose another "
-                "name, put `%wfnb workflow NAME` after `%load_ext wfnb`."
+                f"the workflow {stem} in this store was recorded from another notebook of that name ({other}), so "
+                f"this one's steps are recorded as workflow {name}. To choose another name, put `%wfnb workflow NAME` "
+                "after `%load_ext wfnb`."
             )
         return name
 
-    def _base_folder(self) -> Path | None:
-        """The folder a notebook's path is recorded relative to: the local store's parent."""
-        root = self.store.root
-        return root.parent if isinstance(root, Path) else None
-
     def _note_notebook(self) -> None:
-        """Record which notebook this workflow is from (once, or again after that notebook moved)."""
+        """Record which notebook this workflow is from, unless it was named by hand or cannot be written."""
         path = self.origin.path
-        if path is None or self._workflow_named or self.store.read_only:
-            return
-        key = notebook_key(path, self._base_folder())
-        ref = _notebook_ref(self.workflow)
-        try:
-            data = self.store.refs.read(ref)
-            if not isinstance(data, dict) or data.get("path") != key:
-                self.store.refs.replace(ref, {"path": key})
-        except WfnbError:
-            pass  # a damaged or unwritable pointer: the workflow's name still holds for this kernel
+        if path is not None and not self._workflow_named and not self.store.read_only:
+            note_notebook(self.store, self.workflow, path)
 
     def use_workflow(self, name: str) -> None:
         self._workflow = name
@@ -490,28 +470,11 @@ class Session:
 
 
 def _open_for_a_kernel(location: str | None) -> Store:
-    """The store a notebook uses: to write, or, if it cannot be written (a colleague's archive, a read-only
-    mount), read-only, said in one line: hits restore, readers work, nothing is stored."""
-    try:
-        return open_store(location)
-    except StoreError as error:
-        try:
-            store = open_store(location, create=False, write=False)
-        except WfnbError:
-            raise error from None
-        if not _unwritable(error):
-            raise
-    warn(f"the store at {store.root} is read-only: results already there are restored, nothing new is stored.")
+    """The store a notebook uses: to write, else (a colleague's archive, a read-only mount) read-only, said once."""
+    store = open_store_to_write_or_read(location)
+    if store.read_only:
+        warn(f"the store at {store.root} is read-only: results already there are restored, nothing new is stored.")
     return store
-
-
-def _unwritable(error: StoreError) -> bool:
-    return "read-only file system" in str(error) or "is not writable" in str(error)
-
-
-def _notebook_ref(workflow: str) -> str:
-    """The ref saying which notebook file a workflow is recorded from (``{"path": ...}``, see ``notebook_key``)."""
-    return f"workflows/{workflow}/notebook"
 
 
 _current: Session | None = None

@@ -85,6 +85,22 @@ def open_store(location: str | os.PathLike[str] | None = None, *, create: bool =
     return Store(root, files)
 
 
+def open_store_to_write_or_read(location: str | os.PathLike[str] | None = None) -> Store:
+    """``open_store(location)`` to write; if the store exists but cannot be written (a colleague's archive, a
+    read-only mount), opened read-only instead (``Store.read_only``): a notebook can still use its results."""
+    try:
+        return open_store(location)
+    except StoreError as error:
+        unwritable = "read-only file system" in str(error) or "is not writable" in str(error)
+        try:
+            store = open_store(location, create=False, write=False)
+        except StoreError:
+            raise error from None
+        if not unwritable:
+            raise
+        return store
+
+
 _warned_owners: set[str] = set()
 
 
