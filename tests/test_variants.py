@@ -127,9 +127,11 @@ def test_a_metric_logged_per_epoch_keeps_its_series_and_the_variant_its_last_val
     assert probe.count("train") == 1 and list(wfnb.variant("v1").series("loss")) == pytest.approx([1.0, 0.5, 1 / 3])
     assert main(["show", "v1", "-w", "demo"]) == 0
     assert "series   loss (train): 3 points, steps 0–2: 1.0, 0.5, 0.3333333333333333" in capsys.readouterr().out
-    with pytest.raises(BadArgument, match="whole number from 0 up"):
-        with __import__("wfnb.cache.metrics", fromlist=["collecting"]).collecting("x"):
-            wfnb.log(loss=1.0, step=-1)
+    from wfnb.cache.metrics import collecting
+
+    for wrong in ({"loss": 1.0, "step": -1}, {"loss": 1.0, "step": 1.5}, {"step": 3}):  # {"step": 3}: a metric so named
+        with pytest.raises(BadArgument, match="whole number from 0 up, given with them"), collecting("x"):
+            wfnb.log(**wrong)
 
 
 def test_a_step_renamed_in_its_step_line_is_recorded_under_its_new_name_from_the_cache(flow, probe):

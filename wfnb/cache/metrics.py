@@ -63,10 +63,11 @@ def log(step: int | None = None, **values: Any) -> None:
             "wfnb.log() records metrics on a step, but no step is running. Call it inside a %%step cell."
         )
     name, logged = running
-    if step is not None and (isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0):
+    if step is not None and (isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0 or not values):
         raise BadArgument(
-            f"wfnb.log(step={step!r}) in step {name}: step is where the values belong in their series (an epoch, "
-            "an iteration), a whole number from 0 up. Log a metric called step under another name."
+            f"wfnb.log(step={step!r}) in step {name}: step says where the other values belong in their series (an "
+            "epoch, an iteration), a whole number from 0 up, given with them: wfnb.log(loss=0.3, step=2). A metric "
+            "called step needs another name."
         )
     for metric, value in values.items():
         logged.add(metric, _scalar(name, metric, value), None if step is None else int(step))
