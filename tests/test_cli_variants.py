@@ -61,7 +61,7 @@ def test_list_shows_the_variants_as_a_table_and_as_json(store, capsys):
     table = wfnb_command("--store", str(store), "list")
     assert table.returncode == 0, table.stderr
     header, *rows = table.stdout.splitlines()
-    assert header.split()[:3] == ["variant", "tag", "created"] and "window" in header and "last" in header
+    assert header.split()[:3] == ["variant", "tags", "created"] and "window" in header and "last" in header
     assert rows[0].split()[:2] == ["v1", "baseline"] and rows[1].split()[0] == "v2"
     assert main(["list", "series", "--json", "--store", str(store)]) == 0  # --store after the command works too
     records = json.loads(capsys.readouterr().out)

@@ -102,3 +102,17 @@ def test_a_damaged_head_neither_stops_the_notebook_nor_makes_a_one_step_variant(
         assert kernel.run(cells[0]).ok and kernel.run(cells[1]).stderr == ""
     assert list(wfnb.variants("nb", store=store)["variant"]) == ["v1"]
     assert main(["--store", str(store), "verify"]) == 0
+
+
+def test_list_writes_nothing_and_says_a_damaged_head_which_verify_then_finds(store, capsys):
+    head = refs(store, "HEAD.json")
+    head.write_bytes(head.read_bytes()[:20])
+    before = {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(store.rglob("*"))}
+    for args in (["list"], ["list", "--json"], ["show", "v1"], ["diff", "v1", "v2"], ["runs"], ["du"]):
+        assert main(["--store", str(store), *args]) == 0, args
+    said = capsys.readouterr().err
+    assert "no variant of notebook is marked current" in said and "The ref workflows/notebook/HEAD" in said
+    assert "was left in place" in said and "moved to corrupt/" not in said
+    assert {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(store.rglob("*"))} == before
+    code, out = verify(store, capsys)  # the repair is verify's, and it says so
+    assert code == 1 and "refs/workflows/notebook/HEAD.json" in out

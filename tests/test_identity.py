@@ -98,3 +98,34 @@ def _env(store: Path) -> dict[str, str]:
     import os
 
     return {**{k: v for k, v in os.environ.items() if k != "JPY_SESSION_NAME"}, "WFNB_STORE": str(store), "WFNB_FSYNC": "0"}
+
+
+def test_a_copy_beside_the_notebook_never_moves_its_headless_runs_into_a_made_up_workflow(tmp_path):
+    store = tmp_path / "store"
+    nbformat.write(notebook(A), tmp_path / "alpha.ipynb")
+    (tmp_path / "alpha-Copy1.ipynb").write_bytes((tmp_path / "alpha.ipynb").read_bytes())  # Jupyter's "Duplicate"
+    for _ in range(2):  # a fresh store (the copy's name says which is the copy), then one that knows alpha
+        executed = run_notebook(nbformat.read(tmp_path / "alpha.ipynb", as_version=4), tmp_path, store)
+        assert "was not told" not in stderr_of(executed)
+    assert steps_of_every_variant(store) == {"alpha": [["load", "clean"]]}
+    (tmp_path / "alpha-Copy1.ipynb").rename(tmp_path / "beta.ipynb")  # a copy by any name: the store knows alpha
+    executed = run_notebook(nbformat.read(tmp_path / "alpha.ipynb", as_version=4), tmp_path, store)
+    assert "was not told" not in stderr_of(executed)
+    assert all(" · cached · " in line for line in status_outputs(executed))
+    assert list(steps_of_every_variant(store)) == ["alpha"]
+
+
+def test_notebooks_of_one_name_in_two_folders_sharing_a_store_keep_two_workflows(tmp_path):
+    store = tmp_path / "store"
+    for folder, cells in (("exp1", A), ("exp2", B)):
+        (tmp_path / folder).mkdir()
+        nbformat.write(notebook(cells), tmp_path / folder / "analysis.ipynb")
+    said = {}
+    for folder in ("exp1", "exp2", "exp1", "exp2"):
+        executed = run_notebook(nbformat.read(tmp_path / folder / "analysis.ipynb", as_version=4), tmp_path / folder,
+                                store, name="analysis.ipynb")
+        said[folder] = stderr_of(executed)
+    assert steps_of_every_variant(store) == {"analysis": [["load", "clean"]], "exp2.analysis": [["load", "trend"]]}
+    assert said["exp1"] == ""
+    assert said["exp2"].count("recorded from another notebook of that name (exp1/analysis.ipynb)") == 1
+    assert "recorded as workflow exp2.analysis" in said["exp2"]

@@ -74,7 +74,7 @@ def quiet(report) -> None:
 def test_frame_has_one_row_per_step_and_json_columns(v1):
     frame = v1.to_frame()
     assert list(frame["step"]) == ["load", "smooth"]
-    assert list(frame.columns[:7]) == ["step", "code", "params", "inputs", "outputs", "key", "deps"]
+    assert list(frame.columns[:7]) == ["workflow", "variant", "step", "label", "window", "last", "code"]
     smooth = frame.iloc[1]
     assert json.loads(smooth["params"]) == {"window": 3, "label": "x"}
     assert set(json.loads(smooth["inputs"])) >= {"data", "np", "window"}
@@ -82,6 +82,17 @@ def test_frame_has_one_row_per_step_and_json_columns(v1):
     assert smooth["key"] == v1.steps[1].key and smooth["code"] == v1.steps[1].code
     assert json.loads(smooth["workflow_params"]) == {"window": 3, "label": "x"}
     assert set(frame["workflow"]) == {"demo"} and set(frame["variant"]) == {"v1"}
+
+
+def test_a_csv_shows_parameters_and_metrics_before_code_and_hashes(v1, tmp_path):
+    v1.to_csv(tmp_path / "v1.csv")
+    import csv
+
+    with open(tmp_path / "v1.csv", newline="") as file:
+        header, load, smooth = list(csv.reader(file))[:3]
+    assert header[:7] == ["workflow", "variant", "step", "label", "window", "last", "code"]
+    assert load[:6] == ["demo", "v1", "load", "x", "3", ""] and smooth[:5] == ["demo", "v1", "smooth", "x", "3"]
+    assert float(smooth[5]) == v1.metrics["last"]
 
 
 def test_from_frame_run_restores_every_step_and_gives_equal_outputs(v1, recorded):

@@ -7,6 +7,7 @@ archive's mount); as another user, its files lose their write bits (EACCES).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -41,18 +42,22 @@ def _unshare_works() -> bool:
 
 def read_only(store: Path, *args: str) -> subprocess.CompletedProcess:
     """Run `python -m wfnb --store STORE ARGS` with the store read-only."""
-    command = [sys.executable, "-m", "wfnb", "--store", str(store), *args]
-    env = {**os.environ, "WFNB_FSYNC": "0"}
+    return run_read_only(store, [sys.executable, "-m", "wfnb", "--store", str(store), *args])
+
+
+def run_read_only(store: Path, command: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``command`` with the store read-only (and WFNB_STORE naming it)."""
+    env = {**os.environ, "WFNB_FSYNC": "0", "WFNB_STORE": str(store)}
     if _unshare_works():
         script = 'mount --bind -o ro "$0" "$0" && exec "$@"'
-        return subprocess.run(["unshare", "-m", "sh", "-c", script, str(store), *command], capture_output=True, text=True, env=env)
+        return subprocess.run(["unshare", "-m", "sh", "-c", script, str(store), *command], capture_output=True, text=True, env=env, cwd=cwd)
     if os.geteuid() == 0:
         pytest.skip("as root without mount namespaces, a store cannot be made read-only")
     modes = {path: path.stat().st_mode for path in [store, *store.rglob("*")]}
     try:
         for path, mode in modes.items():
             path.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
-        return subprocess.run(command, capture_output=True, text=True, env=env)
+        return subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd)
     finally:
         for path, mode in modes.items():
             path.chmod(mode)
@@ -81,3 +86,43 @@ def test_verify_reports_damage_in_a_read_only_store_and_leaves_it_in_place(store
     done = read_only(store, "verify")
     assert done.returncode == 1
     assert "was left in place (the store is not writable)" in done.stdout and victim.exists()
+
+
+SHELL_SCRIPT = r'''
+import json, sys
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+
+cells = json.loads(sys.argv[1])
+shell = InteractiveShell.instance()
+with capture_output() as io:
+    shell.run_line_magic("load_ext", "wfnb")
+    shell.run_line_magic("wfnb", "workflow notebook")
+    ok = [shell.run_cell(cell).success for cell in cells]
+statuses = [o.data.get("text/plain", "") for o in io.outputs if o.metadata.get("wfnb") == "status"]
+print(json.dumps({"ok": ok, "statuses": statuses, "stdout": io.stdout, "stderr": io.stderr,
+                  "variants": list(shell.user_ns["table"]["variant"]), "last": shell.user_ns["last"]}))
+'''
+
+
+def test_a_notebook_on_a_read_only_store_restores_hits_runs_misses_and_writes_nothing(store, tmp_path):
+    before = snapshot(store)
+    script = tmp_path / "shell.py"
+    script.write_text(SHELL_SCRIPT)
+    cells = [
+        *CELLS,  # as recorded: hits
+        "%%params\nwindow = 7",
+        CELLS[3],  # a miss: it runs, and says its result is not stored
+        "table = wfnb.variants()\nlast = float(wfnb.variant('v2').metrics['last'])\nwfnb.variant('v1').outputs['sm'][:2]",
+    ]
+    done = run_read_only(store, [sys.executable, str(script), json.dumps(cells)], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert all(seen["ok"]), seen
+    load, smooth, rerun = [line for line in seen["statuses"] if line.startswith("step ")]
+    assert " · cached · " in load and " · cached · " in smooth and smooth.endswith("variant v1")
+    assert "not stored: the store is read-only" in rerun and " · cached · " not in rerun
+    assert seen["variants"] == ["v1", "v2"] and seen["last"] > 0
+    said = [line for line in seen["stderr"].splitlines() if line.strip()]
+    assert said == [f"wfnb: the store at {store} is read-only: results already there are restored, nothing new is stored."]
+    assert snapshot(store) == before

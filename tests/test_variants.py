@@ -104,6 +104,47 @@ def test_metrics_are_recorded_and_restored_on_a_hit(flow, new_kernel, probe):
     assert wfnb.variant("v1").metrics == {"total": 342.0}
 
 
+TRAIN = "%%step train\nimport wfnb\nprobe.hit('train')\nfor epoch in range(3):\n    wfnb.log(loss=1.0 / (epoch + 1), step=epoch)\nwfnb.log(acc=0.5)\nwfnb.log(acc=0.75)"
+
+
+def test_a_metric_logged_per_epoch_keeps_its_series_and_the_variant_its_last_value(flow, new_kernel, probe, capsys):
+    from wfnb.frontends.cli import main
+
+    run(flow, TRAIN)
+    v1 = wfnb.variant("v1")  # the first run grows v1 step by step
+    assert v1.metrics == {"total": 342.0, "loss": pytest.approx(1 / 3), "acc": 0.75}
+    assert wfnb.variants()["loss"].iloc[-1] == pytest.approx(1 / 3)
+    loss = v1.series("loss")
+    assert list(loss.index) == [0, 1, 2] and list(loss) == pytest.approx([1.0, 0.5, 1 / 3]) and loss.name == "loss"
+    assert list(v1.series("acc")) == [0.5, 0.75] and list(v1.series("total")) == [342.0]  # without step=: 0, 1, …
+    history = v1.metrics_history
+    assert list(history.columns) == ["logged_by", "metric", "step", "value"] and len(history) == 6
+    shell = new_kernel()  # a hit restores the series with the rest
+    run(shell, "%wfnb workflow demo")
+    run(shell, "%%params\nwindow = 3\nscale = 2")
+    for cell in (LOAD, SMOOTH, REPORT, TRAIN):
+        run(shell, cell)
+    assert probe.count("train") == 1 and list(wfnb.variant("v1").series("loss")) == pytest.approx([1.0, 0.5, 1 / 3])
+    assert main(["show", "v1", "-w", "demo"]) == 0
+    assert "series   loss (train): 3 points, steps 0–2: 1.0, 0.5, 0.3333333333333333" in capsys.readouterr().out
+    from wfnb.cache.metrics import collecting
+
+    for wrong in ({"loss": 1.0, "step": -1}, {"loss": 1.0, "step": 1.5}, {"step": 3}):  # {"step": 3}: a metric so named
+        with pytest.raises(BadArgument, match="whole number from 0 up, given with them"), collecting("x"):
+            wfnb.log(**wrong)
+
+
+def test_a_step_renamed_in_its_step_line_is_recorded_under_its_new_name_from_the_cache(flow, probe):
+    runs = probe.count("smooth")
+    _, io = run(flow, SMOOTH.replace("%%step smooth", "%%step smoothed"))
+    assert probe.count("smooth") == runs  # its cached result was used
+    assert "renamed from smooth" in status(io)
+    run(flow, REPORT)
+    latest = wfnb.variant(numbers()[-1])
+    assert latest.steps.names() == ["load", "smoothed", "report"]
+    assert latest.steps["smoothed"].step == "smoothed"
+
+
 def test_logging_outside_a_step_is_a_clear_error():
     with pytest.raises(BadArgument, match="Call it inside a %%step cell"):
         wfnb.log(x=1)

@@ -49,6 +49,12 @@ class CorruptObject(WfnbError):
     """An object in the store does not match its checksum or cannot be read."""
 
 
+class ValuesLetGo(CorruptObject):
+    """A variant's values were let go by ``wfnb gc`` (its history stays): a replay computes them again.
+
+    Not damage: a ``CorruptObject`` only so that code that recomputes a missing value handles it too."""
+
+
 class StoreError(WfnbError):
     """The store cannot be opened, read or written (permissions, disk full, bad layout)."""
 

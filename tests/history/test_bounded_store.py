@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 import wfnb
-from wfnb.errors import CorruptObject
+from wfnb.errors import CorruptObject, ValuesLetGo
 from wfnb.frontends.browser.state import BrowserState
 from wfnb.frontends.browser.view import BrowserView
 from wfnb.frontends.cli import main
@@ -44,9 +44,29 @@ def test_gc_keeps_pinned_tagged_current_and_the_last_n(notebooks, tmp_path, caps
     assert nb.value("wfnb.variant('v2').pinned") == "True"
     capsys.readouterr()
 
+    assert main(["--store", str(store), "gc", "--keep-last", "1"]) == 0  # within the grace period: it says so
+    out = capsys.readouterr().out
+    assert out.startswith("no variant's values were let go\n")
+    assert "v4, v5, v6 of nb (made within the grace period of 3600 s: give a shorter --grace to let them go)" in out
+    assert main(["--store", str(store), "gc", "--keep-last", "1", "--grace", "0", "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("the values of v4, v5 of nb would be let go")  # in variants, no object hash before
+    assert lines[1] == ("would keep the values of v1 of nb (current); v2 of nb (pinned); v3 of nb (tagged); "
+                        "v6 of nb (one of the 1 newest)")
+    assert not any(len(word) == 32 and set(word) <= set("0123456789abcdef") for line in lines for word in line.split())
     assert main(["--store", str(store), "gc", "--keep-last", "1", "--grace", "0"]) == 0
     out = capsys.readouterr().out
     assert "the values of v4, v5 of nb were let go" in out and "4 cache entries no kept variant uses" in out
+    assert main(["--store", str(store), "list", "--json"]) == 0
+    statuses = {row["variant"]: row["status"] for row in json.loads(capsys.readouterr().out)}
+    assert statuses == {"v1": "current", "v2": "complete", "v3": "complete", "v4": "values let go",
+                        "v5": "values let go", "v6": "complete"}
+    try:
+        wfnb.variant("nb/v4", store=store).outputs["data"]
+    except ValuesLetGo as error:
+        assert "The values of nb/v4 were let go by `wfnb gc`" in str(error) and "wfnb.replay('nb/v4')" in str(error)
+    else:
+        raise AssertionError("the values of nb/v4 were read")
     kept = {ref: _values_kept(store, f"nb/{ref}") for ref in ("v1", "v2", "v3", "v4", "v5", "v6")}
     assert kept == {"v1": True, "v2": True, "v3": True, "v4": False, "v5": False, "v6": True}  # current, pinned, tagged, newest
     assert main(["--store", str(store), "verify"]) == 0  # every manifest, record blob and record is sound
@@ -66,6 +86,8 @@ def test_gc_keeps_pinned_tagged_current_and_the_last_n(notebooks, tmp_path, caps
     assert wfnb.variant("nb/v4", store=store).metrics["total"] == 200_000.0
     nb.run("wfnb.replay('v4')")
     assert _values_kept(store, "nb/v4")
+    assert main(["--store", str(store), "list", "--json"]) == 0  # back: no longer said to be let go
+    assert {row["variant"]: row["status"] for row in json.loads(capsys.readouterr().out)}["v4"] == "complete"
 
     # --max-size: the unprotected values go, oldest first, then gc says what protected ones hold beyond it
     assert main(["--store", str(store), "gc", "--max-size", "1kB", "--grace", "0"]) == 0

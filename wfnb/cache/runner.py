@@ -237,8 +237,11 @@ class StepRunner:
         if uncacheable is not None:
             trace.untraceable.insert(0, uncacheable)
         effects = tracing.effects_of(observation, self.host.transform(body), namespace)
+        if self.store.read_only:  # a colleague's archive, a read-only mount: the step ran, nothing is written
+            report.note("not stored: the store is read-only")
+            return None
         record = self._store_outcome(
-            options, body, fingerprint, outcome, events, report, dict(logged), params, stored_inputs, trace, effects, live, observation,
+            options, body, fingerprint, outcome, events, report, logged, params, stored_inputs, trace, effects, live, observation,
             choices.summary(),
         )
         note_edited_modules(report, record)
@@ -260,7 +263,9 @@ class StepRunner:
     def _store_inputs(self, fingerprint: Fingerprint) -> list[str]:
         """Keep the step's input values (once per value) so that a replay can start from them."""
         namespace = self.host.namespace
-        stored = []
+        stored: list[str] = []
+        if self.store.read_only:
+            return stored
         for name, digest in fingerprint.inputs.items():
             if digest == ABSENT or name not in namespace:
                 continue
@@ -300,7 +305,7 @@ class StepRunner:
         outcome: _Outcome,
         events: list[dict[str, Any]],
         report: StepReport,
-        logged: dict[str, Any],
+        logged: metrics.Logged,
         params: Mapping[str, Any],
         stored_inputs: list[str],
         trace: probes.Trace,
@@ -366,7 +371,8 @@ class StepRunner:
             "effects": effects.summary(),
             "before": before_effects(effects),
             "imports": reimports(observation),
-            "metrics": logged,
+            "metrics": dict(logged),
+            "series": logged.series(),  # each metric logged again: its [step, value] points (wfnb.cache.metrics)
             "display": store.put_json(events),
             "started": report.started,
             "duration_s": report.elapsed(),
@@ -458,6 +464,8 @@ class StepRunner:
         self, report: StepReport, key: str, *, cached: bool, outputs: list[str], error: str | None = None, decision: Mapping[str, Any] | None = None
     ) -> None:
         """One entry of the run log; ``decision`` is why the step ran or which entry it used (``wfnb why``)."""
+        if self.store.read_only:
+            return
         try:
             self.store.log_run(
                 {

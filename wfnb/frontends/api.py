@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 @api_boundary
 def variants(workflow: str | None = None, store: Store | str | None = None) -> pd.DataFrame:
-    """One row per variant, oldest first: number, tag, created, parent, changed steps, status,
+    """One row per variant, oldest first: number, tags (as in ``wfnb list --json``), created, parent, changed steps, status,
     then one column per parameter and per metric.
 
     Parameters

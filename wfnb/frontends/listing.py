@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from wfnb.cache.execution import warn
 from wfnb.errors import BadArgument, CorruptObject
 from wfnb.history.snapshots import current_number, list_variants, workflows
 
@@ -22,8 +23,10 @@ if TYPE_CHECKING:
     from wfnb.store import Store
 
 BRANCH_PREFIX = "branch."  # the column of the branch a step took: "branch.strategy" (no parameter has a dot)
-BASE_COLUMNS = ("workflow", "variant", "tag", "created", "parent", "changed_steps", "status", "pinned", "hash")
-_DROP_FIRST = ("hash", "pinned", "parent", "created", "status", "changed_steps", "tag", "workflow")  # when the width is short
+# "tags", as in --json and Variant.tags (the frame joins them with ", "); "tag" is still accepted in --columns
+BASE_COLUMNS = ("workflow", "variant", "tags", "created", "parent", "changed_steps", "status", "pinned", "hash")
+_DROP_FIRST = ("hash", "pinned", "parent", "created", "status", "changed_steps", "tags", "workflow")  # when the width is short
+_ALIASES = {"tag": "tags"}  # the name the column had before
 _TEXT_LIMIT = 28  # characters of a text cell (tags, changed steps) before it is cut with "…"
 _MISSING = "-"
 
@@ -59,23 +62,28 @@ class VariantRow:
 def variant_rows(store: Store, workflow: str | None = None) -> list[VariantRow]:
     """Every variant of ``workflow`` (of every workflow if None), oldest first within each workflow."""
     rows = []
+    from wfnb.history.retention import values_let_go
+
     for name in [workflow] if workflow else workflows(store):
         current = _current(store, name)
+        let_go = values_let_go(store, name)
         for v in list_variants(store, name):
             rows.append(VariantRow(
                 workflow=v.workflow, variant=v.name, number=v.number, tags=tuple(v.tags), created=v.created,
                 parent=f"v{v.parent}" if v.parent is not None else "", changed_steps=tuple(v.changed_steps),
-                status="current" if v.number == current else "complete", hash=v.identity[:12],
+                status="current" if v.number == current else "values let go" if v.number in let_go else "complete", hash=v.identity[:12],
                 params=dict(v.params), metrics=dict(v.metrics), branches=v.steps.branches(), pinned=v.pinned,
             ))
     return rows
 
 
 def _current(store: Store, workflow: str) -> int | None:
-    """The number HEAD names; a damaged HEAD must not hide the list (``wfnb verify`` reports it)."""
+    """The number HEAD names; a damaged HEAD must not hide the list, nor be hidden: it is said, left as it is,
+    and ``wfnb verify`` reports it (and sets it aside)."""
     try:
         return current_number(store, workflow)
-    except CorruptObject:
+    except CorruptObject as error:
+        warn(f"no variant of {workflow} is marked current: {error}")
         return None
 
 
@@ -98,7 +106,7 @@ def variants_frame(store: Store, workflow: str | None = None) -> pd.DataFrame:
 
 
 def _frame_value(row: VariantRow, name: str) -> Any:
-    if name == "tag":
+    if name == "tags":
         return ", ".join(row.tags)
     if name == "changed_steps":
         return list(row.changed_steps)
@@ -126,6 +134,7 @@ def select_rows(
 ) -> list[VariantRow]:
     """Sort by a column (missing values last), then keep ``limit`` rows: the first ones when sorted, else the newest."""
     chosen = list(rows)
+    sort_by = _ALIASES.get(sort_by, sort_by) if sort_by else sort_by
     if sort_by:
         known = _all_columns(chosen)
         if sort_by not in known:
@@ -178,6 +187,7 @@ def render_table(
 def _chosen_columns(rows: Sequence[VariantRow], columns: Sequence[str] | None, only_changed: bool) -> list[str]:
     known = _all_columns(rows)
     if columns:
+        columns = [_ALIASES.get(c, c) if c not in known else c for c in columns]
         unknown = [c for c in columns if c not in known]
         if unknown:
             raise BadArgument(f"--columns: no column {', '.join(unknown)}; the columns are: {', '.join(known)}.")
@@ -218,7 +228,7 @@ def _value(row: VariantRow, column: str) -> Any:
     if column == "pinned":
         return "pinned" if row.pinned else None
     if column in BASE_COLUMNS:
-        value = getattr(row, {"tag": "tags"}.get(column, column))
+        value = getattr(row, column)
         return ", ".join(value) if isinstance(value, tuple) else (value or None)
     if column in row.params:
         return row.params[column]

@@ -90,7 +90,12 @@ def gc(
     opened = resolve_store(store, create=False)
     limit = parse_size(max_size) if isinstance(max_size, str) else max_size
     chosen, problems = plan(opened, keep_last=keep_last, max_size=limit, grace_s=float(grace))
-    return collect(opened, chosen, grace_s=float(grace), dry_run=dry_run, problems=problems)
+    report = collect(opened, chosen, grace_s=float(grace), dry_run=dry_run, problems=problems)
+    if not dry_run and report.dropped:
+        from wfnb.history.letgo import mark_let_go
+
+        mark_let_go(opened, report.dropped)  # so that listings and reads say so (not "damaged")
+    return report
 
 
 @api_boundary

@@ -29,9 +29,13 @@ EXPORTS = {".ipynb": ("notebook", write_notebook), ".py": ("script", write_scrip
 
 
 def variant_frame(variant: Variant) -> pd.DataFrame:
-    """One row per step, in order: ``step, code, params, inputs, outputs, key, deps``, then
-    ``workflow, variant, workflow_params`` (the same on every row).
+    """One row per step, in order: ``workflow, variant, step``, then one column per parameter (the
+    variant's values, on every row) and per metric (on the step that logged it), then what runs it again:
+    ``code, params, deps, inputs, outputs, key, workflow_params, indirect``.
 
+    Parameters and metrics come first because they are what a person opening
+    the file looks for; a name that is also a column's (or both a parameter and
+    a metric) is prefixed ``param ``/``metric ``, as in ``wfnb list``.
     Mappings and lists are JSON text, so that the frame survives a CSV file
     unchanged; ``Workflow.from_frame`` reads it back. ``inputs`` and ``outputs``
     map names to value hashes: a value no step produces is found in the store
@@ -39,24 +43,30 @@ def variant_frame(variant: Variant) -> pd.DataFrame:
     """
     import pandas as pd
 
+    metric_names = list(dict.fromkeys(name for record in variant.steps for name in record.metrics))
+    param_columns = {name: f"param {name}" if name in FRAME_COLUMNS else name for name in variant.params}
+    metric_columns = {
+        name: f"metric {name}" if name in FRAME_COLUMNS or name in param_columns.values() else name for name in metric_names
+    }
     rows = []
     for record in variant.steps:
-        rows.append(
-            {
-                "step": record.step,
-                "code": record.code,
-                "params": json_text(record.params),
-                "inputs": json_text(record.inputs),
-                "outputs": json_text(record.outputs),
-                "key": record.key,
-                "deps": json_text(list(record.record.get("deps", ()))),
-                "workflow": variant.workflow,
-                "variant": variant.name,
-                "workflow_params": json_text(variant.params),
-                "indirect": json_text(list(record.record.get("indirect", ()))),
-            }
-        )
-    return pd.DataFrame(rows, columns=FRAME_COLUMNS)
+        row = {"workflow": variant.workflow, "variant": variant.name, "step": record.step}
+        row.update({column: variant.params[name] for name, column in param_columns.items()})
+        row.update({column: record.metrics.get(name) for name, column in metric_columns.items()})
+        row.update({
+            "code": record.code,
+            "params": json_text(record.params),
+            "deps": json_text(list(record.record.get("deps", ()))),
+            "inputs": json_text(record.inputs),
+            "outputs": json_text(record.outputs),
+            "key": record.key,
+            "workflow_params": json_text(variant.params),
+            "indirect": json_text(list(record.record.get("indirect", ()))),
+        })
+        rows.append(row)
+    columns = ["workflow", "variant", "step", *param_columns.values(), *metric_columns.values(),
+               *(c for c in FRAME_COLUMNS if c not in ("workflow", "variant", "step"))]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def write_csv(variant: Variant, path: str | os.PathLike[str]) -> None:

@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 from wfnb.cache.branches import describe as describe_branches
 from wfnb.cache.stepvalues import load_values, output_digests
-from wfnb.errors import BadArgument, CorruptObject, UnknownName, api_boundary
+from wfnb.errors import BadArgument, CorruptObject, UnknownName, ValuesLetGo, api_boundary
+from wfnb.history.letgo import let_go_at
 from wfnb.history.links import note_output
 
 if TYPE_CHECKING:
+    import pandas as pd
 
     from wfnb.store import Store
 
@@ -61,6 +63,12 @@ class StepRecord:
             record=record,
             branch=describe_branches(record.get("branches")),
         )
+
+    @property
+    def series(self) -> dict[str, list[tuple[Any, Any]]]:
+        """Each metric this step logged more than once (or with ``step=``): its ``(step, value)`` points."""
+        found = self.record.get("series") or {}
+        return {name: [tuple(point) for point in points] for name, points in found.items()}
 
     @property
     def branches(self) -> list[dict[str, Any]]:
@@ -118,6 +126,37 @@ class Variant:
     def diff(self, other: Variant) -> VariantDiff:
         """What changed from ``other`` to this variant: code per step, parameters, metrics."""
         return VariantDiff.between(other, self)
+
+    @api_boundary
+    def series(self, metric: str) -> pd.Series:
+        """The values metric ``metric`` took while its step ran (``wfnb.log(loss=v, step=epoch)``), indexed by
+        step: a curve to plot or to compare with another variant's. A metric logged once is one point."""
+        import pandas as pd
+
+        history = self.metrics_history
+        rows = history[history["metric"] == metric]
+        if rows.empty:
+            raise UnknownName(
+                f"{self.workflow}/{self.name} logged no metric {metric!r}; its metrics: "
+                f"{', '.join(sorted(set(history['metric']))) or 'none'}."
+            )
+        last = rows["logged_by"].iloc[-1]  # the step whose value the variant keeps: a later step wins
+        rows = rows[rows["logged_by"] == last]
+        return pd.Series(list(rows["value"]), index=pd.Index(list(rows["step"]), name="step"), name=metric)
+
+    @property
+    def metrics_history(self) -> pd.DataFrame:
+        """Every metric point the variant's steps logged: one row per ``(logged_by, metric, step, value)``,
+        in order. A metric logged once is one row at step 0."""
+        import pandas as pd
+
+        rows = []
+        for record in self.steps:
+            series = record.series
+            for metric, value in record.metrics.items():
+                for step, point in series.get(metric, [(0, value)]):
+                    rows.append({"logged_by": record.step, "metric": metric, "step": step, "value": point})
+        return pd.DataFrame(rows, columns=["logged_by", "metric", "step", "value"])
 
     @property
     def nondeterministic(self) -> dict[str, dict[str, Any]]:
@@ -236,6 +275,12 @@ class VariantOutputs(Mapping[str, Any]):
                 self._loaded[id(record)] = load_values(self._variant._store(), record.record)
             except CorruptObject as error:
                 owner = f"{self._variant.workflow}/{self._variant.name}"
+                when = let_go_at(self._variant._store(), self._variant.workflow, self._variant.number)
+                if when is not None:
+                    raise ValuesLetGo(
+                        f"The values of {owner} were let go by `wfnb gc` ({when}); its code, parameters and metrics "
+                        f"stay. wfnb.replay({owner!r}) (or `wfnb replay {owner}`) computes them again."
+                    ) from None
                 raise CorruptObject(
                     f"{error} If `wfnb gc` let the values of {owner} go (`wfnb du` says so), "
                     f"wfnb.replay({owner!r}) computes them again."

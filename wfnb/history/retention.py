@@ -124,7 +124,13 @@ def plan(store: Store, *, keep_last: int | None = None, max_size: int | None = N
     roots = _Roots(seen, kept, cache=keep_last is None)
     short_of = roots.evict_until(max_size, everything) if max_size is not None else 0
     dropped = tuple(h.ref for h in seen.variants if h.ref not in roots.variants)
-    return Plan(frozenset(roots.records()), frozenset(everything | roots.objects()), dropped, short_of), seen.problems
+    newest = f"one of the {keep_last} newest" if keep_last is not None else "within --max-size"
+    kept_why = tuple((h.ref, _WHY.get(h.protected, h.protected) or newest) for h in seen.variants if h.ref in roots.variants)
+    plan_ = Plan(frozenset(roots.records()), frozenset(everything | roots.objects()), dropped, short_of, kept_why)
+    return plan_, seen.problems
+
+
+_WHY = {"recent": "made within the grace period"}  # the other reasons (pinned, tagged, current) read as they are
 
 
 class _Roots:
@@ -282,6 +288,35 @@ def _time(value: Any) -> float:
         return datetime.fromisoformat(str(value)).timestamp()
     except (TypeError, ValueError):
         return time.time()
+
+
+def values_let_go(store: Store, workflow: str) -> set[int]:
+    """The variants of ``workflow`` whose values gc let go and are still missing (``wfnb.history.letgo``)."""
+    from wfnb.history.letgo import marked
+    from wfnb.history.snapshots import variant_ref
+
+    gone = set()
+    for number in marked(store, workflow):
+        try:
+            manifest = store.refs.read(variant_ref(workflow, number))
+        except CorruptObject:
+            continue
+        if isinstance(manifest, dict) and _missing_values(store, manifest):
+            gone.add(number)
+    return gone
+
+
+def _missing_values(store: Store, manifest: dict[str, Any]) -> bool:
+    problems: list[str] = []
+    for entry in manifest.get("steps") or []:
+        try:
+            record = store.get_json(entry["record"])
+        except (CorruptObject, StoreError, KeyError, TypeError):
+            return True
+        needed = needed_by_record(store, record, problems, "") - set(history_objects(record))
+        if any(not store.has_object(digest, freshen=False) for digest in needed):
+            return True
+    return False
 
 
 # ---- wfnb du ---------------------------------------------------------------------------------------

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from wfnb.cache import stepvalues
 from wfnb.cache.cellcode import analyze_cell
 from wfnb.cache.execution import ShellHost, warn
-from wfnb.cache.runner import StepRunner, run_sync
+from wfnb.cache.runner import StepResult, StepRunner, run_sync
 from wfnb.cache.statusline import StepReport
 from wfnb.cache.stepline import StepOptions
 from wfnb.cache.stepvalues import output_digests
@@ -29,20 +31,23 @@ from wfnb.errors import BadArgument, CorruptObject, StepFailed, WfnbError
 from wfnb.history import upstream  # noqa: F401 - checks the results of other workflows a step read
 from wfnb.history.checkout import Restored
 from wfnb.history.links import note_variant
-from wfnb.history.notebookpath import NotebookOrigin, find_origin, saved_step_names
+from wfnb.history.notebookpath import NotebookOrigin, find_origin, note_notebook, notebook_workflow, saved_step_names
 from wfnb.history.params import check_param
 from wfnb.history.snapshots import (
     Variant,
     current_number,
+    known_variant,
     load_variant,
     newest_number,
     record_variant,
     resolve,
     set_current,
     tag_variant,
+    workflows,
 )
 from wfnb.history.state import WorkflowState
 from wfnb.store import Store, open_store
+from wfnb.store.opening import open_store_to_write_or_read
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -64,6 +69,7 @@ class Session:
         self._base: int | None = None  # the variant the notebook's work derives from
         self._growing: int | None = None  # a variant this session created, which new steps may extend
         self._origin: NotebookOrigin | None = None
+        self._workflow_named = False  # set by %wfnb workflow NAME: not the notebook's own name
         self._ran_at: dict[str, float] = {}  # step → when it last ran (or was restored) in this kernel
         self._restored: Restored | None = None  # after a checkout, while the cells show other code
         self._saved: tuple[tuple[int, int], frozenset[str] | None] | None = None  # the notebook file's steps, by stat
@@ -75,12 +81,12 @@ class Session:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = open_store(self._store_location)
+            self._store = _open_for_a_kernel(self._store_location)
         return self._store
 
     def use_store(self, location: str) -> Store:
         """Switch to another store (``%wfnb store PATH``); opened now, so a bad path fails here."""
-        store = open_store(location)
+        store = _open_for_a_kernel(location)
         self._store_location, self._store = location, store
         self._forget_state()
         return store
@@ -90,14 +96,22 @@ class Session:
         """Which notebook this kernel runs, as far as it can tell (see ``wfnb.history.notebookpath``)."""
         if self._origin is None:
             ran = self.shell.history_manager.input_hist_raw if self.shell.history_manager else []
-            self._origin = find_origin(self.shell.user_ns, os.environ, list(ran))
+            self._origin = find_origin(self.shell.user_ns, os.environ, list(ran), known=self._has_workflow)
         return self._origin
+
+    def _has_workflow(self, name: str) -> bool:
+        try:
+            return name in workflows(self.store)
+        except WfnbError:
+            return False
 
     @property
     def workflow(self) -> str:
         if self._workflow is None:
             origin = self.origin
             self._workflow = origin.name
+            if origin.path is not None:
+                self._workflow = self._own_workflow(origin.path, origin.name)
             if not origin.known:
                 warn(
                     f"this kernel was not told which notebook it runs (nbconvert, nbclient and papermill without "
@@ -107,8 +121,27 @@ class Session:
                 )
         return self._workflow
 
+    def _own_workflow(self, path: Path, stem: str) -> str:
+        """The workflow of notebook ``path``: its stem, unless the store has that workflow from another notebook
+        with the same file name elsewhere (``notebookpath.notebook_workflow``); then said once."""
+        name, other = notebook_workflow(self.store, path, stem)
+        if other is not None:
+            warn(
+                f"the workflow {stem} in this store was recorded from another notebook of that name ({other}), so "
+                f"this one's steps are recorded as workflow {name}. To choose another name, put `%wfnb workflow NAME` "
+                "after `%load_ext wfnb`."
+            )
+        return name
+
+    def _note_notebook(self) -> None:
+        """Record which notebook this workflow is from, unless it was named by hand or cannot be written."""
+        path = self.origin.path
+        if path is not None and not self._workflow_named and not self.store.read_only:
+            note_notebook(self.store, self.workflow, path)
+
     def use_workflow(self, name: str) -> None:
         self._workflow = name
+        self._workflow_named = True
         self._forget_state()
 
     def _forget_state(self) -> None:
@@ -189,6 +222,8 @@ class Session:
             self._ran_at[options.name] = time.time()
             raise
         self._ran_at[options.name] = time.time()
+        if result.record is not None:
+            result = self._as_this_step(options.name, result)
         if result.cached and state.current is not None and previous is not None and result.record is not None:
             same = previous.get("key") == result.record.get("key")
             if same and output_digests(previous) == output_digests(result.record):  # a hit that changes nothing: same variant
@@ -199,6 +234,23 @@ class Session:
                 return
         state.use(options.name, result.record)
         self._after_step(options.name, result.report)
+
+    def _as_this_step(self, name: str, result: StepResult) -> StepResult:
+        """A hit on a result recorded under another step name (a renamed ``%%step`` line, or the same code in
+        another workflow) is recorded under this step's name and workflow; a renamed step takes the old one's
+        place in the workflow instead of standing beside it."""
+        record = result.record
+        assert record is not None
+        before = record.get("step")
+        if (before, record.get("workflow")) == (name, self.workflow):
+            return result
+        state = self.state
+        old = state.records.get(before) if isinstance(before, str) else None
+        if result.cached and old is not None and old.get("key") == record.get("key") and name not in state.order:
+            state.rename(before, name)
+            self._ran_at.pop(before, None)
+            result.report.note(f"renamed from {before}")
+        return replace(result, record={**record, "step": name, "workflow": self.workflow})
 
     def _after_step(self, step: str, report: StepReport) -> None:
         state = self.state
@@ -231,8 +283,15 @@ class Session:
         state = self.state
         if not state.is_consistent():
             return ""
+        if self.store.read_only:  # the state may be a recorded variant; nothing new is written
+            known = known_variant(self.store, state)
+            if known is None:
+                return "no variant: the store is read-only"
+            state.current = self._base = known.number
+            return f"variant {known.name}"
         variant, created = record_variant(self.store, state, parent=self._base, grow=self._growing)
         set_current(self.store, self.workflow, variant.number)
+        self._note_notebook()
         if created:
             self._growing = variant.number
         elif variant.number != self._growing:
@@ -359,7 +418,8 @@ class Session:
             stepvalues.apply(namespace, record.record, stepvalues.read(self.store, record.record, resolver))
         self._adopt(variant)
         self._restored = restored if restored.differs else None
-        set_current(self.store, self.workflow, variant.number)
+        if not self.store.read_only:
+            set_current(self.store, self.workflow, variant.number)
         self.notify()
         return variant
 
@@ -407,6 +467,14 @@ class Session:
         reached = self._record_if_consistent()
         self.notify()
         return reached
+
+
+def _open_for_a_kernel(location: str | None) -> Store:
+    """The store a notebook uses: to write, else (a colleague's archive, a read-only mount) read-only, said once."""
+    store = open_store_to_write_or_read(location)
+    if store.read_only:
+        warn(f"the store at {store.root} is read-only: results already there are restored, nothing new is stored.")
+    return store
 
 
 _current: Session | None = None

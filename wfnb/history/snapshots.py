@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from wfnb.store import Store
 
 __all__ = [
-    "StepRecord", "Variant", "current_number", "head_ref", "list_variants", "load_variant", "newest_number",
+    "StepRecord", "Variant", "current_number", "head_ref", "known_variant", "list_variants", "load_variant", "newest_number",
     "record_variant", "resolve", "set_current", "tag_variant", "variant_ref", "workflows",
 ]
 
@@ -60,7 +60,7 @@ def record_variant(
     grown = _growable(store, state, steps, grow)
     if grown is not None:
         parent = grown.parent
-    previous = _readable(store, state.name, parent)
+    previous = readable_variant(store, state.name, parent)
     parent = previous.number if previous is not None else None  # never name a parent that is gone
     manifest = {
         "variant_format": VARIANT_FORMAT_VERSION,
@@ -70,20 +70,25 @@ def record_variant(
         "params": dict(state.params),
         "metrics": state.metrics(),
         "parent": parent,
-        "changed_steps": _changed_steps(previous, steps),
+        "changed_steps": steps_changed(previous, steps),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     if grown is not None:
         manifest["created"] = grown.created
         store.refs.replace(variant_ref(state.name, grown.number), {**manifest, "number": grown.number})
-        store.refs.delete(_identity_ref(state.name, grown.identity))
-        store.refs.replace(_identity_ref(state.name, identity), {"variant": grown.number})
+        store.refs.delete(identity_ref(state.name, grown.identity))
+        store.refs.replace(identity_ref(state.name, identity), {"variant": grown.number})
         return load_variant(store, state.name, grown.number), False
     number = _next_number(store, state.name)
     while not _claim(store, state.name, number, {**manifest, "number": number}):
         number += 1  # another kernel took this number first, or a deleted variant had it
-    store.refs.replace(_identity_ref(state.name, identity), {"variant": number})
+    store.refs.replace(identity_ref(state.name, identity), {"variant": number})
     return load_variant(store, state.name, number), True
+
+
+def known_variant(store: Store, state: WorkflowState) -> Variant | None:
+    """The variant already recorded for a consistent ``state``, if any; writes nothing (a read-only store)."""
+    return _known_state(store, state, state.identity())
 
 
 def _known_state(store: Store, state: WorkflowState, identity: str) -> Variant | None:
@@ -91,10 +96,10 @@ def _known_state(store: Store, state: WorkflowState, identity: str) -> Variant |
     variants recorded before outputs counted in it, if that variant's steps gave the same outputs."""
     for candidate, legacy in ((identity, False), (state.legacy_identity(), True)):
         try:
-            known = store.refs.read(_identity_ref(state.name, candidate))
+            known = store.refs.read(identity_ref(state.name, candidate))
             if known is None:
                 continue
-            found = load_variant(store, state.name, pointer(known, _identity_ref(state.name, candidate)))
+            found = load_variant(store, state.name, pointer(known, identity_ref(state.name, candidate)))
         except (BadArgument, CorruptObject):
             continue  # a damaged or dangling pointer: record the state again, and point it at the new variant
         if found.identity == candidate and (not legacy or _same_outputs(found, state)):
@@ -128,7 +133,7 @@ def _growable(store: Store, state: WorkflowState, steps: list[dict[str, Any]], n
     """The variant ``number`` if ``steps`` and the parameters only add to it and it has no tag yet."""
     if number is None:
         return None
-    earlier = _readable(store, state.name, number)
+    earlier = readable_variant(store, state.name, number)
     if earlier is None:
         return None
     keys = [(s.step, s.key, dict(s.outputs)) for s in earlier.steps]
@@ -151,7 +156,7 @@ def current_number(store: Store, workflow: str) -> int | None:
 def newest_number(store: Store, workflow: str) -> int | None:
     """The highest variant number whose manifest is readable (what to start from when HEAD is lost)."""
     for number in sorted(_numbers(store, workflow), reverse=True):
-        if _readable(store, workflow, number) is not None:
+        if readable_variant(store, workflow, number) is not None:
             return number
     return None
 
@@ -346,7 +351,7 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _changed_steps(previous: Variant | None, steps: list[dict[str, Any]]) -> list[str]:
+def steps_changed(previous: Variant | None, steps: list[dict[str, Any]]) -> list[str]:
     if previous is None:
         return [entry["step"] for entry in steps]
     before = {s.step: s.key for s in previous.steps}
@@ -367,7 +372,7 @@ def _tags(store: Store, workflow: str) -> dict[int, list[tuple[str, str]]]:
     return found
 
 
-def _readable(store: Store, workflow: str, number: int | None) -> Variant | None:
+def readable_variant(store: Store, workflow: str, number: int | None) -> Variant | None:
     """Variant ``number`` if it exists and is sound, else None (nothing to build on)."""
     if number is None:
         return None
@@ -415,7 +420,7 @@ def head_ref(workflow: str) -> str:
     return f"workflows/{workflow}/HEAD"
 
 
-def _identity_ref(workflow: str, identity: str) -> str:
+def identity_ref(workflow: str, identity: str) -> str:
     return f"workflows/{workflow}/states/{identity}"
 
 

@@ -48,6 +48,16 @@ class WorkflowState:
             self.records[step] = record
         self.current = None
 
+    def rename(self, old: str, new: str) -> None:
+        """A step whose ``%%step`` line now gives it another name keeps its place and its record."""
+        if old in self.order:
+            self.order[self.order.index(old)] = new
+        if old in self.records:
+            self.records[new] = self.records.pop(old)
+        if self._last_run == old:
+            self._last_run = new
+        self.current = None
+
     def forget(self, step: str) -> None:
         """Drop a step that is no longer part of the notebook."""
         if step in self.order:

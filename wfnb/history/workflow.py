@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from wfnb.history.records import Variant
     from wfnb.store import Store
 
-FRAME_COLUMNS = ["step", "code", "params", "inputs", "outputs", "key", "deps", "workflow", "variant", "workflow_params", "indirect"]
+# what Workflow.from_frame reads (exports.variant_frame puts parameter and metric columns after "step")
+FRAME_COLUMNS = ["workflow", "variant", "step", "code", "params", "deps", "inputs", "outputs", "key", "workflow_params", "indirect"]
 _JSON_COLUMNS = ("params", "inputs", "outputs", "deps", "workflow_params", "indirect")
 
 

@@ -96,6 +96,11 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
 
+    @property
+    def read_only(self) -> bool:
+        """True if this store was opened to read only: nothing in it changes (see ``open_store``)."""
+        return bool(getattr(self._files, "read_only", False))
+
     # ----- objects
     def encode(self, value: object) -> Encoded:
         """Encode a value for ``put_object``; raises UnstorableValue if it cannot be stored."""

@@ -57,6 +57,7 @@ class Plan:
     objects: frozenset[str]
     dropped: tuple[str, ...] = ()  # variants whose values are let go ("workflow/v3"), for the report
     short_of: int = 0  # bytes the kept things hold beyond --max-size (protected ones could not go)
+    kept_why: tuple[tuple[str, str], ...] = ()  # variants whose values are kept ("workflow/v3"), each with why
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class GcReport:
     kept_bytes: int = 0  # what the objects left take
     cache_freed: int = 0  # bytes of the local read cache of a remote store removed
     short_of: int = 0  # bytes over --max-size that protected (pinned, tagged, current, recent) variants hold
+    kept_why: tuple[tuple[str, str], ...] = ()  # with bounds: each variant whose values are kept, and why
 
     @property
     def freed(self) -> int:
@@ -138,7 +140,7 @@ def collect(
         cache_freed = files.prune_cache(object_path(d) for d in found.objects if d not in gone)
     return GcReport(
         kept, tuple(removed), recent, tuple(problems), dry_run, grace_s, tuple(records_removed), plan.dropped, kept_bytes,
-        cache_freed, plan.short_of,
+        cache_freed, plan.short_of, plan.kept_why,
     )
 
 

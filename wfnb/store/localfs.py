@@ -42,10 +42,26 @@ _DENIED = (errno.EACCES, errno.EPERM)
 
 
 class LocalFiles:
-    """A store's files in a local directory; every method takes a relative path."""
+    """A store's files in a local directory; every method takes a relative path.
 
-    def __init__(self, root: Path) -> None:
+    Opened ``read_only`` (a command that only looks, or a store this process
+    cannot write), it never changes a file: every write is refused with a
+    ``StoreError``, a use is not recorded (``freshen``), and a damaged file is
+    left where it is, for ``wfnb verify`` to set aside.
+    """
+
+    def __init__(self, root: Path, *, read_only: bool = False) -> None:
         self.root = root
+        self.read_only = read_only
+
+    def _refuse_writes(self, rel: str | None = None) -> None:
+        """Refuse any change to a store opened read-only."""
+        if self.read_only:
+            where = f" ({rel})" if rel else ""
+            raise StoreError(
+                f"The store at {self.root} was opened read-only, so nothing in it can change{where}. "
+                "Open it to write (a writable folder, or another store with WFNB_STORE) to store results."
+            )
 
     # ----- reading
     def open_read(self, rel: str) -> BinaryIO:
@@ -75,6 +91,8 @@ class LocalFiles:
         must then write it again. Otherwise best effort: a store this process
         cannot write is one it cannot collect either.
         """
+        if self.read_only:
+            return self.exists(rel)
         try:
             os.utime(self.root / rel)
         except FileNotFoundError:
@@ -91,6 +109,7 @@ class LocalFiles:
         a writer that comes after the move finds it gone and writes it again
         (see ``freshen``). No moment exists at which both lose it.
         """
+        self._refuse_writes(rel)
         aside = self.root / TMP / self._tmp_name()
         try:
             os.rename(self.root / rel, aside)
@@ -142,6 +161,7 @@ class LocalFiles:
     # ----- writing
     def make_dirs(self, names: Iterable[str]) -> None:
         """Create the store's top-level directories (and the root) if missing."""
+        self._refuse_writes()
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             for name in names:
@@ -158,6 +178,7 @@ class LocalFiles:
         earlier write durable, which is what a commit point needs. On any error or
         interrupt the temporary file is removed.
         """
+        self._refuse_writes(rel)
         tmp = self.root / TMP / self._tmp_name()
         final = self.root / rel
         renamed = False
@@ -184,6 +205,7 @@ class LocalFiles:
         name), so two writers racing for one name never both win and a reader
         never sees a partial file.
         """
+        self._refuse_writes(rel)
         tmp = self.root / TMP / self._tmp_name()
         final = self.root / rel
         try:
@@ -202,6 +224,7 @@ class LocalFiles:
 
     def delete(self, rel: str) -> bool:
         """Remove the file at ``rel``; False if it was not there."""
+        self._refuse_writes(rel)
         try:
             (self.root / rel).unlink()
             return True
@@ -212,6 +235,7 @@ class LocalFiles:
 
     def probe(self) -> None:
         """Create and remove a file in ``tmp/``, to report an unwritable store at open time."""
+        self._refuse_writes()
         tmp = self.root / TMP / self._tmp_name()
         try:
             tmp.touch(exist_ok=False)
@@ -227,6 +251,7 @@ class LocalFiles:
         was read) is no longer the file at ``rel``: another process quarantined
         it and wrote a good one meanwhile, which must not be moved.
         """
+        self._refuse_writes(rel)
         target = f"{CORRUPT}/{rel.replace('/', '-')}-{time.time_ns()}"
         try:
             if opened is not None:
@@ -261,6 +286,8 @@ class LocalFiles:
 
     def clean_tmp(self) -> int:
         """Remove temporary files whose writer is gone or that are over a day old."""
+        if self.read_only:
+            return 0
         return remove_stale_tmp(self.root / TMP)
 
     # ----- errors
@@ -325,6 +352,8 @@ def set_aside(files: Any, rel: str, opened: BinaryIO | None = None) -> str:
     A store that cannot be written (a read-only mount, a colleague's folder)
     keeps the file where it is: reading a store never needs write access.
     """
+    if getattr(files, "read_only", False):
+        return "was left in place (the store was opened read-only; `wfnb verify` sets damaged files aside)"
     try:
         target = files.quarantine(rel, opened)
     except StoreError:

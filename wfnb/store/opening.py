@@ -22,7 +22,7 @@ from wfnb.store.remote import RemoteFiles, open_remote
 _DEFAULT_DIR = ".wfnb"
 
 
-def open_store(location: str | os.PathLike[str] | None = None, *, create: bool = True) -> Store:
+def open_store(location: str | os.PathLike[str] | None = None, *, create: bool = True, write: bool = True) -> Store:
     """Open (creating if needed, unless ``create`` is False) the store at ``location``.
 
     ``None`` means ``$WFNB_STORE`` if set, else ``.wfnb`` in the current working
@@ -30,7 +30,9 @@ def open_store(location: str | os.PathLike[str] | None = None, *, create: bool =
     Opening to write also removes temporary files left by writers that are
     gone. With ``create=False`` (readers: list, show, diff, verify, export)
     nothing is written at all, so that a store on a read-only mount or in a
-    colleague's folder can be read.
+    colleague's folder can be read. With ``write=False`` (a command that only
+    looks: ``wfnb list``, ``show``, ``diff``) the store is opened read-only
+    (``Store.read_only``): not even a damaged file is moved aside.
 
     Raises
     ------
@@ -53,7 +55,7 @@ def open_store(location: str | os.PathLike[str] | None = None, *, create: bool =
                 f"The store location {root} is an existing file, not a directory. Choose a directory "
                 "(new or empty) with WFNB_STORE or open_store(path), or move that file away."
             )
-        files = LocalFiles(root)
+        files = LocalFiles(root, read_only=not write)
         _warn_if_owned_by_another_user(root)
     try:
         raw = files.read_bytes(FORMAT_FILE)
@@ -61,7 +63,7 @@ def open_store(location: str | os.PathLike[str] | None = None, *, create: bool =
         raw = None
     except OSError as err:
         raise files.error(err, "read the FORMAT file of") from err
-    if raw is None and not create:
+    if raw is None and not (create and write):
         raise StoreError(
             f"There is no wfnb store at {root}. Give the store's location with --store or WFNB_STORE "
             "(a notebook's store is the .wfnb directory beside it)."
@@ -81,6 +83,22 @@ def open_store(location: str | os.PathLike[str] | None = None, *, create: bool =
     files.probe()
     files.clean_tmp()
     return Store(root, files)
+
+
+def open_store_to_write_or_read(location: str | os.PathLike[str] | None = None) -> Store:
+    """``open_store(location)`` to write; if the store exists but cannot be written (a colleague's archive, a
+    read-only mount), opened read-only instead (``Store.read_only``): a notebook can still use its results."""
+    try:
+        return open_store(location)
+    except StoreError as error:
+        unwritable = "read-only file system" in str(error) or "is not writable" in str(error)
+        try:
+            store = open_store(location, create=False, write=False)
+        except StoreError:
+            raise error from None
+        if not unwritable:
+            raise
+        return store
 
 
 _warned_owners: set[str] = set()
