@@ -208,9 +208,15 @@ class Actions(HasTraits):
             for record in variant.steps:
                 session.runner.forget(record.key)
         differing = job.result.get("nondeterministic") or []
-        self.progress = [{**e, "state": "failed" if e["step"] in differing else e["state"]} for e in self.progress]
+        failed = job.result.get("failed") or []
+        unchecked = job.result.get("unchecked") or []
+        self.progress = [{**e, "state": "failed" if e["step"] in differing + failed else e["state"]} for e in self.progress]
         advice = " Their cached results say so when restored; seed what they draw from to make them reproducible." if differing else ""
-        self._say("run", "error" if differing else "success", f"{job.result.get('summary', 'Checked.')}.{advice}")
+        if failed:
+            advice += " A step that failed was not compared: replay the variant to see its traceback."
+        elif unchecked:
+            advice += " A step that could not be checked was not compared (each step's line says why)."
+        self._say("run", "error" if differing or failed or unchecked else "success", f"{job.result.get('summary', 'Checked.')}.{advice}")
 
     def _swept(self, job: Job, made: list[str], new: list[str]) -> None:
         listed = [ref for ref in made if ref in self._variants]
