@@ -82,7 +82,7 @@ def replay(
     **params
         New values for some of the variant's parameters.
     """
-    check_overrides(f"{variant.workflow}/{variant.name}", params, variant.params)
+    params = check_overrides(f"{variant.workflow}/{variant.name}", params, variant.params)
     return run_steps(
         variant._store(),
         variant.workflow,
@@ -171,11 +171,14 @@ def bring_inputs(store: Store, step: StepCode, namespace: dict[str, Any], label:
             ) from None
 
 
-def check_overrides(owner: str, overrides: Mapping[str, Any], params: Mapping[str, Any]) -> None:
-    """Refuse overrides of parameters ``owner`` does not have, suggesting the one probably meant."""
+def check_overrides(owner: str, overrides: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
+    """The overrides, each of its parameter's type (``params.as_parameter_type``); refuses overrides of
+    parameters ``owner`` does not have, suggesting the one probably meant."""
+    from wfnb.history.params import as_parameter_type
+
     unknown = sorted(set(overrides) - set(params))
     if not unknown:
-        return
+        return {name: as_parameter_type(owner, name, value, params[name]) for name, value in overrides.items()}
     import difflib
 
     known = ", ".join(sorted(params)) or "none"
