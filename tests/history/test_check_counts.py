@@ -79,3 +79,22 @@ def test_failed_and_unchecked_steps_are_reported_and_never_counted_as_passes(ip,
         "1 gave its recorded outputs again"
     )
     assert report.to_json()["ok"] is False and report.to_json()["failed"] == ["fragile"]
+
+
+def test_the_browsers_check_reports_a_failed_step_as_a_failure(ip, tmp_path):
+    from wfnb.frontends.browser.state import BrowserState
+    from wfnb.history.session import current_session
+
+    run(ip, LOAD)
+    run(ip, TREND)
+    run(ip, "%%step fragile\nimport os\nif os.path.exists('broken'):\n    raise RuntimeError('broken now')\nok = 1")
+    (tmp_path / "broken").write_text("")
+    session = current_session()
+    state = BrowserState(session.store, "notebook", session)
+    state.select("notebook/v1")
+    job = state.check(wait=True)
+    assert job.state == "done", job.stderr
+    notice = state.notice("run")
+    assert notice["kind"] == "error" and "every step" not in notice["text"], notice
+    assert "1 of 3 steps failed (fragile); 2 gave their recorded outputs again" in notice["text"]
+    assert dict((p["step"], p["state"]) for p in state.progress)["fragile"] == "failed"
