@@ -156,9 +156,12 @@ def await_transformer(shell: InteractiveShell):
 def _compiles(source: str) -> bool:
     """Whether ``source`` compiles as a cell (top-level ``await`` allowed, as IPython allows it)."""
     import ast
+    import warnings
 
     try:
-        compile(source, "<cell>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+        with warnings.catch_warnings():  # IPython's own compile of the cell warns, once (an invalid escape "\d")
+            warnings.simplefilter("ignore")
+            compile(source, "<cell>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
     except (SyntaxError, ValueError):
         return False
     return True

@@ -309,7 +309,8 @@ def _display_changes(recorded: list[dict[str, Any]], fresh: list[dict[str, Any]]
     return changes
 
 
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # a default repr's memory address differs in every process
+# a default repr's memory address, and the random ids of HTML charts (plotly's div ids), differ in every run
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _NOT_COMPARED = ("image/png", "application/vnd.jupyter.widget-view+json")  # figures have their own comparison
 
 
@@ -320,7 +321,7 @@ def _shown(events: list[dict[str, Any]]) -> list[dict[str, str]]:
         if event.get("kind") == "clear":
             found = []
         elif event.get("kind") in ("display", "result") and (event.get("metadata") or {}).get("wfnb") != "status":
-            data = {mime: _ADDRESS.sub(" at 0x…", value if isinstance(value, str) else repr(value))
+            data = {mime: _ADDRESS.sub("…", value if isinstance(value, str) else repr(value))
                     for mime, value in (event.get("data") or {}).items() if mime not in _NOT_COMPARED}
             if data and not ("image/png" in (event.get("data") or {}) and set(data) == {"text/plain"}):
                 found.append(data)  # a figure's "<Figure size …>" text goes with the figure
