@@ -56,6 +56,8 @@ class StoreError(WfnbError):
 class StepFailed(WfnbError):
     """The user's own code in a step raised; its traceback was already shown."""
 
+    changed: tuple[str, ...] = ()  # inputs the failed run had changed (in place, or bound again) when it stopped
+
 
 class StepInterrupted(StepFailed):
     """The user's own code in a step was interrupted (Ctrl-C): its ``KeyboardInterrupt`` is the cause.

@@ -227,9 +227,13 @@ class StepRunner:
         inputs = [n for n, d in fingerprint.inputs.items() if d != ABSENT and n in namespace] if fingerprint else []
         live = LiveIndex.of(namespace, inputs)
         quiet = (str(self.store.root),) if not str(self.store.root).startswith(("s3:", "gs:", "az:")) else ()
-        with self.host.capture() as events, metrics.collecting(options.name) as logged:
-            with tracing.observe(namespace, sys._getframe(), quiet) as observation, branches.recording() as choices:
-                await self._execute(body, report, asynchronous, key=fingerprint.key if fingerprint else "", decision=decision)
+        try:
+            with self.host.capture() as events, metrics.collecting(options.name) as logged:
+                with tracing.observe(namespace, sys._getframe(), quiet) as observation, branches.recording() as choices:
+                    await self._execute(body, report, asynchronous, key=fingerprint.key if fingerprint else "", decision=decision)
+        except StepFailed as failure:
+            failure.changed = tuple(self._changed_inputs(fingerprint)) if fingerprint is not None else ()
+            raise
         report.ran(reasons)
         try:
             outcome = self._outcome(analysis, fingerprint, before)
@@ -275,6 +279,19 @@ class StepRunner:
             raise StepInterrupted(f"step {report.step} was interrupted; nothing was cached.") from error
         # chained, so that a caller that shows no stream (the browser's replay) can show the user's traceback
         raise StepFailed(f"step {report.step} failed ({detail}); nothing was cached. Fix the cell and run it again.") from error
+
+    def _changed_inputs(self, fingerprint: Fingerprint) -> list[str]:
+        """The inputs whose values are no longer what the step read (a failed run changed them before it stopped)."""
+        namespace, changed = self.host.namespace, []
+        for name, digest in fingerprint.inputs.items():
+            if digest == ABSENT or name not in namespace or is_module(namespace[name]):
+                continue
+            try:
+                if hash_value(namespace[name]) != digest:
+                    changed.append(name)
+            except Exception:  # noqa: BLE001 - a value that cannot be hashed now cannot be trusted either
+                changed.append(name)
+        return changed
 
     def _store_inputs(self, fingerprint: Fingerprint) -> list[str]:
         """Keep the step's input values (once per value) so that a replay can start from them."""

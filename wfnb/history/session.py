@@ -189,7 +189,7 @@ class Session:
         except StepFailed as failure:
             state.use(options.name, None)
             self._ran_at[options.name] = time.time()
-            spoiled = self._changed_in_place(options.name, body)
+            spoiled = self._changed_in_place(options.name, failure.changed)
             if spoiled and not isinstance(failure, StepInterrupted):
                 raise StepFailed(f"{failure} {spoiled}") from failure.__cause__
             raise
@@ -231,32 +231,20 @@ class Session:
                     f"{name} = {_short(value)}), so no variant records the value it used. Set {name} in the %%params cell."
                 )
 
-    def _changed_in_place(self, step: str, body: str) -> str:
-        """After ``step`` failed: the values it read from earlier steps that it changed in place before failing.
+    def _changed_in_place(self, step: str, changed: tuple[str, ...]) -> str:
+        """After ``step`` failed having ``changed`` some of its inputs: those that earlier steps made.
 
         They are no longer what those steps made, so those steps must run again
         (a hit puts their values back); the state says so until they do. Returns
         the advice, or "".
         """
-        state, namespace = self.state, self.shell.user_ns
-        try:
-            reads = analyze_cell(self.shell.transform_cell(body)).reads
-        except SyntaxError:
-            return ""
-        made: dict[str, tuple[str, str]] = {}
-        for earlier in state.order:
-            if earlier != step and earlier in state.records:
-                made.update({name: (earlier, digest) for name, digest in output_digests(state.records[earlier]).items()})
-        spoiled: dict[str, str] = {}
-        for name in sorted(reads):
-            if name in made and name in namespace:
-                try:
-                    changed = hash_value(namespace[name]) != made[name][1]
-                except Exception:  # noqa: BLE001 - a value that cannot be hashed now cannot be trusted either
-                    changed = True
-                if changed:
-                    spoiled[name] = made[name][0]
-                    state.changed_in_place[name] = step
+        state = self.state
+        made: dict[str, str] = {}
+        for earlier in state.order[: state.order.index(step)] if step in state.order else state.order:
+            if earlier in state.records:
+                made.update(dict.fromkeys(output_digests(state.records[earlier]), earlier))
+        spoiled = {name: made[name] for name in sorted(changed) if name in made}
+        state.changed_in_place.update(dict.fromkeys(spoiled, step))
         if not spoiled:
             return ""
         names, makers = ", ".join(spoiled), list(dict.fromkeys(spoiled.values()))
