@@ -81,3 +81,20 @@ def test_ctrl_c_in_a_running_step_shows_the_users_keyboard_interrupt(tmp_path):
         assert len([m for m in cell.messages if m["header"]["msg_type"] == "error"]) == 1
         assert "Fix the cell" not in traceback + cell.stderr and "UsageError" not in traceback + cell.stderr
         assert kernel.run("%%step slow\nimport time\ndone = 1").ok  # the kernel and the store carry on
+
+
+def test_ctrl_c_while_wfnb_stores_a_step_is_one_paragraph_in_a_kernel(tmp_path):
+    with LiveKernel(tmp_path, tmp_path / ".wfnb") as kernel:
+        assert kernel.run("%load_ext wfnb").ok
+        # storing this value takes a while: Ctrl-C arrives in wfnb's store write, after the step's code ended
+        assert kernel.run(
+            "class Slow:\n    def __reduce__(self):\n        import time\n        print('storing', flush=True)\n"
+            "        time.sleep(60)\n        return (Slow, ())"
+        ).ok
+        cell = kernel.run_interrupted("%%step slow\nvalue = Slow()\ndone = 1", "storing")
+        assert not cell.ok and cell.error.startswith("UsageError: Step slow ran, but wfnb was interrupted while storing"), cell
+        assert "Nothing half-written was kept" in cell.error and "Run the cell again" in cell.error
+        assert cell.traceback.count("\n") <= 1 and wfnb_frames(cell.traceback + cell.stderr) == []  # one paragraph
+        assert kernel.value("done") == "1"
+        assert kernel.run("import wfnb\nassert wfnb.verify().ok and wfnb.runs()['error'].notna().sum() == 0").ok
+        assert os.listdir(tmp_path / ".wfnb" / "tmp") == []
