@@ -45,10 +45,11 @@ class StepReport:
     def stored(self, count: int, total: int, written: int) -> None:
         """After ``ran``: what was stored, and how long hashing and storing it took (part of the cell's time)."""
         size = format_size(total)
+        if self._ran_clock:
+            size += f" in {format_duration(time.perf_counter() - self._ran_clock)}"
         if written < total:
             size += f", {format_size(written)} new" if written else ", all already in the store"
-        took = format_duration(time.perf_counter() - self._ran_clock) if self._ran_clock else ""
-        self.parts.append(f"stored {count} value{'s' if count != 1 else ''}, {size}" + (f" in {took}" if took else ""))
+        self.parts.append(f"stored {count} value{'s' if count != 1 else ''}, {size}")
 
     def not_cached(self, problems: dict[str, str]) -> None:
         self.parts.append(f"not cached: {', '.join(sorted(problems))} cannot be stored")
