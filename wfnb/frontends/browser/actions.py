@@ -55,6 +55,8 @@ class Actions(HasTraits):
             overrides = {}
             for name, text in texts.items():
                 value = parse_value(text)
+                if isinstance(variant.params.get(name), str) and not isinstance(value, str):
+                    value = text.strip()  # a string parameter: `1` is the text "1", as the form says
                 if len(parse_values(text, isinstance(variant.params.get(name), list))) > 1:
                     raise BadArgument(
                         f"{name} = {text.strip()} is a list of values: click Sweep to run one variant per value, "
