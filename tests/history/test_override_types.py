@@ -53,3 +53,18 @@ def test_a_sweep_takes_the_parameters_type_too():
 
     assert grid_points({"alpha": [1, 2.5]}, {"alpha": 0.5}) == [{"alpha": 1.0}, {"alpha": 2.5}]
     assert [type(p["alpha"]) for p in grid_points({"alpha": [1]}, {"alpha": 0.5})] == [float]
+
+
+def test_the_browsers_form_gives_a_string_parameter_the_text_typed(ip):
+    from wfnb.frontends.browser.state import BrowserState
+    from wfnb.history.session import current_session
+
+    run(ip, "%%params\nalpha = 0.5\nmethod = 'ewm'")
+    run(ip, "%%step scale\nscaled = [alpha * i for i in range(3)]\nlabel = method")
+    session = current_session()
+    state = BrowserState(session.store, "notebook", session)
+    state.select("notebook/v1")
+    job = state.replay_form({"alpha": "2", "method": "1"}, wait=True)
+    assert job is not None and job.state == "done", state.notice("run")
+    made = wfnb.variant("v2")
+    assert made.params == {"alpha": 2.0, "method": "1"} and type(made.params["alpha"]) is float
