@@ -98,3 +98,21 @@ def test_the_browsers_check_reports_a_failed_step_as_a_failure(ip, tmp_path):
     assert notice["kind"] == "error" and "every step" not in notice["text"], notice
     assert "1 of 3 steps failed (fragile); 2 gave their recorded outputs again" in notice["text"]
     assert dict((p["step"], p["state"]) for p in state.progress)["fragile"] == "failed"
+
+
+CHECKED_IN_A_TERMINAL = """
+import json, subprocess, sys
+done = subprocess.run([sys.executable, "-m", "wfnb", "--store", ".wfnb", "replay", "notebook/v1", "--check", "--json"],
+                      capture_output=True, text=True)
+report = json.loads(done.stdout)
+"""
+
+
+def test_the_terminals_check_compares_displays_and_figures_as_the_kernel_recorded_them(ip):
+    run(ip, LOAD)
+    run(ip, TREND)
+    run(ip, "%%step show\nfrom IPython.display import Markdown\ndisplay(Markdown(f'total **{total}**'))\nsummary = {'total': total}\nsummary")
+    run(ip, CHECKED_IN_A_TERMINAL)
+    report = ip.user_ns["report"]
+    assert report["ok"] is True and report["failed"] == [] and report["unchecked"] == [], ip.user_ns["done"].stderr
+    assert [s["verdict"] for s in report["steps"]] == ["same", "same", "same"]
