@@ -309,10 +309,10 @@ def _replay(args: argparse.Namespace) -> int:
     if args.check:
         if overrides:
             raise _UsageProblem("--check replays a variant as it was recorded: give no -p overrides with it.")
-        from wfnb.history.workers import record_like_a_kernel
+        from wfnb.history.workers import recording_like_a_kernel
 
-        record_like_a_kernel()  # displays and figures are recorded as the notebook's kernel recorded them, to compare
-        with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        # displays and figures are recorded as the notebook's kernel recorded them, to compare
+        with recording_like_a_kernel(), contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
             report = variant.replay(check=True)
         print(json.dumps(report.to_json(), default=str) if args.json else report.summary())
         return EXIT_OK if report.ok else EXIT_PROBLEM
