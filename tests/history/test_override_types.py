@@ -68,3 +68,15 @@ def test_the_browsers_form_gives_a_string_parameter_the_text_typed(ip):
     assert job is not None and job.state == "done", state.notice("run")
     made = wfnb.variant("v2")
     assert made.params == {"alpha": 2.0, "method": "1"} and type(made.params["alpha"]) is float
+
+
+def test_the_browsers_sweep_form_gives_a_string_parameter_the_texts_typed(ip):
+    from wfnb.frontends.browser.state import BrowserState
+    from wfnb.history.session import current_session
+
+    run(ip, "%%params\nalpha = 0.5\nmethod = 'ewm'")
+    run(ip, "%%step scale\nscaled = [alpha * i for i in range(3)]\nlabel = method")
+    session = current_session()
+    state = BrowserState(session.store, "notebook", session)
+    state.select("notebook/v1")
+    assert state.grid_from_form({"alpha": "1, 2", "method": "1, 2"}) == {"alpha": [1, 2], "method": ["1", "2"]}

@@ -101,6 +101,8 @@ class Actions(HasTraits):
         grid = {}
         for name, text in texts.items():
             values = parse_values(text, isinstance(variant.params.get(name), list))
+            if isinstance(variant.params.get(name), str):  # a string parameter: `1, 2` are the texts "1" and "2"
+                values = [value if isinstance(value, str) else json.dumps(value) for value in values]
             if len(values) > 1:
                 grid[name] = values
         return grid
