@@ -129,6 +129,31 @@ class LiveKernel:
         reply = self._client.execute_interactive(code, timeout=timeout, output_hook=messages.append)
         return CellRun(messages, reply["content"])
 
+    def run_interrupted(self, code: str, once: str, *, timeout: int = 120) -> "CellRun":
+        """Run ``code``, interrupt the kernel (Ctrl-C, as Jupyter's ■ does) once the cell has printed ``once``,
+        and return what the cell showed."""
+        import time
+
+        messages: list[dict] = []
+        msg_id = self._client.execute(code)
+        interrupted = False
+        deadline = time.monotonic() + timeout
+        while True:
+            message = self._client.get_iopub_msg(timeout=max(1.0, deadline - time.monotonic()))
+            if message["parent_header"].get("msg_id") != msg_id:
+                continue
+            messages.append(message)
+            if not interrupted and _kind(message) == "stream" and once in message["content"]["text"]:
+                time.sleep(0.5)  # let the print that said so return: the interrupt is for the code after it
+                self._manager.interrupt_kernel()
+                interrupted = True
+            if _kind(message) == "status" and message["content"]["execution_state"] == "idle":
+                break
+        while True:
+            reply = self._client.get_shell_msg(timeout=60)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                return CellRun(messages, reply["content"])
+
     def value(self, expression: str) -> str:
         """The text repr of ``expression`` evaluated in the kernel (raises if it fails)."""
         reply = self._client.execute_interactive("", user_expressions={"v": expression}, timeout=60)

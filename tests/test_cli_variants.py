@@ -170,7 +170,12 @@ def test_bad_parameter_values_and_command_lines(store, tmp_path, capsys):
     assert one_line_error(capsys.readouterr().err) == "wfnb: series/v1 has no parameter windw; its parameters: window. Did you mean window?"
     assert main(["--store", str(store), "replay", "v1", "-p", "window"]) == 2
     assert "'window' is not a parameter override; write name=value" in one_line_error(capsys.readouterr().err)
-    assert main(["--store", str(store), "replay", "v1", "-p", "window=oops"]) == 1  # a string: the step fails
+    assert main(["--store", str(store), "replay", "v1", "-p", "window=oops"]) == 1  # a string for an integer: refused
+    assert one_line_error(capsys.readouterr().err) == (
+        "wfnb: series/v1: parameter window is an integer (window=3), so 'oops' (a string) cannot be its value. "
+        "Give an integer, e.g. window=3."
+    )
+    assert main(["--store", str(store), "replay", "v1", "-p", "window=-1"]) == 1  # an integer the step refuses: it fails
     shown = capsys.readouterr().err
     user_part, error = shown.rstrip("\n").rsplit("\n", 1)
     assert user_part.startswith("Traceback") and "step smooth" in user_part  # the user's own code, as in a notebook

@@ -62,6 +62,21 @@ class StoreError(WfnbError):
 class StepFailed(WfnbError):
     """The user's own code in a step raised; its traceback was already shown."""
 
+    changed: tuple[str, ...] = ()  # inputs the failed run had changed (in place, or bound again) when it stopped
+
+
+class StepInterrupted(StepFailed):
+    """The user's own code in a step was interrupted (Ctrl-C): its ``KeyboardInterrupt`` is the cause.
+
+    In a notebook the cell fails with that ``KeyboardInterrupt``, shown as a plain
+    cell shows it, and nothing else: an interrupt is not a bug to fix.
+    """
+
+
+class StepNotStored(StepFailed):
+    """A step's code ran (or was being restored), but wfnb could not finish storing or restoring its
+    result: the disk was full, or the user interrupted wfnb's own work. Nothing half-written was kept."""
+
 
 def api_boundary(function: _Function) -> _Function:
     """Let a public function raise wfnb's errors as its own: no internal frames, no chained causes.

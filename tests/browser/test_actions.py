@@ -48,7 +48,7 @@ def test_a_failing_replay_shows_the_users_traceback_and_changes_nothing_else(not
     state.select("v1")
     refs_before = sorted(session.store.refs.names("workflows/demo"))
     namespace_before = set(notebook.user_ns)
-    state.replay_form({"window": '"wide"'}, wait=True)
+    state.replay_form({"window": "-1"}, wait=True)  # an integer, as window is, that rolling() refuses
     run = state.notice("run")
     assert run["kind"] == "error" and "replay of demo/v1: step smooth failed" in run["text"]
     trace = run["detail"]

@@ -307,3 +307,21 @@ def test_a_full_disk_during_a_step_is_one_clear_line_and_the_store_stays_consist
     del ip.user_ns["small"]
     assert ip.run_cell("%%step small\nprobe.hit()\nsmall = list(range(100))").success
     assert probe.count() == 1 and ip.user_ns["small"] == list(range(100))  # restored: the earlier result is intact
+
+
+def test_a_full_disk_while_a_step_is_stored_says_what_happened_to_the_step(tiny_disk: Path, ip) -> None:
+    from IPython.utils.capture import capture_output
+
+    root = tiny_disk / "store"
+    ip.run_line_magic("wfnb", f"store {root}")
+    assert ip.run_cell("%%step small\nsmall = list(range(100))").success
+    with capture_output() as io:
+        result = ip.run_cell("%%step big\nimport numpy as np\nbig = np.ones(300_000)")  # 2.4 MB on a 1 MB disk
+    assert not result.success and "Traceback" not in io.stderr + io.stdout
+    (paragraph,) = [line for line in io.stderr.splitlines() if "is full" in line]
+    assert paragraph.startswith("UsageError: Step big ran and its values are in the namespace, but its result could not be stored")
+    assert "Nothing partial was left in the store" in paragraph and paragraph.endswith("Then run the cell again.")
+    assert ip.user_ns["big"].shape == (300_000,)
+    session = ip.magics_manager.registry["WorkflowMagics"].session
+    assert dict((step, status) for step, status, _ in session.status_table())["big"] != "fresh"  # not taken as stored
+    assert os.listdir(root / "tmp") == [] and open_store(root).verify().ok

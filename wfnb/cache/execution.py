@@ -64,13 +64,19 @@ class ShellHost:
         hook = self.shell.displayhook
         # IPython reads a trailing ';' from the outer cell (the magic call): apply it to the step's body.
         quiet = patched(hook, "quiet", lambda: True) if hook.semicolon_at_end_of_expression(body) else nullcontext()
-        with quiet, branches.marking(self.shell):
+        held: list[list[str]] = []
+        with quiet, branches.marking(self.shell), patched(self.shell, "_showtraceback", _holding_interrupts(self.shell, held)):
             if asynchronous:
                 transformed = self.shell.transform_cell(body)
                 result = await self.shell.run_cell_async(body, store_history=False, transformed_cell=transformed)
             else:
                 result = self.shell.run_cell(body, store_history=False)
-        return None if result.success else (result.error_before_exec or result.error_in_exec)
+        error = None if result.success else (result.error_before_exec or result.error_in_exec)
+        if isinstance(error, KeyboardInterrupt) and held:
+            # shown by the cell that fails with it (the %%step cell), exactly as the step's own run showed it
+            shown = held[0]
+            error._render_traceback_ = lambda: shown  # type: ignore[attr-defined]
+        return error
 
     def capture(self) -> AbstractContextManager[list[capture.Event]]:
         return capture.capture(self.shell)
@@ -83,6 +89,24 @@ class ShellHost:
 
     def warn(self, message: str) -> None:
         warn(message)
+
+
+def _holding_interrupts(shell: InteractiveShell, held: list[list[str]]) -> Callable[..., Any]:
+    """The shell's ``_showtraceback``, except that a KeyboardInterrupt's traceback is kept in ``held``, not shown.
+
+    An interrupted step fails its cell with the user's own KeyboardInterrupt
+    (``IPython`` shows it through its ``_render_traceback_``): shown here too, it
+    would appear twice.
+    """
+    show = shell._showtraceback
+
+    def showtraceback(etype: type, evalue: BaseException, stb: list[str]) -> Any:
+        if isinstance(evalue, KeyboardInterrupt) and not held:
+            held.append(list(stb))
+            return None
+        return show(etype, evalue, stb)
+
+    return showtraceback
 
 
 class NamespaceHost:

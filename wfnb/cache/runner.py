@@ -50,6 +50,8 @@ from wfnb.errors import (
     BadArgument,
     CorruptObject,
     StepFailed,
+    StepInterrupted,
+    StepNotStored,
     StoreError,
     UnhashableValue,
     UnstorableValue,
@@ -112,8 +114,10 @@ class StepRunner:
         """
         report = StepReport(options.name, started=_now(), clock=time.perf_counter())
         try:
-            analysis = self._analysis(body)
+            analysis: CellAnalysis | None = self._analysis(body)
         except SyntaxError:
+            analysis = None
+        if analysis is None:  # outside the handler: the user's SyntaxError is shown alone, not as raised during ours
             await self._execute(body, report, asynchronous, key="")  # shows the SyntaxError; raises
             return StepResult(None, False, report)
         deps = expand_deps(list(options.deps))
@@ -190,6 +194,7 @@ class StepRunner:
         import_again(record.get("imports", []))
         self.host.replay(events)
         restored = sorted([*values.outputs, *values.changed, *values.classes, *record.get("aliases", {})])
+        restored = [name for name in restored if not is_module(namespace.get(name))]  # `import numpy as np` is no result
         self._save_outputs(options, namespace, fingerprint, only_missing=True)
         report.cached(restored)
         if record.get("nondeterministic"):  # a check ran it again and got other outputs (wfnb.history.determinism)
@@ -222,28 +227,44 @@ class StepRunner:
         inputs = [n for n, d in fingerprint.inputs.items() if d != ABSENT and n in namespace] if fingerprint else []
         live = LiveIndex.of(namespace, inputs)
         quiet = (str(self.store.root),) if not str(self.store.root).startswith(("s3:", "gs:", "az:")) else ()
-        with self.host.capture() as events, metrics.collecting(options.name) as logged:
-            with tracing.observe(namespace, sys._getframe(), quiet) as observation, branches.recording() as choices:
-                await self._execute(body, report, asynchronous, key=fingerprint.key if fingerprint else "", decision=decision)
+        try:
+            with self.host.capture() as events, metrics.collecting(options.name) as logged:
+                with tracing.observe(namespace, sys._getframe(), quiet) as observation, branches.recording() as choices:
+                    await self._execute(body, report, asynchronous, key=fingerprint.key if fingerprint else "", decision=decision)
+        except StepFailed as failure:
+            failure.changed = tuple(self._changed_inputs(fingerprint)) if fingerprint is not None else ()
+            raise
         report.ran(reasons)
-        outcome = self._outcome(analysis, fingerprint, before)
-        self._save_outputs(options, namespace, fingerprint, only_missing=False)
-        if fingerprint is None:
-            report.uncacheable(uncacheable or "its inputs cannot be hashed")
-            decision = {"kind": "uncacheable", "reasons": [uncacheable or "its inputs cannot be hashed"]}
-            self._log(report, "", cached=False, outputs=sorted(outcome.outputs), decision=decision)
-            return None
-        trace = tracing.trace_of(observation, namespace, fingerprint.touched, set(outcome.outputs), fingerprint.named)
-        if uncacheable is not None:
-            trace.untraceable.insert(0, uncacheable)
-        effects = tracing.effects_of(observation, self.host.transform(body), namespace)
-        if self.store.read_only:  # a colleague's archive, a read-only mount: the step ran, nothing is written
-            report.note("not stored: the store is read-only")
-            return None
-        record = self._store_outcome(
-            options, body, fingerprint, outcome, events, report, logged, params, stored_inputs, trace, effects, live, observation,
-            choices.summary(),
-        )
+        try:
+            outcome = self._outcome(analysis, fingerprint, before)
+            self._save_outputs(options, namespace, fingerprint, only_missing=False)
+            if fingerprint is None:
+                report.uncacheable(uncacheable or "its inputs cannot be hashed")
+                decision = {"kind": "uncacheable", "reasons": [uncacheable or "its inputs cannot be hashed"]}
+                self._log(report, "", cached=False, outputs=sorted(outcome.outputs), decision=decision)
+                return None
+            trace = tracing.trace_of(observation, namespace, fingerprint.touched, set(outcome.outputs), fingerprint.named)
+            if uncacheable is not None:
+                trace.untraceable.insert(0, uncacheable)
+            effects = tracing.effects_of(observation, self.host.transform(body), namespace)
+            if self.store.read_only:  # a colleague's archive, a read-only mount: the step ran, nothing is written
+                report.note("not stored: the store is read-only")
+                return None
+            record = self._store_outcome(
+                options, body, fingerprint, outcome, events, report, logged, params, stored_inputs, trace, effects, live, observation,
+                choices.summary(),
+            )
+        except KeyboardInterrupt:
+            raise StepNotStored(
+                f"Step {options.name} ran, but wfnb was interrupted while storing its result. Nothing half-written was "
+                "kept (the store is consistent); its values are in the namespace, but it is not cached and no variant "
+                "was recorded. Run the cell again to store its result (it runs again)."
+            ) from None
+        except StoreError as error:
+            raise StepNotStored(
+                f"Step {options.name} ran and its values are in the namespace, but its result could not be stored, so "
+                f"it is not cached and no variant was recorded: {error} Then run the cell again."
+            ) from None
         note_edited_modules(report, record)
         decision.update(record=self._blob_of(record), against=self._blob_of(earlier))
         self._log(report, fingerprint.key, cached=False, outputs=sorted(outcome.outputs), decision=decision)
@@ -257,8 +278,23 @@ class StepRunner:
         detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
         report.failed(detail)
         self._log(report, key, cached=False, outputs=[], error=detail, decision={**(decision or {}), "kind": "failed"})
+        if isinstance(error, KeyboardInterrupt):
+            raise StepInterrupted(f"step {report.step} was interrupted; nothing was cached.") from error
         # chained, so that a caller that shows no stream (the browser's replay) can show the user's traceback
         raise StepFailed(f"step {report.step} failed ({detail}); nothing was cached. Fix the cell and run it again.") from error
+
+    def _changed_inputs(self, fingerprint: Fingerprint) -> list[str]:
+        """The inputs whose values are no longer what the step read (a failed run changed them before it stopped)."""
+        namespace, changed = self.host.namespace, []
+        for name, digest in fingerprint.inputs.items():
+            if digest == ABSENT or name not in namespace or is_module(namespace[name]):
+                continue
+            try:
+                if hash_value(namespace[name]) != digest:
+                    changed.append(name)
+            except Exception:  # noqa: BLE001 - a value that cannot be hashed now cannot be trusted either
+                changed.append(name)
+        return changed
 
     def _store_inputs(self, fingerprint: Fingerprint) -> list[str]:
         """Keep the step's input values (once per value) so that a replay can start from them."""

@@ -7,7 +7,9 @@ that tools comparing a notebook's outputs can tell it from the step's own.
 from __future__ import annotations
 
 import html
+import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -15,6 +17,7 @@ if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
 STATUS_METADATA = {"wfnb": "status"}
+_SENTENCE_END = re.compile(r"(?<!e\.g\.)(?<!i\.e\.)(?<=\.)\s+")  # "e.g. list(...)" does not end a sentence
 
 
 @dataclass
@@ -25,6 +28,7 @@ class StepReport:
     started: str  # ISO time, for the run log
     clock: float  # perf_counter() at the start
     parts: list[str] = field(default_factory=list)
+    _ran_clock: float = 0.0  # perf_counter() when the step's code ended: what follows is hashing and storing
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.clock
@@ -36,9 +40,13 @@ class StepReport:
     def ran(self, reasons: list[str]) -> None:
         why = f" ({'; '.join(reasons)})" if reasons else ""
         self.parts = [f"ran {format_duration(self.elapsed())}{why}"]
+        self._ran_clock = time.perf_counter()
 
     def stored(self, count: int, total: int, written: int) -> None:
+        """After ``ran``: what was stored, and how long hashing and storing it took (part of the cell's time)."""
         size = format_size(total)
+        if self._ran_clock:
+            size += f" in {format_duration(time.perf_counter() - self._ran_clock)}"
         if written < total:
             size += f", {format_size(written)} new" if written else ", all already in the store"
         self.parts.append(f"stored {count} value{'s' if count != 1 else ''}, {size}")
@@ -57,10 +65,22 @@ class StepReport:
         self.parts = [f"failed after {format_duration(self.elapsed())}", detail]
 
     def unstorable_warning(self, problems: dict[str, str]) -> str:
-        details = " ".join(f"{name}: {reason}" for name, reason in sorted(problems.items()))
+        """One paragraph for all the values that cannot be stored: why, per kind of value, and each piece of
+        advice once (values of one type share their reason; reasons share their advice)."""
+        groups: dict[str, list[str]] = {}
+        for name, reason in sorted(problems.items()):
+            groups.setdefault(reason, []).append(name)
+        sentences = {reason: _SENTENCE_END.split(reason.strip()) for reason in groups}
+        counts = Counter(sentence for parts in sentences.values() for sentence in set(parts))
+        shared = [sentence for sentence, count in counts.items() if count > 1] if len(groups) > 1 else []
+        said = "; ".join(
+            f"{', '.join(names)}: {' '.join(p for p in sentences[reason] if p not in shared).rstrip('.')}"
+            for reason, names in groups.items()
+        )
+        advice = [sentence for sentence in dict.fromkeys(p for parts in sentences.values() for p in parts) if sentence in shared]
         return (
             f"step {self.step} ran, but {', '.join(sorted(problems))} could not be cached, so the step will run "
-            f"again next time rather than be half-restored. {details}"
+            f"again next time rather than be half-restored. {said}." + "".join(f" {a}" for a in advice)
         )
 
     def line(self) -> str:

@@ -261,12 +261,16 @@ def _replay(args: argparse.Namespace) -> int:
     except BadArgument as error:
         raise UsageProblem(str(error)) from None
     variant = variant_of(args, args.ref)
+    overrides = parse_overrides(args.param, variant.params)  # a string parameter takes the word as typed
     if args.check:
         if overrides:
             raise UsageProblem("--check replays a variant as it was recorded: give no -p overrides with it.")
-        with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        from wfnb.history.workers import recording_like_a_kernel
+
+        # displays and figures are recorded as the notebook's kernel recorded them, to compare
+        with recording_like_a_kernel(), contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
             report = variant.replay(check=True)
-        print(json.dumps(report.to_json(), default=str) if args.json else str(report).splitlines()[0])
+        print(json.dumps(report.to_json(), default=str) if args.json else report.summary())
         return EXIT_OK if report.ok else EXIT_PROBLEM
     before = set(api.variants(variant.workflow, store=args.store)["variant"])
     # progress lines are for people: with --json, stdout carries the result only

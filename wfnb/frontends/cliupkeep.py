@@ -243,7 +243,6 @@ def _checkout(args: argparse.Namespace) -> int:
 def _du(args: argparse.Namespace) -> int:
     from wfnb.cache.statusline import format_size
     from wfnb.frontends import upkeep
-    from wfnb.history.session import resolve_store
 
     table = upkeep.disk_usage(args.workflow, store=looking(args), steps=args.steps)
     if args.json:

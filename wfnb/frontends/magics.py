@@ -16,7 +16,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from wfnb.cache.cellcode import needs_await
 from wfnb.cache.stepline import step_arguments, step_options
-from wfnb.errors import WfnbError, check_name
+from wfnb.errors import StepInterrupted, WfnbError, check_name
 from wfnb.history.params import parse_overrides
 from wfnb.history.session import Session
 from wfnb.history.variants import Variant
@@ -41,11 +41,16 @@ class WorkflowMagics(Magics):
         A step whose code, inputs, helper functions, package versions and files
         are unchanged is not run again: its variables and outputs are restored.
         """
+        interrupt = None
         try:
             options = step_options(line)
             self.session.run_step(options, _dedented(cell))
+        except StepInterrupted as error:
+            interrupt = error.__cause__  # the user's own, shown once, as a plain cell shows it
         except WfnbError as error:
             raise UsageError(str(error)) from None
+        if interrupt is not None:
+            raise interrupt
 
     def empty_step(self, line: str) -> None:
         """A ``%%step NAME`` cell with nothing below it: a note, not an error (Run All goes on)."""
@@ -75,11 +80,16 @@ class WorkflowMagics(Magics):
 
     async def step_async(self, line: str, cell: str) -> None:
         """``%%step`` for a cell with top-level ``await`` (see ``await_transformer``)."""
+        interrupt = None
         try:
             options = step_options(line)
             await self.session.run_step_async(options, _dedented(cell))
+        except StepInterrupted as error:
+            interrupt = error.__cause__
         except WfnbError as error:
             raise UsageError(str(error)) from None
+        if interrupt is not None:
+            raise interrupt
 
     @line_magic
     def wfnb(self, line: str) -> None:
@@ -104,11 +114,17 @@ class WorkflowMagics(Magics):
 
 
 def await_transformer(shell: InteractiveShell):
-    """An input transformer that runs ``%%step`` cells using top-level ``await`` on the kernel's loop.
+    """An input transformer for ``%%step`` cells: top-level ``await``, and code that is not Python.
 
     A cell magic is called synchronously, and the kernel's event loop is already
     running, so the body's ``await`` could not run there. Rewritten as an awaited
     call, the whole cell runs as a coroutine on that loop, as a plain cell would.
+
+    A body that does not compile (``x = = 1``, an unclosed bracket) never reaches
+    the magic: the cell becomes the body alone (the ``%%step`` line blanked, so
+    that line numbers stay the cell's), and IPython reports its SyntaxError
+    exactly as for a plain cell, which fails the cell. Nothing ran, so nothing of
+    the workflow changes.
     """
 
     def transform(lines: list[str]) -> list[str]:
@@ -117,19 +133,38 @@ def await_transformer(shell: InteractiveShell):
         line, body = lines[0][len("%%step"):].strip(), "".join(lines[1:])
         if not body.strip():  # IPython refuses a cell magic with no body; an empty step is a note
             return [f"get_ipython().magics_manager.registry[{WorkflowMagics.__name__!r}].empty_step({line!r})\n"]
-        if "await" not in body and "async" not in body:  # the common case, without IPython's full transform
+        plain = "await" not in body and "async" not in body
+        code = _dedented(body)  # as the magic runs it
+        if plain and _compiles(code):  # the common case, without IPython's full transform
             return lines
+        as_plain_cell = ["\n", *code.splitlines(keepends=True)]
         try:
-            transformed = shell.transform_cell(body)
-        except Exception:  # malformed input: the synchronous path reports it
-            return lines
-        if not needs_await(transformed):
+            transformed = shell.transform_cell(code)
+        except Exception:  # IPython cannot read it: as a plain cell, it says why
+            return as_plain_cell
+        if not _compiles(transformed):
+            return as_plain_cell
+        if plain or not needs_await(transformed):
             return lines
         call = f"get_ipython().magics_manager.registry[{WorkflowMagics.__name__!r}].step_async({line!r}, {body!r})"
         return [f"await {call}\n"]
 
     transform.wfnb = True
     return transform
+
+
+def _compiles(source: str) -> bool:
+    """Whether ``source`` compiles as a cell (top-level ``await`` allowed, as IPython allows it)."""
+    import ast
+    import warnings
+
+    try:
+        with warnings.catch_warnings():  # IPython's own compile of the cell warns, once (an invalid escape "\d")
+            warnings.simplefilter("ignore")
+            compile(source, "<cell>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return False
+    return True
 
 
 def _dedented(cell: str) -> str:
@@ -272,11 +307,12 @@ def _replay_command(session: Session, arguments: list[str]) -> None:
     check = "--check" in arguments
     words = [word for word in arguments if word != "--check"]
     variant = Variant.of(resolve(session.store, words[0], session.workflow))
+    overrides = parse_overrides(words[1:], variant.params)
     if check:
-        report = variant.replay(check=True, **parse_overrides(words[1:]))
-        print(f"{variant.name}: " + (f"nondeterministic: {', '.join(report.nondeterministic)}" if report.nondeterministic else "every step gave its recorded outputs again"))
+        report = variant.replay(check=True, **overrides)
+        print(report.summary())
         return
-    replayed = variant.replay(**parse_overrides(words[1:]))
+    replayed = variant.replay(**overrides)
     print(f"replayed {variant.name} → {replayed.name}")
 
 

@@ -2,12 +2,18 @@
 
 Each step runs on exactly the inputs its variant recorded (the state after the
 steps before it, restored as a hit restores it: values, seeds, options), so a
-difference belongs to that step alone and never to one upstream. Its fresh
-outputs are compared with the recorded ones by content hash; where they differ,
-``wfnb.cache.valuediff`` says how (numbers: the largest absolute and relative
-difference; frames: the columns and rows; figures: the pixels). Printed text that
-differs is reported, but does not count: a timing printed by a step is not a
-result.
+difference belongs to that step alone and never to one upstream. It runs as the
+notebook runs it, ``wfnb.log`` included. Everything it produced is compared with
+what was recorded: its values by content hash (where they differ,
+``wfnb.cache.valuediff`` says how: numbers, the largest absolute and relative
+difference; frames, the columns and rows), its metrics, its figures (the pixels)
+and its other displays. Printed text that differs is reported, but does not
+count: a timing printed by a step is not a result.
+
+A step that fails, or that cannot be checked (its outputs were never stored, or
+a file or package it read has changed since), is reported as such and never
+counted as a pass: the report says "every step gave its recorded outputs
+again" only when every step was compared and none differed.
 
 Nothing of the cache is replaced (the check writes no record of its runs). A
 step seen to differ is marked: in its variant's check ref
@@ -19,6 +25,7 @@ says so in its status line (a new record of the key keeps the mark).
 from __future__ import annotations
 
 import base64
+import re
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -62,18 +69,23 @@ class StepCheck:
     verdict: StepVerdict
     outputs: tuple[OutputCheck, ...] = ()
     figures: tuple[str, ...] = ()  # how each figure that differs differs
+    displays: tuple[str, ...] = ()  # how each other display (a table, the last value) that differs differs
     printed: str = ""  # "" or a note that the printed text differs (not counted)
     note: str = ""  # why it was not checked, or how it failed
 
     @property
     def differing(self) -> list[str]:
-        return [o.name for o in self.outputs if not o.same] + [f"figure {i + 1}" for i, _ in enumerate(self.figures)]
+        figures = [f"figure {i + 1}" for i, _ in enumerate(self.figures)]
+        return [o.name for o in self.outputs if not o.same] + figures + ["display" for _ in self.displays[:1]]
 
     def lines(self) -> list[str]:
         if self.verdict in ("failed", "not checked"):
             return [f"{self.step}: {self.verdict} ({self.note})"]
         if self.verdict == "same":
-            kept = f"{len(self.outputs)} output{'s' if len(self.outputs) != 1 else ''}" if self.outputs else "no output"
+            values = sum(not o.name.startswith("metric ") for o in self.outputs)
+            logged = len(self.outputs) - values
+            kept = f"{values} output{'s' if values != 1 else ''}" if values else "no output"
+            kept += f" and {logged} metric{'s' if logged != 1 else ''}" if logged else ""
             return [f"{self.step}: same ({kept} as recorded)" + (f"; {self.printed}" if self.printed else "")]
         lines = [f"{self.step}: DIFFERS from the recorded run"]
         for output in self.outputs:
@@ -81,6 +93,7 @@ class StepCheck:
                 lines.append(f"  {output.name}: {output.lines[0] if output.lines else 'differs'}")
                 lines.extend(f"    {line}" for line in output.lines[1:4])
         lines.extend(f"  figure: {text}" for text in self.figures)
+        lines.extend(f"  display: {text}" for text in self.displays)
         if self.printed:
             lines.append(f"  {self.printed}")
         return lines
@@ -97,31 +110,59 @@ class CheckReport:
     @property
     def nondeterministic(self) -> list[str]:
         """The steps whose fresh run differed from the recorded one."""
-        return [s.step for s in self.steps if s.verdict == "differs"]
+        return self._with("differs")
+
+    @property
+    def failed(self) -> list[str]:
+        """The steps whose fresh run raised: they were not compared."""
+        return self._with("failed")
+
+    @property
+    def unchecked(self) -> list[str]:
+        """The steps that could not be run again as recorded: they were not compared."""
+        return self._with("not checked")
 
     @property
     def ok(self) -> bool:
-        return not self.nondeterministic
+        """Every step was compared and gave its recorded outputs again."""
+        return all(s.verdict == "same" for s in self.steps)
+
+    def _with(self, verdict: StepVerdict) -> list[str]:
+        return [s.step for s in self.steps if s.verdict == verdict]
+
+    def summary(self) -> str:
+        """One line: which steps differ, failed or could not be checked, and how many gave their outputs again."""
+        total = len(self.steps)
+        if self.ok:
+            return f"check of {self.workflow}/{self.variant}: every step ({total}) gave its recorded outputs again"
+        parts = []
+        for names, what in ((self.nondeterministic, "differ on a fresh run"), (self.failed, "failed"),
+                            (self.unchecked, "could not be checked")):
+            if names:
+                parts.append(f"{len(names)} of {total} steps {what} ({', '.join(names)})")
+        same = total - len(self.nondeterministic) - len(self.failed) - len(self.unchecked)
+        parts.append(f"{same} gave {'its' if same == 1 else 'their'} recorded outputs again" if same else "none was seen to give its recorded outputs again")
+        return f"check of {self.workflow}/{self.variant}: " + "; ".join(parts)
 
     def __str__(self) -> str:
-        head = f"check of {self.workflow}/{self.variant}: " + (
-            f"{len(self.nondeterministic)} of {len(self.steps)} steps differ on a fresh run ({', '.join(self.nondeterministic)})"
-            if self.nondeterministic else f"every step ({len(self.steps)}) gave its recorded outputs again"
-        )
-        return "\n".join([head, *(line for step in self.steps for line in step.lines())])
+        return "\n".join([self.summary(), *(line for step in self.steps for line in step.lines())])
 
     def __repr__(self) -> str:
-        return f"<CheckReport {self.workflow}/{self.variant}: nondeterministic {', '.join(self.nondeterministic) or 'none'}>"
+        failed = f"; failed {', '.join(self.failed)}" if self.failed else ""
+        unchecked = f"; not checked {', '.join(self.unchecked)}" if self.unchecked else ""
+        return f"<CheckReport {self.workflow}/{self.variant}: nondeterministic {', '.join(self.nondeterministic) or 'none'}{failed}{unchecked}>"
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(str(self))
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "workflow": self.workflow, "variant": self.variant, "nondeterministic": self.nondeterministic,
+            "workflow": self.workflow, "variant": self.variant, "ok": self.ok, "nondeterministic": self.nondeterministic,
+            "failed": self.failed, "unchecked": self.unchecked,
             "steps": [
                 {
                     "step": s.step, "verdict": s.verdict, "note": s.note, "printed": s.printed, "figures": list(s.figures),
+                    "displays": list(s.displays),
                     "outputs": [{"name": o.name, "same": o.same, "lines": list(o.lines), "max_abs": o.max_abs,
                                  "max_rel": o.max_rel, "columns": list(o.columns)} for o in s.outputs],
                 }
@@ -153,6 +194,7 @@ def check_variant(variant: Variant, progress: Callable[[StepCheck], None] | None
 
 
 def _check_step(store: Store, host: Any, record: StepRecord) -> StepCheck:
+    from wfnb.cache import metrics
     from wfnb.cache.runner import run_sync
 
     raw = record.record
@@ -161,16 +203,41 @@ def _check_step(store: Store, host: Any, record: StepRecord) -> StepCheck:
     changed = _changed_since(raw, host.namespace)
     if changed is not None:
         return StepCheck(record.step, "not checked", note=f"a fresh run would not see what it saw: {changed}")
-    with host.capture() as events:
+    with host.capture() as events, metrics.collecting(record.step) as logged:  # wfnb.log works as in the notebook
         error = run_sync(host.execute(record.code, False, record.step))
     if error is not None:
         return StepCheck(record.step, "failed", note=f"{type(error).__name__}: {error}")
     outputs = tuple(_compare_output(store, raw, name, digest, host.namespace) for name, digest in record.outputs.items())
+    outputs += _compare_metrics(record.metrics, logged)
     recorded = _recorded_events(store, record)
     figures = _figure_changes(recorded, events)
+    displays = _display_changes(recorded, events)
     printed = "printed text differs (not counted)" if _printed(recorded) != _printed(events) else ""
-    differs = any(not o.same for o in outputs) or bool(figures)
-    return StepCheck(record.step, "differs" if differs else "same", outputs, tuple(figures), printed)
+    differs = any(not o.same for o in outputs) or bool(figures) or bool(displays)
+    return StepCheck(record.step, "differs" if differs else "same", outputs, tuple(figures), tuple(displays), printed)
+
+
+def _compare_metrics(recorded: Mapping[str, Any], fresh: Mapping[str, Any]) -> tuple[OutputCheck, ...]:
+    """Each metric the step logged, as recorded and now (``wfnb.log``), as one output named ``metric NAME``."""
+    found = []
+    for name in dict.fromkeys([*recorded, *fresh]):
+        old, new = recorded.get(name, _UNSET), fresh.get(name, _UNSET)
+        if old == new:
+            found.append(OutputCheck(f"metric {name}", True))
+        elif old is _UNSET or new is _UNSET:
+            found.append(OutputCheck(f"metric {name}", False, ("logged now, not when recorded" if old is _UNSET else "not logged now",)))
+        else:
+            gap = abs(new - old) if _is_number(old) and _is_number(new) else None
+            rel = gap / abs(old) if gap is not None and old else None
+            found.append(OutputCheck(f"metric {name}", False, (f"{old!r} recorded, {new!r} now",), gap, rel))
+    return tuple(found)
+
+
+_UNSET = object()
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _changed_since(raw: Mapping[str, Any], namespace: dict[str, Any]) -> str | None:
@@ -231,6 +298,34 @@ def _figure_changes(recorded: list[dict[str, Any]], fresh: list[dict[str, Any]])
     if len(old) != len(new):
         changes.append(f"{len(old)} figure{'s' if len(old) != 1 else ''} recorded, {len(new)} now")
     return changes
+
+
+def _display_changes(recorded: list[dict[str, Any]], fresh: list[dict[str, Any]]) -> list[str]:
+    """How the displays other than figures (tables, the last expression's value, Markdown) differ."""
+    old, new = _shown(recorded), _shown(fresh)
+    changes = [f"display {i + 1} differs ({', '.join(sorted(set(a) | set(b)))})" for i, (a, b) in enumerate(zip(old, new)) if a != b]
+    if len(old) != len(new):
+        changes.append(f"{len(old)} display{'s' if len(old) != 1 else ''} recorded, {len(new)} now")
+    return changes
+
+
+# a default repr's memory address, and the random ids of HTML charts (plotly's div ids), differ in every run
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_NOT_COMPARED = ("image/png", "application/vnd.jupyter.widget-view+json")  # figures have their own comparison
+
+
+def _shown(events: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Each display and result event's data without figures, as text to compare."""
+    found: list[dict[str, str]] = []
+    for event in events:
+        if event.get("kind") == "clear":
+            found = []
+        elif event.get("kind") in ("display", "result") and (event.get("metadata") or {}).get("wfnb") != "status":
+            data = {mime: _ADDRESS.sub("…", value if isinstance(value, str) else repr(value))
+                    for mime, value in (event.get("data") or {}).items() if mime not in _NOT_COMPARED}
+            if data and not ("image/png" in (event.get("data") or {}) and set(data) == {"text/plain"}):
+                found.append(data)  # a figure's "<Figure size …>" text goes with the figure
+    return found
 
 
 def _pngs(events: list[dict[str, Any]]) -> list[str]:

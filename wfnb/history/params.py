@@ -8,23 +8,54 @@ overridden. The words are what a user types after ``%wfnb replay`` or
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Mapping
 
 from wfnb.errors import BadArgument
 
 
-def parse_overrides(items: list[str]) -> dict[str, object]:
-    """``name=value`` words into parameters; values are JSON when they parse as JSON, else strings."""
+def parse_overrides(items: list[str], params: Mapping[str, Any] | None = None) -> dict[str, object]:
+    """``name=value`` words into parameters; values are JSON when they parse as JSON, else strings.
+
+    With ``params`` (the parameters being overridden), a word for a string
+    parameter is taken as it was typed: ``method=1`` means the string ``"1"``.
+    """
     overrides: dict[str, object] = {}
     for item in items:
         name, sep, text = item.partition("=")
         if not sep or not name.isidentifier():
             raise BadArgument(f"{item!r} is not a parameter override; write name=value, e.g. window=30 or method=ewm.")
+        if params is not None and isinstance(params.get(name), str):
+            overrides[name] = text
+            continue
         try:
             overrides[name] = json.loads(text)
         except ValueError:
             overrides[name] = text
     return overrides
+
+
+def as_parameter_type(owner: str, name: str, value: Any, recorded: Any) -> Any:
+    """``value`` as an override of parameter ``name``, converted to the type the parameter has (``recorded``).
+
+    A parameter keeps its type across variants: ``alpha = 0.5`` overridden by
+    ``alpha=20`` is ``20.0``, so that the notebook's own ``alpha = 20.0`` later
+    finds that variant's results instead of recording another with the same
+    ones. A whole number for a float, and a float that is whole for an int, are
+    converted; anything else of another type is refused.
+    """
+    if recorded is None or value is None or type(value) is type(recorded):
+        return value
+    if type(recorded) is float and type(value) is int:
+        return float(value)
+    if type(recorded) is int and type(value) is float and value.is_integer():
+        return int(value)
+    kinds = {bool: "a bool", int: "an integer", float: "a number", str: "a string", list: "a list", dict: "a dict"}
+    kind = kinds.get(type(recorded), type(recorded).__name__)
+    example = json.dumps(recorded) if not isinstance(recorded, str) else recorded
+    raise BadArgument(
+        f"{owner}: parameter {name} is {kind} ({name}={json.dumps(recorded)}), so {_short_repr(value)} "
+        f"({kinds.get(type(value), type(value).__name__)}) cannot be its value. Give {kind}, e.g. {name}={example}."
+    )
 
 
 def check_param(name: str, value: Any) -> None:

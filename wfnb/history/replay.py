@@ -27,7 +27,7 @@ from wfnb.cache.stepline import StepOptions
 from wfnb.errors import BadArgument, CorruptObject, StepFailed
 from wfnb.history import upstream  # noqa: F401 - checks the results of other workflows a step read
 from wfnb.history.records import StepRecord, Variant
-from wfnb.history.snapshots import record_variant
+from wfnb.history.snapshots import record_variant, refill_variant
 from wfnb.history.state import WorkflowState
 from wfnb.store import Store
 
@@ -82,9 +82,10 @@ def replay(
     **params
         New values for some of the variant's parameters.
     """
-    check_overrides(f"{variant.workflow}/{variant.name}", params, variant.params)
+    params = check_overrides(f"{variant.workflow}/{variant.name}", params, variant.params)
+    store = variant._store()
     return run_steps(
-        variant._store(),
+        store,
         variant.workflow,
         [StepCode.from_record(step) for step in variant.steps],
         {**variant.params, **params},
@@ -92,7 +93,16 @@ def replay(
         parent=variant.number,
         label=f"replay of {variant.workflow}/{variant.name}",
         missing_hint="It came from outside the workflow's steps and could not be stored; define it in a step.",
+        refill=variant if _values_gone(store, variant) else None,
     )
+
+
+def _values_gone(store: Store, variant: Variant) -> bool:
+    """Whether ``wfnb gc`` let some of the variant's values go (its history stays; a replay computes them)."""
+    from wfnb.store.gc import value_objects
+
+    digests = [d for step in variant.steps for d in value_objects(dict(step.record)) if isinstance(d, str) and d]
+    return any(not store.has_object(digest) for digest in digests)
 
 
 def run_steps(
@@ -107,8 +117,12 @@ def run_steps(
     setup: str = "",
     label: str,
     missing_hint: str,
+    refill: Variant | None = None,
 ) -> Variant:
     """Run ``steps`` in order in a fresh namespace through the cache, and record the variant they make.
+
+    ``refill`` is a variant whose values were let go, being replayed as it was:
+    the run refills it (``snapshots.refill_variant``) rather than recording a copy.
 
     The namespace starts with ``namespace`` (values the caller supplies), then
     the parameters; ``setup`` (plain code, e.g. imports) runs there uncached;
@@ -152,6 +166,9 @@ def run_steps(
             f"{label} ran, but steps {', '.join(not_fresh)} could not be recorded (see the warnings above), "
             "so no variant was made."
         )
+    refilled = refill_variant(store, state, refill) if refill is not None else None
+    if refilled is not None:
+        return refilled
     made, _ = record_variant(store, state, parent=parent)
     return made
 
@@ -171,11 +188,14 @@ def bring_inputs(store: Store, step: StepCode, namespace: dict[str, Any], label:
             ) from None
 
 
-def check_overrides(owner: str, overrides: Mapping[str, Any], params: Mapping[str, Any]) -> None:
-    """Refuse overrides of parameters ``owner`` does not have, suggesting the one probably meant."""
+def check_overrides(owner: str, overrides: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
+    """The overrides, each of its parameter's type (``params.as_parameter_type``); refuses overrides of
+    parameters ``owner`` does not have, suggesting the one probably meant."""
+    from wfnb.history.params import as_parameter_type
+
     unknown = sorted(set(overrides) - set(params))
     if not unknown:
-        return
+        return {name: as_parameter_type(owner, name, value, params[name]) for name, value in overrides.items()}
     import difflib
 
     known = ", ".join(sorted(params)) or "none"

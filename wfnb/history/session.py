@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING, Any, Callable
 from wfnb.cache import stepvalues
 from wfnb.cache.cellcode import analyze_cell
 from wfnb.cache.execution import ShellHost, warn
+from wfnb.cache.hashing import hash_value
 from wfnb.cache.runner import StepResult, StepRunner, run_sync
 from wfnb.cache.statusline import StepReport
 from wfnb.cache.stepline import StepOptions
 from wfnb.cache.stepvalues import output_digests
-from wfnb.errors import BadArgument, CorruptObject, StepFailed, WfnbError
+from wfnb.errors import BadArgument, CorruptObject, StepFailed, StepInterrupted, StepNotStored, WfnbError
 from wfnb.history import upstream  # noqa: F401 - checks the results of other workflows a step read
 from wfnb.history.checkout import Restored
 from wfnb.history.links import note_variant
@@ -201,6 +202,7 @@ class Session:
         state.records = {record.step: dict(record.record) for record in variant.steps}
         state.params = dict(variant.params)
         state.current = self._base = variant.number
+        state.changed_in_place = {}  # the namespace now holds what the variant's steps made
         self._state = state
 
     # -- steps and parameters ---------------------------------------------
@@ -217,22 +219,89 @@ class Session:
             result = await self.runner.run(
                 options, body, params=state.params, previous=previous, asynchronous=asynchronous
             )
-        except StepFailed:
+        except StepFailed as failure:
             state.use(options.name, None)
             self._ran_at[options.name] = time.time()
+            spoiled = self._changed_in_place(options.name, failure.changed)
+            if spoiled and not isinstance(failure, StepInterrupted):
+                raise StepFailed(f"{failure} {spoiled}") from failure.__cause__
             raise
+        except KeyboardInterrupt:  # in wfnb's own work: reading its inputs, restoring a hit
+            state.use(options.name, None)
+            raise StepNotStored(
+                f"wfnb was interrupted while it read the inputs of step {options.name} or restored its result. "
+                "Nothing half-written was kept (the store is consistent), but the step's names may be only partly "
+                "restored. Run the cell again."
+            ) from None
         self._ran_at[options.name] = time.time()
         if result.record is not None:
             result = self._as_this_step(options.name, result)
+        self._say_params_set_elsewhere(options.name, result.record)
+        try:
+            self._finish_step(options, previous, result)
+        except KeyboardInterrupt:  # while the variant was being recorded: its write is all or nothing
+            state.current = None
+            raise StepNotStored(
+                f"Step {options.name} is done, but wfnb was interrupted while it recorded the workflow's variant. "
+                "Nothing half-written was kept (the store is consistent). Run the cell again to record it "
+                "(the step is restored from the cache)."
+            ) from None
+
+    def _say_params_set_elsewhere(self, step: str, record: dict[str, Any] | None) -> None:
+        """One line when the step read a parameter whose value a plain cell set again (not its ``%%params`` value):
+        its result then belongs to no variant of the parameters the workflow records."""
+        if record is None:
+            return
+        inputs = record.get("inputs") or {}
+        for name, value in self.state.params.items():
+            if name not in inputs:
+                continue
+            try:
+                elsewhere = inputs[name] != hash_value(value)
+            except WfnbError:
+                continue
+            if elsewhere and name in self.shell.user_ns:
+                warn(
+                    f"step {step} read {name} = {_short(self.shell.user_ns[name])}, set outside %%params (which has "
+                    f"{name} = {_short(value)}), so no variant records the value it used. Set {name} in the %%params cell."
+                )
+
+    def _changed_in_place(self, step: str, changed: tuple[str, ...]) -> str:
+        """After ``step`` failed having ``changed`` some of its inputs: those that earlier steps made.
+
+        They are no longer what those steps made, so those steps must run again
+        (a hit puts their values back); the state says so until they do. Returns
+        the advice, or "".
+        """
+        state = self.state
+        made: dict[str, str] = {}
+        for earlier in state.order[: state.order.index(step)] if step in state.order else state.order:
+            if earlier in state.records:
+                made.update(dict.fromkeys(output_digests(state.records[earlier]), earlier))
+        spoiled = {name: made[name] for name in sorted(changed) if name in made}
+        state.changed_in_place.update(dict.fromkeys(spoiled, step))
+        if not spoiled:
+            return ""
+        names, makers = ", ".join(spoiled), list(dict.fromkeys(spoiled.values()))
+        return (
+            f"Before it failed, it changed {names}, so {'it is' if len(spoiled) == 1 else 'they are'} no "
+            f"longer what step {', '.join(makers)} made: run {', '.join(makers)} again first (its result is restored "
+            f"from the cache), then this cell."
+        )
+
+    def _finish_step(self, options: StepOptions, previous: dict[str, Any] | None, result: Any) -> None:
+        state = self.state
         if result.cached and state.current is not None and previous is not None and result.record is not None:
             same = previous.get("key") == result.record.get("key")
             if same and output_digests(previous) == output_digests(result.record):  # a hit that changes nothing: same variant
                 state.place(options.name)
+                state.made_again(options.name)
                 result.report.note(f"variant v{state.current}")
                 self.host.show(result.report)
                 self.notify()
                 return
         state.use(options.name, result.record)
+        state.made_again(options.name)
         self._after_step(options.name, result.report)
 
     def _as_this_step(self, name: str, result: StepResult) -> StepResult:
@@ -475,6 +544,11 @@ def _open_for_a_kernel(location: str | None) -> Store:
     if store.read_only:
         warn(f"the store at {store.root} is read-only: results already there are restored, nothing new is stored.")
     return store
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 _current: Session | None = None

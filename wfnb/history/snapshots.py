@@ -15,6 +15,7 @@ what to do; a listing leaves it out and says so once.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Mapping
@@ -89,6 +90,39 @@ def record_variant(
 def known_variant(store: Store, state: WorkflowState) -> Variant | None:
     """The variant already recorded for a consistent ``state``, if any; writes nothing (a read-only store)."""
     return _known_state(store, state, state.identity())
+
+
+def refill_variant(store: Store, state: WorkflowState, variant: Variant) -> Variant | None:
+    """``variant`` again, for a ``state`` made by replaying it after ``wfnb gc`` let its values go.
+
+    The same steps, code and parameters are the same variant: when its steps
+    gave the same outputs, the identity finds it; when some step gives other
+    ones (it draws random numbers), its manifest now names the new results, so
+    that the values come back under its number (and its tags, pins and notes)
+    instead of as a copy that ``diff`` calls identical. None when ``state`` is
+    not that variant's recipe.
+    """
+    same_steps = [s.step for s in variant.steps] == list(state.order) and all(
+        state.records.get(s.step, {}).get("code_hash") == s.record.get("code_hash") for s in variant.steps
+    )
+    if not same_steps or _canonical(state.params) != _canonical(variant.params):
+        return None
+    identity = state.identity()
+    known = _known_state(store, state, identity)
+    if known is not None:
+        return known
+    manifest = store.refs.read(variant_ref(state.name, variant.number))
+    if manifest is None:
+        return None
+    steps = [_entry(store, step, state.records[step]) for step in state.order]
+    store.refs.replace(variant_ref(state.name, variant.number), {**manifest, "identity": identity, "steps": steps, "metrics": state.metrics()})
+    store.refs.delete(identity_ref(state.name, variant.identity))
+    store.refs.replace(identity_ref(state.name, identity), {"variant": variant.number})
+    return load_variant(store, state.name, variant.number)
+
+
+def _canonical(params: Mapping[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True)
 
 
 def _known_state(store: Store, state: WorkflowState, identity: str) -> Variant | None:

@@ -30,6 +30,8 @@ class WorkflowState:
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     current: int | None = None  # the variant this state is, when it is one
+    # name → the step whose failed run changed it (in place, or bound it again): the step that made it must run again
+    changed_in_place: dict[str, str] = field(default_factory=dict)
     _last_run: str | None = None
 
     def place(self, step: str) -> None:
@@ -58,6 +60,11 @@ class WorkflowState:
             self._last_run = new
         self.current = None
 
+    def made_again(self, step: str) -> None:
+        """``step`` ran or was restored: the names it produced are its own again, whatever a failed run did to them."""
+        made = output_digests(self.records.get(step) or {})
+        self.changed_in_place = {name: by for name, by in self.changed_in_place.items() if name not in made}
+
     def forget(self, step: str) -> None:
         """Drop a step that is no longer part of the notebook."""
         if step in self.order:
@@ -75,7 +82,11 @@ class WorkflowState:
             if record is None:
                 result[step] = ("never-run", "not run in this kernel")
                 continue
-            reason = _stale_reason(record, produced, param_digests, result)
+            spoiled = sorted(name for name in output_digests(record) if name in self.changed_in_place)
+            reason = (
+                f"{spoiled[0]} was changed by the failed run of step {self.changed_in_place[spoiled[0]]}"
+                if spoiled else _stale_reason(record, produced, param_digests, result)
+            )
             result[step] = ("stale", reason) if reason else ("fresh", "")
             for name, digest in output_digests(record).items():
                 produced[name] = (step, digest)

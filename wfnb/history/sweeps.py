@@ -171,7 +171,7 @@ def _warn_if_modules_were_edited(variant: Variant) -> None:
 
 def grid_points(grid: Mapping[str, Sequence[Any]], params: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every combination of the grid's values, in order, without repeats; checks names and values."""
-    from wfnb.history.params import check_param
+    from wfnb.history.params import as_parameter_type, check_param
 
     if not isinstance(grid, Mapping) or not grid:
         raise BadArgument(f"grid must be a non-empty dict of parameter → list of values, but {grid!r} was given.")
@@ -186,8 +186,10 @@ def grid_points(grid: Mapping[str, Sequence[Any]], params: Mapping[str, Any]) ->
             )
         for value in values:
             check_param(name, value)
+    # each value of its parameter's type: alpha=20 for alpha = 0.5 is 20.0, as in a replay
+    typed = {name: [as_parameter_type("the sweep", name, value, params[name]) for value in values] for name, values in grid.items()}
     points, seen = [], set()
-    for combination in itertools.product(*grid.values()):
+    for combination in itertools.product(*typed.values()):
         point = dict(zip(grid, combination))
         marker = repr(sorted(point.items()))
         if marker not in seen:

@@ -24,7 +24,8 @@ import importlib
 import os
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -46,6 +47,33 @@ def record_like_a_kernel() -> Any:
     with _setting_up:  # a Dask worker may run several points in threads
         shell = get_ipython()
         return shell if shell is not None else _kernel_like_shell()
+
+
+@contextmanager
+def recording_like_a_kernel() -> Iterator[Any]:
+    """``record_like_a_kernel`` for a while: in a process with no shell (``wfnb replay --check`` in a
+    terminal), the shell made and the matplotlib backend chosen go away afterwards, as they were."""
+    from IPython.core.getipython import get_ipython
+
+    if get_ipython() is not None:
+        yield get_ipython()
+        return
+    saved = os.environ.get("MPLBACKEND")
+    backend = sys.modules["matplotlib"].get_backend() if "matplotlib" in sys.modules else None
+    try:
+        yield record_like_a_kernel()
+    finally:
+        from IPython.core.interactiveshell import InteractiveShell
+
+        InteractiveShell.clear_instance()
+        if saved is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = saved
+        if "matplotlib.pyplot" in sys.modules:
+            pyplot = sys.modules["matplotlib.pyplot"]
+            pyplot.close("all")
+            pyplot.switch_backend(backend or "agg")
 
 
 def _kernel_like_shell() -> Any:

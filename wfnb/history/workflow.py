@@ -225,7 +225,7 @@ class Workflow:
         from wfnb.history.replay import print_progress, run_steps
         from wfnb.history.session import resolve_store
 
-        check_overrides(f"Workflow {self.name}", params, self.params)
+        params = check_overrides(f"Workflow {self.name}", params, self.params)
         if not self.steps:
             raise BadArgument(f"Workflow {self.name} has no steps to run.")
         target = resolve_store(store)

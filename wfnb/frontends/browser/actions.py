@@ -55,6 +55,8 @@ class Actions(HasTraits):
             overrides = {}
             for name, text in texts.items():
                 value = parse_value(text)
+                if isinstance(variant.params.get(name), str) and not isinstance(value, str):
+                    value = text.strip()  # a string parameter: `1` is the text "1", as the form says
                 if len(parse_values(text, isinstance(variant.params.get(name), list))) > 1:
                     raise BadArgument(
                         f"{name} = {text.strip()} is a list of values: click Sweep to run one variant per value, "
@@ -99,6 +101,8 @@ class Actions(HasTraits):
         grid = {}
         for name, text in texts.items():
             values = parse_values(text, isinstance(variant.params.get(name), list))
+            if isinstance(variant.params.get(name), str):  # a string parameter: `1, 2` are the texts "1" and "2"
+                values = [value if isinstance(value, str) else json.dumps(value) for value in values]
             if len(values) > 1:
                 grid[name] = values
         return grid
@@ -208,9 +212,15 @@ class Actions(HasTraits):
             for record in variant.steps:
                 session.runner.forget(record.key)
         differing = job.result.get("nondeterministic") or []
-        self.progress = [{**e, "state": "failed" if e["step"] in differing else e["state"]} for e in self.progress]
+        failed = job.result.get("failed") or []
+        unchecked = job.result.get("unchecked") or []
+        self.progress = [{**e, "state": "failed" if e["step"] in differing + failed else e["state"]} for e in self.progress]
         advice = " Their cached results say so when restored; seed what they draw from to make them reproducible." if differing else ""
-        self._say("run", "error" if differing else "success", f"{job.result.get('summary', 'Checked.')}.{advice}")
+        if failed:
+            advice += " A step that failed was not compared: replay the variant to see its traceback."
+        elif unchecked:
+            advice += " A step that could not be checked was not compared (each step's line says why)."
+        self._say("run", "error" if differing or failed or unchecked else "success", f"{job.result.get('summary', 'Checked.')}.{advice}")
 
     def _swept(self, job: Job, made: list[str], new: list[str]) -> None:
         listed = [ref for ref in made if ref in self._variants]

@@ -144,7 +144,8 @@ def _check(variant: Any, emit: Any) -> None:
         emit("step", step=check.step, cached=False, text=check.lines()[0].split(": ", 1)[-1], verdict=check.verdict)
 
     report = check_variant(variant, progress=progress)
-    emit("done", variants=[variant.number], nondeterministic=report.nondeterministic, summary=str(report).splitlines()[0])
+    emit("done", variants=[variant.number], nondeterministic=report.nondeterministic, failed=report.failed,
+         unchecked=report.unchecked, ok=report.ok, summary=report.summary())
 
 
 def _sweep(variant: Any, grid: dict[str, list[Any]], backend: str, n_jobs: int | None, emit: Any) -> None:
