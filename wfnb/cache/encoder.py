@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator
 
 import xxhash
 
-from wfnb.cache import codehash
+from wfnb.cache import codehash, setorder
 from wfnb.errors import UnhashableValue
 
 HASH_VERSION = b"wfnb-hash-2\0"  # fed first; bump on any change of the encoding (tests pin digests)
@@ -276,6 +276,15 @@ def _enc_dict(enc: Encoder, obj: dict[Any, Any]) -> Iterator[object]:
 
 
 def _enc_set(enc: Encoder, obj: set[Any] | frozenset[Any]) -> Iterator[object]:
+    if len(obj) > 1 and setorder.has_fixed_order(obj):
+        # numbers: every plain run iterates them in the same order, which list(s) and `for` see
+        enc.write(b"Q" if type(obj) is set else b"q")
+        enc.write_len(len(obj))
+        return _items(enc, obj)
+    return _enc_unordered_set(enc, obj)
+
+
+def _enc_unordered_set(enc: Encoder, obj: set[Any] | frozenset[Any]) -> Iterator[object]:
     digests = []
     atoms = _ATOMS
     for item in obj:  # each element hashed on its own, then sorted: order-independent
