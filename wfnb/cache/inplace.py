@@ -31,7 +31,7 @@ class Sync:
         """Make ``live`` equal to ``stored`` in place where possible; return what to bind."""
         if live is stored:
             return live
-        if id(live) in self._seen or type(live) is not type(stored):
+        if id(live) in self._seen or type(live) is not type(stored) or _replaced_whole(live):
             return stored
         if type(live) in _ATOMS:  # immutable: the live one if equal, so that a tuple holding it stays
             return live if live == stored else stored
@@ -167,6 +167,15 @@ def class_state(cls: type) -> dict[str, Any]:
 
 def apply_class_state(cls: type, state: dict[str, Any]) -> None:
     Sync()._attributes(cls, state)
+
+
+def _replaced_whole(obj: Any) -> bool:
+    """matplotlib's figures, axes and artists: a web of objects pointing at each other (``ax.figure``,
+    ``fig.axes``, transforms' parents held by weak references) that pouring one object's state into
+    another would leave pointing at the stored copies. A changed figure and its axes are bound as
+    restored instead, together, so that ``ax.figure is fig`` holds."""
+    module = type(obj).__module__
+    return isinstance(module, str) and module.partition(".")[0] == "matplotlib"
 
 
 def _has_state(obj: Any) -> bool:
