@@ -345,6 +345,12 @@ def _enc_reduced(enc: Encoder, obj: object) -> Iterator[object]:
         yield str(getattr(obj, "name", ""))
         yield str(getattr(obj, "mode", ""))
         return
+    if _closed_h5py_file(obj):  # what is left of an HDF5 file once closed: nothing but its kind
+        enc.write(b"C")
+        yield "h5py.File"
+        yield ""
+        yield ""
+        return
     if callable(obj):
         token = codehash.global_token(obj)
         if token is not None:  # e.g. a numpy ufunc or a dispatcher: library code, by name
@@ -372,6 +378,12 @@ def _enc_reduced(enc: Encoder, obj: object) -> Iterator[object]:
     yield None if list_items is None else list(list_items)
     yield None if dict_items is None else list(dict_items)
     yield setter
+
+
+def _closed_h5py_file(obj: object) -> bool:
+    """An ``h5py.File`` closed by the ``with`` block that opened it (``with h5py.File(p) as f:``)."""
+    kind = type(obj)
+    return kind.__name__ == "File" and kind.__module__.startswith("h5py.") and not obj
 
 
 def _unhashable_message(obj: object, reason: str) -> str:

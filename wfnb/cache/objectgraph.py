@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from wfnb.cache import setorder
+from wfnb.cache.encoder import _closed_h5py_file
 from wfnb.store.codecs import _Pickler
 
 Path = tuple[Any, ...]  # (name, (kind, key), ...): kind "i" index, "k" dict key, "a" attribute
@@ -232,6 +233,8 @@ class _GraphPickler(_Pickler):
             return _leaf_object, (self._leaf(obj, ()),)
         if isinstance(obj, io.IOBase) and obj.closed:
             return _closed_file, _file_description(obj)
+        if _closed_h5py_file(obj):
+            return _closed_h5py, ()
         return super().reducer_override(obj)
 
     def _reduce_array(self, np: Any, arr: Any) -> Any:
@@ -434,5 +437,14 @@ def _closed_file(name: str, mode: str, encoding: str | None) -> Any:
             handle.mode = mode
     except (AttributeError, TypeError):
         pass
+    handle.close()
+    return handle
+
+
+def _closed_h5py() -> Any:
+    """A closed ``h5py.File``, as the ``with`` block that opened one leaves it."""
+    import h5py
+
+    handle = h5py.File(io.BytesIO(), "w")
     handle.close()
     return handle
