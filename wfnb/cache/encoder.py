@@ -374,10 +374,22 @@ def _enc_reduced(enc: Encoder, obj: object) -> Iterator[object]:
     enc.write(b"R")
     yield func
     yield args
-    yield None if type(state) is dict and not state else state  # an empty __dict__, made by reading it
+    yield _state_by_content(state)
     yield None if list_items is None else list(list_items)
     yield None if dict_items is None else list(dict_items)
     yield setter
+
+
+def _state_by_content(state: Any) -> Any:
+    """An object's pickled state as content: its ``__dict__`` (which ``__reduce_ex__`` hands back
+    itself) as a copy, so that the hash does not depend on whether that dict object was met elsewhere
+    in the value (``{'args': args, 'cfg': vars(args)}``): a restore rebuilds ``__dict__`` as a new
+    dict, and a back-reference to it would turn into content, changing the hash of an equal value."""
+    if type(state) is dict:
+        return dict(state) if state else None  # an empty __dict__, made by reading it, is no state
+    if type(state) is tuple and len(state) == 2 and all(part is None or type(part) is dict for part in state):
+        return tuple(None if part is None else dict(part) for part in state)  # (__dict__, slots)
+    return state
 
 
 def _closed_h5py_file(obj: object) -> bool:
