@@ -583,3 +583,21 @@ def test_frames_that_are_equal_with_other_nan_bits_hash_alike():
     assert hash_value(computed.astype(np.complex128)) == hash_value(literal.astype(np.complex128))
     assert hash_value(computed[::-1][::-1]) == hash_value(literal)  # strided too
     assert hash_value(np.array([0.0])) != hash_value(np.array([-0.0]))  # the sign of zero shows in 1/x
+
+
+def test_a_drawn_figure_hashes_as_its_restored_copy():
+    """Drawing (``plt.show()``, ``savefig``, the inline backend) marks a figure's artists as not
+    stale, and a restored figure is stale until drawn: that says nothing about what it draws."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.plot([1, 3, 2])
+    fig.canvas.draw()
+    restored = pickle.loads(pickle.dumps((fig, ax)))
+    assert restored[1].figure is restored[0]
+    assert hash_value(restored) == hash_value((fig, ax))
+    ax.set_title("changed")
+    assert hash_value(restored) != hash_value((fig, ax))
