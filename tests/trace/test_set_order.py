@@ -28,3 +28,9 @@ def test_a_restored_set_iterates_as_the_one_its_step_made(lab):
     assert first.value("seen") == "[97, 57, 63]"
     hit_like_plain(lab, cells, ["list(s)", "seen", "s == {57, 63, 97}"])
 
+
+
+def test_a_set_a_step_fills_in_place_comes_back_in_its_order(lab):
+    """Poured back into the set the notebook holds (``alias`` sees it), in the order a run leaves."""
+    cells = ["s = set()\nfor x in [63, 97, 139, 26, 146, 3, 187, 55, 104]:\n    s.add(x)\nalias = s", "%%step grow\nfor x in [71, 46, 196, 99, 40, 195, 18]:\n    s.add(x)"]
+    hit_like_plain(lab, cells, ["list(s)", "list(alias)", "alias is s"])

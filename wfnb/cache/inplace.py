@@ -16,6 +16,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from wfnb.cache import setorder
+
 _ATOMS = frozenset({type(None), bool, int, float, complex, str, bytes})
 _ATTRIBUTE_SKIP = frozenset({"__dict__", "__weakref__", "__module__", "__qualname__", "__doc__"})
 
@@ -88,7 +90,9 @@ class Sync:
             if hasattr(live, "default_factory"):  # collections.defaultdict keeps it in a C slot
                 live.default_factory = stored.default_factory
         elif isinstance(live, (set, bytearray)):
-            if isinstance(live, set):
+            if isinstance(live, set) and len(stored) > 1 and setorder.has_fixed_order(stored):
+                setorder.refill(live, list(stored), setorder.table_size(stored))  # in its order, which code sees
+            elif isinstance(live, set):
                 live.clear()
                 live.update(stored)
             else:

@@ -95,7 +95,23 @@ def _probes(hashed: int, mask: int) -> Iterator[int]:
         i = (i * 5 + 1 + perturb) & mask
 
 
-def _placed(items: list[Any], size: int) -> set[Any] | None:
+def refill(target: set[Any], items: list[Any], size: int) -> bool:
+    """Make ``target`` hold ``items`` iterating in that order, in place (a set a step changed, which
+    other names may hold too). False when the order could not be kept: ``target`` then holds the
+    items in the order a plain update gives."""
+    target.clear()
+    try:
+        placed = len(items) <= _MAX_PLACED and _placed(items, size, target) is not None
+    except (ValueError, OverflowError):
+        placed = False
+    if placed and list(target) == items:
+        return True
+    target.clear()
+    target.update(items)
+    return list(target) == items
+
+
+def _placed(items: list[Any], size: int, into: set[Any] | None = None) -> set[Any] | None:
     mask = size - 1
     if size < _SMALL_TABLE or size & mask or len(items) * 5 >= mask * 3:
         return None
@@ -109,7 +125,7 @@ def _placed(items: list[Any], size: int) -> set[Any] | None:
         return None
     taken = set(where.values())
     blockers = sorted({s for path in before for s in path if s not in taken})
-    return _build(items, size, where, order, blockers)
+    return _build(items, size, where, order, blockers, set() if into is None else into)
 
 
 def _exact_slots(paths: list[list[int]], mask: int) -> dict[int, int] | None:
@@ -183,7 +199,7 @@ def _insertion_order(items: list[Any], where: dict[int, int], before: list[list[
     return done
 
 
-def _build(items: list[Any], size: int, where: dict[int, int], order: list[int], blockers: list[int]) -> set[Any] | None:
+def _build(items: list[Any], size: int, where: dict[int, int], order: list[int], blockers: list[int], table: set[Any]) -> set[Any] | None:
     """Place the items: in a table of ``size`` slots, the blockers taken first (by numbers that hash to
     those slots), then the items added in ``order``, then the blockers removed. An added item goes to
     the first free slot its probes reach (CPython would take the last removed slot it passed, so
@@ -200,8 +216,7 @@ def _build(items: list[Any], size: int, where: dict[int, int], order: list[int],
         shift <<= 1
     numbers = [slot + shift for slot in holders]
     sequence = numbers + [items[index] for index in order]
-    table: set[Any] = set()
-    table.update(dict.fromkeys(sequence[:first]))
+    table.update(dict.fromkeys(sequence[:first]))  # an empty set: its small table, nothing removed yet
     for value in sequence[first:]:
         table.add(value)
     if table_size(table) != size:
