@@ -10,6 +10,8 @@ MAKERS = {
     "a-notebook-class-holding-frames": "import pandas as pd\nclass Holder:\n    def __init__(self):\n        self.df = pd.DataFrame({'a': [1, 2]})\n        self.parts = {'x': self.df.copy()}\nmodel = Holder()",
     "a-fitted-grid-search": "from sklearn.model_selection import GridSearchCV\nfrom sklearn.linear_model import LogisticRegression\nimport numpy as np\nX = np.arange(40.).reshape(20, 2)\ny = np.array([0, 1] * 10)\nmodel = GridSearchCV(LogisticRegression(), {'C': [0.1, 1]}, cv=2).fit(X, y)",
     "a-fitted-pipeline": "from sklearn.pipeline import make_pipeline\nfrom sklearn.preprocessing import StandardScaler\nfrom sklearn.ensemble import RandomForestClassifier\nimport numpy as np\nX = np.arange(40.).reshape(20, 2)\ny = np.array([0, 1] * 10)\nmodel = make_pipeline(StandardScaler(), RandomForestClassifier(n_estimators=3, random_state=0)).fit(X, y)",
+    # the encoder meets args.__dict__ as args' state, then again as cfg; a restore rebuilds __dict__
+    "an-object-and-its-vars": "import argparse\nargs = argparse.Namespace(lr=0.1, layers=[1, 2])\nmodel = {'args': args, 'cfg': vars(args)}",
     "a-categorical-frame-with-a-zoned-index": "import pandas as pd\nmodel = pd.DataFrame({'c': pd.Categorical(['a', 'b', 'a'])}, index=pd.date_range('2020', periods=3, tz='UTC'))",
 }
 

@@ -271,3 +271,28 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
+
+
+def live_widgets(events: list[Event]) -> list[str]:
+    """The widgets a run showed (as displays or as the cell's value), by class name: a hit could show
+    only their text, where a plain run shows a live control. A progress bar (tqdm's, shown as a
+    widget in a notebook) is not one: once the step is done, its text says all it showed."""
+    names = []
+    for event in events:
+        view = event.get("data", {}).get(_WIDGET_MIME) if event["kind"] in ("display", "result") else None
+        if not isinstance(view, dict):
+            continue
+        widget = _widget_instance(view.get("model_id"))
+        kind = type(widget)
+        if widget is not None and kind.__module__.partition(".")[0] == "tqdm":
+            continue
+        name = kind.__name__ if widget is not None else str(event["data"].get("text/plain", "a widget")).partition("(")[0]
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _widget_instance(model_id: Any) -> Any:
+    widget_module = sys.modules.get("ipywidgets.widgets.widget")
+    instances = getattr(widget_module, "_instances", None)
+    return instances.get(model_id) if isinstance(instances, dict) else None

@@ -55,7 +55,24 @@ def handler_for(kind: type) -> tuple[Handler, bool] | None:
     transforms = sys.modules.get("matplotlib.transforms")
     if transforms is not None and issubclass(kind, transforms.TransformNode):
         return _enc_transform, True
+    artist = sys.modules.get("matplotlib.artist")
+    if artist is not None and issubclass(kind, artist.Artist) and "__getstate__" in vars(artist.Artist):
+        return _enc_artist, True
     return None
+
+
+# Parts of a matplotlib artist's pickled state that say how it was handled, not what it draws:
+# whether it needs drawing again (a drawn figure is not stale, a restored one is), and for a
+# figure its number in pyplot's list of open figures (the next free one when it is restored) and
+# whether it is in that list now (the inline backend closes it after the cell that made it).
+_ARTIST_BOOKKEEPING = frozenset({"_stale", "_number", "_restore_to_pylab"})
+
+
+def _enc_artist(enc: Encoder, artist: Any) -> Iterator[object]:
+    enc.write(b"~a")
+    yield type(artist)
+    state = artist.__getstate__()
+    yield {key: value for key, value in state.items() if key not in _ARTIST_BOOKKEEPING} if type(state) is dict else state
 
 
 # Parts of a matplotlib transform that say nothing about what it does: the transforms that

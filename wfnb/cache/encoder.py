@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator
 
 import xxhash
 
-from wfnb.cache import codehash
+from wfnb.cache import codehash, setorder
 from wfnb.errors import UnhashableValue
 
 HASH_VERSION = b"wfnb-hash-2\0"  # fed first; bump on any change of the encoding (tests pin digests)
@@ -276,6 +276,15 @@ def _enc_dict(enc: Encoder, obj: dict[Any, Any]) -> Iterator[object]:
 
 
 def _enc_set(enc: Encoder, obj: set[Any] | frozenset[Any]) -> Iterator[object]:
+    if len(obj) > 1 and setorder.has_fixed_order(obj):
+        # numbers: every plain run iterates them in the same order, which list(s) and `for` see
+        enc.write(b"Q" if type(obj) is set else b"q")
+        enc.write_len(len(obj))
+        return _items(enc, obj)
+    return _enc_unordered_set(enc, obj)
+
+
+def _enc_unordered_set(enc: Encoder, obj: set[Any] | frozenset[Any]) -> Iterator[object]:
     digests = []
     atoms = _ATOMS
     for item in obj:  # each element hashed on its own, then sorted: order-independent
@@ -336,6 +345,12 @@ def _enc_reduced(enc: Encoder, obj: object) -> Iterator[object]:
         yield str(getattr(obj, "name", ""))
         yield str(getattr(obj, "mode", ""))
         return
+    if _closed_h5py_file(obj):  # what is left of an HDF5 file once closed: nothing but its kind
+        enc.write(b"C")
+        yield "h5py.File"
+        yield ""
+        yield ""
+        return
     if callable(obj):
         token = codehash.global_token(obj)
         if token is not None:  # e.g. a numpy ufunc or a dispatcher: library code, by name
@@ -359,10 +374,28 @@ def _enc_reduced(enc: Encoder, obj: object) -> Iterator[object]:
     enc.write(b"R")
     yield func
     yield args
-    yield None if type(state) is dict and not state else state  # an empty __dict__, made by reading it
+    yield _state_by_content(state)
     yield None if list_items is None else list(list_items)
     yield None if dict_items is None else list(dict_items)
     yield setter
+
+
+def _state_by_content(state: Any) -> Any:
+    """An object's pickled state as content: its ``__dict__`` (which ``__reduce_ex__`` hands back
+    itself) as a copy, so that the hash does not depend on whether that dict object was met elsewhere
+    in the value (``{'args': args, 'cfg': vars(args)}``): a restore rebuilds ``__dict__`` as a new
+    dict, and a back-reference to it would turn into content, changing the hash of an equal value."""
+    if type(state) is dict:
+        return dict(state) if state else None  # an empty __dict__, made by reading it, is no state
+    if type(state) is tuple and len(state) == 2 and all(part is None or type(part) is dict for part in state):
+        return tuple(None if part is None else dict(part) for part in state)  # (__dict__, slots)
+    return state
+
+
+def _closed_h5py_file(obj: object) -> bool:
+    """An ``h5py.File`` closed by the ``with`` block that opened it (``with h5py.File(p) as f:``)."""
+    kind = type(obj)
+    return kind.__name__ == "File" and kind.__module__.startswith("h5py.") and not obj
 
 
 def _unhashable_message(obj: object, reason: str) -> str:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from wfnb.cache import setorder
+
 _ATOMS = frozenset({type(None), bool, int, float, complex, str, bytes})
 _ATTRIBUTE_SKIP = frozenset({"__dict__", "__weakref__", "__module__", "__qualname__", "__doc__"})
 
@@ -31,7 +33,7 @@ class Sync:
         """Make ``live`` equal to ``stored`` in place where possible; return what to bind."""
         if live is stored:
             return live
-        if id(live) in self._seen or type(live) is not type(stored):
+        if id(live) in self._seen or type(live) is not type(stored) or _replaced_whole(live):
             return stored
         if type(live) in _ATOMS:  # immutable: the live one if equal, so that a tuple holding it stays
             return live if live == stored else stored
@@ -88,7 +90,9 @@ class Sync:
             if hasattr(live, "default_factory"):  # collections.defaultdict keeps it in a C slot
                 live.default_factory = stored.default_factory
         elif isinstance(live, (set, bytearray)):
-            if isinstance(live, set):
+            if isinstance(live, set) and len(stored) > 1 and setorder.has_fixed_order(stored):
+                setorder.refill(live, list(stored), setorder.table_size(stored))  # in its order, which code sees
+            elif isinstance(live, set):
                 live.clear()
                 live.update(stored)
             else:
@@ -167,6 +171,15 @@ def class_state(cls: type) -> dict[str, Any]:
 
 def apply_class_state(cls: type, state: dict[str, Any]) -> None:
     Sync()._attributes(cls, state)
+
+
+def _replaced_whole(obj: Any) -> bool:
+    """matplotlib's figures, axes and artists: a web of objects pointing at each other (``ax.figure``,
+    ``fig.axes``, transforms' parents held by weak references) that pouring one object's state into
+    another would leave pointing at the stored copies. A changed figure and its axes are bound as
+    restored instead, together, so that ``ax.figure is fig`` holds."""
+    module = type(obj).__module__
+    return isinstance(module, str) and module.partition(".")[0] == "matplotlib"
 
 
 def _has_state(obj: Any) -> bool:

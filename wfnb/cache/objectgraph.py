@@ -31,6 +31,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from wfnb.cache import setorder
+from wfnb.cache.encoder import _closed_h5py_file
 from wfnb.store.codecs import _Pickler
 
 Path = tuple[Any, ...]  # (name, (kind, key), ...): kind "i" index, "k" dict key, "a" attribute
@@ -164,8 +166,9 @@ def pack(graph: dict[str, Any], live: LiveIndex, digest_of: Callable[[Any], str]
     leaves: dict[str, Any] = {}
     ordinals: dict[tuple[str, int], int] = {}
     buffer = io.BytesIO()
-    arrays, shares_containers = _scan(graph, live)
+    arrays, shares_containers, ordered_sets = _scan(graph, live)
     pickler = _GraphPickler(buffer, live, leaves, ordinals, digest_of, arrays, shares_containers)
+    pickler.watch_sets(ordered_sets)
     pickler._namespace = namespace
     pickler.dump((GRAPH_FORMAT, graph))
     return Packed(buffer.getvalue(), leaves)
@@ -188,14 +191,30 @@ class _GraphPickler(_Pickler):
         self._leaves = leaves
         self._ordinals = ordinals
         self._digest_of = digest_of
+        self._shares = shares_containers
+        self._ordered_sets: dict[int, Any] = {}
+        self._set_tokens: dict[int, int] = {}
         if shares_containers:
             self.persistent_id = self._container_id  # only then: it is called for every object pickled
 
+    def watch_sets(self, ordered_sets: dict[int, Any]) -> None:
+        """Sets of numbers whose order a plain rebuild would change: stored with their order."""
+        self._ordered_sets = ordered_sets
+        if ordered_sets:
+            self.persistent_id = self._container_id
+
     def _container_id(self, obj: Any) -> Any:
-        if type(obj) in _BUILTIN_CONTAINERS:
+        kind = type(obj)
+        if self._shares and kind in _BUILTIN_CONTAINERS:
             path = self._live.path_of(obj)
             if path is not None:
                 return ("live", path)
+        if (kind is set or kind is frozenset) and id(obj) in self._ordered_sets:
+            token = self._set_tokens.get(id(obj))
+            if token is not None:
+                return ("same set", token)  # persistent ids are not memoized: the set stays one object
+            self._set_tokens[id(obj)] = len(self._set_tokens)
+            return ("set", kind is frozenset, list(obj), setorder.table_size(obj))
         return None
 
     _namespace: dict[str, Any] | None = None
@@ -214,6 +233,8 @@ class _GraphPickler(_Pickler):
             return _leaf_object, (self._leaf(obj, ()),)
         if isinstance(obj, io.IOBase) and obj.closed:
             return _closed_file, _file_description(obj)
+        if _closed_h5py_file(obj):
+            return _closed_h5py, ()
         return super().reducer_override(obj)
 
     def _reduce_array(self, np: Any, arr: Any) -> Any:
@@ -243,19 +264,24 @@ class _GraphPickler(_Pickler):
         return LeafRef(digest, ordinal, layout)
 
 
-def _scan(graph: dict[str, Any], live: LiveIndex) -> tuple[set[int], bool]:
+def _scan(graph: dict[str, Any], live: LiveIndex) -> tuple[set[int], bool, dict[int, Any]]:
     """Near the graph's top (outputs, and what containers in them hold, a few levels down): the ids
     of the arrays (a view of one is stored as a view), and whether a list, dict or set of an input
-    is there (only then is every object pickled checked against the inputs', which costs)."""
+    is there (only then is every object pickled checked against the inputs', which costs), and the sets of
+    numbers whose order a plain rebuild would not keep (``wfnb.cache.setorder``)."""
     np = sys.modules.get("numpy")
     arrays: set[int] = set()
     shares = False
+    ordered_sets: dict[int, Any] = {}
     pending = [(value, 0) for value in graph.values()]
     while pending:
         value, depth = pending.pop()
         kind = type(value)
         if np is not None and isinstance(value, np.ndarray):
             arrays.add(id(value))
+        elif kind in (set, frozenset) and id(value) not in ordered_sets and _needs_order(value):
+            ordered_sets[id(value)] = value
+            shares = shares or (kind is set and live.path_of(value) is not None)
         elif kind in _BUILTIN_CONTAINERS or kind is tuple:
             shares = shares or (kind is not tuple and live.path_of(value) is not None)
             if depth < _SCAN_DEPTH and kind is not bytearray:
@@ -265,7 +291,11 @@ def _scan(graph: dict[str, Any], live: LiveIndex) -> tuple[set[int], bool]:
             continue  # stored by name: what it holds is not the step's
         elif depth < _SCAN_DEPTH and type(getattr(value, "__dict__", None)) is dict and not _is_library_data(value):
             pending.extend((item, depth + 1) for item in itertools.islice(vars(value).values(), _PER_CONTAINER) if not isinstance(item, _ATOMS))
-    return arrays, shares
+    return arrays, shares, ordered_sets
+
+
+def _needs_order(value: set[Any] | frozenset[Any]) -> bool:
+    return 1 < len(value) and setorder.has_fixed_order(value) and not setorder.keeps_order(value)
 
 
 def _nbytes(obj: Any) -> int:
@@ -314,13 +344,25 @@ def unpack(data: bytes, resolve_live: Callable[[Path], Any], load_leaf: Callable
 
 
 class _GraphUnpickler(pickle.Unpickler):
-    """Restores the inputs' containers the pickler stored by path (``_GraphPickler._container_id``).
+    """Restores the inputs' containers the pickler stored by path (``_GraphPickler._container_id``), and
+    the sets of numbers it stored with their order.
 
     A method of the class, not an attribute set on an instance: since Python 3.13 an
     ``Unpickler``'s ``persistent_load`` is read-only on the instance.
     """
 
+    def __init__(self, file: Any) -> None:
+        super().__init__(file)
+        self._sets: list[Any] = []  # sets stored with their order, by token
+
     def persistent_load(self, pid: Any) -> Any:
+        if pid[0] == "set":
+            _, frozen, items, size = pid
+            made = setorder.rebuild(frozenset if frozen else set, items, size)
+            self._sets.append(made)
+            return made
+        if pid[0] == "same set":
+            return self._sets[pid[1]]
         return _live_object(pid[1])
 
 
@@ -395,5 +437,14 @@ def _closed_file(name: str, mode: str, encoding: str | None) -> Any:
             handle.mode = mode
     except (AttributeError, TypeError):
         pass
+    handle.close()
+    return handle
+
+
+def _closed_h5py() -> Any:
+    """A closed ``h5py.File``, as the ``with`` block that opened one leaves it."""
+    import h5py
+
+    handle = h5py.File(io.BytesIO(), "w")
     handle.close()
     return handle

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from wfnb.cache import branches, evidence, metrics, probes, stepvalues, tracing
+from wfnb.cache import branches, capture, evidence, metrics, probes, stepvalues, tracing
 from wfnb.cache.cellcode import CellAnalysis, analyze_cell
 from wfnb.cache.effects import (
     ProcessUndo,
@@ -244,6 +244,9 @@ class StepRunner:
                 self._log(report, "", cached=False, outputs=sorted(outcome.outputs), decision=decision)
                 return None
             trace = tracing.trace_of(observation, namespace, fingerprint.touched, set(outcome.outputs), fingerprint.named)
+            widgets = capture.live_widgets(events)
+            if widgets:  # replayed, a widget would be its text; a plain run shows a live one
+                trace.untraceable.insert(0, f"it shows a live widget ({', '.join(widgets)}), which a stored output cannot bring back")
             if uncacheable is not None:
                 trace.untraceable.insert(0, uncacheable)
             effects = tracing.effects_of(observation, self.host.transform(body), namespace)

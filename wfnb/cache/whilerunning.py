@@ -2,7 +2,7 @@
 
 Reads of ``os.environ``, ``os.stat`` looks (``os.path.exists``, ``getsize``,
 ``Path.exists``), the compiled readers that open files in C (pyarrow,
-``numpy.fromfile``), the pools that send the notebook's code to other
+``numpy.fromfile``, polars, ``h5py.File``), the pools that send the notebook's code to other
 processes, and the names an import looks for in each folder of ``sys.path``
 are invisible to ``sys.addaudithook`` (which sees an import's whole listing of
 a folder, not what it asked of it). Each is wrapped on entering a
@@ -14,8 +14,10 @@ it is loaded. What they see goes to the step's ``Watch`` (``wfnb.cache.watch``).
 from __future__ import annotations
 
 import functools
+import glob
 import importlib.machinery
 import os
+import re
 import sys
 import threading
 import types
@@ -166,6 +168,14 @@ _COMPILED_READERS = (
     ("pyarrow.json", "read_json"),
     ("pyarrow.orc", "read_table"),
     ("numpy", "fromfile"),
+    *(
+        ("polars", name)
+        for name in (
+            "read_csv", "read_parquet", "read_parquet_schema", "read_parquet_metadata", "read_ipc", "read_ipc_stream",
+            "read_ipc_schema", "read_json", "read_ndjson", "read_lines", "read_avro", "read_excel", "read_ods", "read_delta",
+            "scan_csv", "scan_parquet", "scan_ipc", "scan_ndjson", "scan_lines", "scan_delta",
+        )
+    ),
 )
 # Pools that send work to other processes: (module, class, methods). What the notebook's code
 # reads there raises no event in this process, so a step that sends its own code there runs every time.
@@ -179,9 +189,6 @@ _PROCESS_POOLS = (
 # the notebook's code is on those threads' stacks (``pool.map(pd.read_csv, files)``). Work the step
 # hands to them is marked as done on its behalf.
 _THREAD_POOLS = (("concurrent.futures.thread", "ThreadPoolExecutor", ("submit",)),)
-_WRAPPED_MODULES = (
-    frozenset(m for m, _ in _COMPILED_READERS) | frozenset(m for m, _, _ in _PROCESS_POOLS) | frozenset(m for m, _, _ in _THREAD_POOLS)
-)
 
 
 @contextmanager
@@ -202,6 +209,12 @@ def _library_wrappers(watch: Watch) -> Iterator[None]:
         library = module_name.partition(".")[0]
         wrappers = [(p, lambda o: _pool_wrapper(watch, o, library)) for p in _PROCESS_POOLS]
         wrappers += [(p, lambda o: _thread_pool_wrapper(watch, o)) for p in _THREAD_POOLS]
+        for _, class_name, method, make in (w for w in _OPENING_METHODS if w[0] == module_name):
+            cls = getattr(module, class_name, None)
+            original = cls.__dict__.get(method) if isinstance(cls, type) else None
+            if original is not None:
+                setattr(cls, method, make(watch, original))
+                restore.append((cls, method, original))
         for (_, class_name, methods), wrap in (w for w in wrappers if w[0][0] == module_name):
             cls = getattr(module, class_name, None)
             for name in methods if isinstance(cls, type) else ():
@@ -224,14 +237,43 @@ def _library_wrappers(watch: Watch) -> Iterator[None]:
 
 
 def _pool_wrapper(watch: Watch, original: Callable[..., Any], library: str) -> Callable[..., Any]:
+    """Work sent to other processes: the notebook's code there (the work, or a pool's ``initializer``,
+    which a worker process holds in its arguments) makes the step run every time; a library function
+    sent there (``pool.map(np.load, paths)``) reads what it is handed: the files and folders named
+    among the work's arguments are read by the step."""
+
     @functools.wraps(original)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         if innermost() is watch and library not in watch.workers and not _is_thread_pool(self):
-            if _carries_user_code((getattr(self, "_target", None), args, kwargs)):
+            if original.__name__ == "_map_async" and len(args) > 1 and not hasattr(args[1], "__len__"):
+                args = (args[0], list(args[1]), *args[2:])  # as Pool does first: its items can be looked at
+            work = (getattr(self, "_target", None), getattr(self, "_args", None), getattr(self, "_kwargs", None), args, kwargs)
+            if _carries_user_code(work):
                 watch.workers.append(library)
+            else:
+                try:
+                    for path in _strings_in((args, kwargs)):
+                        _handed_path(watch, path)
+                except Exception:  # noqa: BLE001 - never break the user's code
+                    pass
         return original(self, *args, **kwargs)
 
     return wrapper
+
+
+def _handed_path(watch: Watch, item: Any) -> None:
+    """A str or path among work sent to a worker process that names a file or folder there now (the
+    working directory and the folders above it name where the notebook is, not what it reads)."""
+    try:
+        text = os.fsdecode(os.fspath(item))
+    except (TypeError, ValueError):
+        return
+    if not text or len(text) > 1024 or "\0" in text or "\n" in text or not os.path.exists(text):
+        return
+    target, here = os.path.abspath(text), os.getcwd()
+    if target == here or here.startswith(os.path.join(target, "")):
+        return
+    _read_path(watch, text)
 
 
 def _thread_pool_wrapper(watch: Watch, original: Callable[..., Any]) -> Callable[..., Any]:
@@ -258,6 +300,7 @@ def _is_thread_pool(pool: Any) -> bool:
 
 
 _MAX_VISITS = 400
+_MAX_PATHS = 10_000  # strings looked at among the work sent to other processes
 
 
 def _carries_user_code(root: Any) -> bool:
@@ -300,17 +343,109 @@ def _carries_user_code(root: Any) -> bool:
     return False
 
 
+def _strings_in(root: Any) -> list[Any]:
+    """The strings and paths in work sent to another process (its arguments, batches, partials)."""
+    found: list[Any] = []
+    stack, seen = [(root, 0)], set()
+    while stack and len(seen) < _MAX_VISITS and len(found) < _MAX_PATHS:
+        value, depth = stack.pop()
+        if isinstance(value, (str, bytes, os.PathLike)):
+            found.append(value)
+            continue
+        if isinstance(value, (int, float, bool, type(None))) or id(value) in seen or depth > 5:
+            continue
+        seen.add(id(value))
+        if isinstance(value, (list, tuple)):
+            stack.extend((item, depth + 1) for item in value[:_MAX_PATHS] if not isinstance(item, (int, float)))
+        elif isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in list(value.values())[:100])
+        elif isinstance(value, functools.partial):
+            stack.extend((item, depth + 1) for item in (value.args, value.keywords))
+        elif not isinstance(value, (type, types.FunctionType, types.MethodType, types.ModuleType)):
+            attributes = getattr(value, "__dict__", None)
+            if isinstance(attributes, dict):
+                stack.extend((item, depth + 1) for item in list(attributes.values())[:100])
+    return found
+
+
 def _reader_wrapper(watch: Watch, original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def wrapper(source: Any = None, *args: Any, **kwargs: Any) -> Any:
         if watch.origin(sys._getframe(1)) == "user":
             for item in source if isinstance(source, (list, tuple)) else [source]:
-                target = absolute_path(item) if isinstance(item, (str, bytes, os.PathLike)) else None
-                if target is not None and not watch._ignored(target):
-                    if os.path.isdir(target):
-                        watch.trees[target] = None
-                    else:
-                        watch.files.setdefault(target, FileUse("read"))
+                _read_path(watch, item)
         return original(source, *args, **kwargs)
 
     return wrapper
+
+
+def _read_path(watch: Watch, item: Any) -> None:
+    """A path a compiled reader was given: a file read, a folder read whole, or a pattern (polars
+    expands ``data/*.csv``) whose matches are read and whose set of matches counts."""
+    if not isinstance(item, (str, bytes, os.PathLike)):
+        return
+    target = absolute_path(item)
+    if target is None or watch._ignored(target):
+        return
+    text = os.fsdecode(os.fspath(item))
+    if glob.has_magic(text) and not os.path.exists(target):
+        watch.globs[(text, os.getcwd(), "**" in text)] = None
+        for match in glob.glob(text, recursive="**" in text):
+            watch.files.setdefault(os.path.abspath(match), FileUse("read"))
+    elif os.path.isdir(target):
+        watch.trees[target] = None
+    else:
+        watch.files.setdefault(target, FileUse("read"))
+
+
+def _h5py_file(watch: Watch, original: Callable[..., Any]) -> Callable[..., Any]:
+    """``h5py.File(path, mode)``: read (``r``), read then written (``r+``, ``a``), or written."""
+
+    @functools.wraps(original)
+    def __init__(self: Any, name: Any, mode: str = "r", *args: Any, **kwargs: Any) -> None:
+        frame = sys._getframe(1)
+        if innermost() is watch and isinstance(name, (str, bytes, os.PathLike)) and watch.origin(frame) == "user":
+            if mode in ("r", "r+", "a") and os.path.exists(name):
+                watch.opened(name, "r", 0, frame)
+            if mode != "r":
+                watch.opened(name, "w", 0, frame)
+        original(self, name, mode, *args, **kwargs)
+
+    return __init__
+
+
+_SCANNED = re.compile(r"SCAN \[(.*?)(?:, \.\.\. \d+ other (?:sources|files))?\]")
+
+
+def _lazy_collect(watch: Watch, original: Callable[..., Any]) -> Callable[..., Any]:
+    """``LazyFrame.collect``: the files its scans read, named in its plan. A plan that names only the
+    first of several files (``[a.csv, ... 3 other sources]``) counts that file's folder whole."""
+
+    @functools.wraps(original)
+    def collect(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if innermost() is watch and watch.origin(sys._getframe(1)) == "user":
+            try:
+                plan = self.explain(optimized=False)
+                for found in _SCANNED.finditer(plan):
+                    for path in found.group(1).split(", "):
+                        _read_path(watch, os.path.dirname(path) or "." if "other" in found.group(0) else path)
+            except Exception:  # noqa: BLE001 - a query wfnb cannot read is still the user's to run
+                pass
+        return original(self, *args, **kwargs)
+
+    return collect
+
+
+# Readers that open a file when an object is made or a query runs: (module, class, method, wrapper).
+# ``h5py.File(path)`` opens it in C; a polars query made with ``scan_*`` in one step may read its files
+# in another, when it is collected.
+_OPENING_METHODS: tuple[tuple[str, str, str, Callable[[Watch, Callable[..., Any]], Callable[..., Any]]], ...] = (
+    ("h5py._hl.files", "File", "__init__", _h5py_file),
+    ("polars.lazyframe.frame", "LazyFrame", "collect", _lazy_collect),
+)
+_WRAPPED_MODULES = (
+    frozenset(m for m, _ in _COMPILED_READERS)
+    | frozenset(m for m, _, _ in _PROCESS_POOLS)
+    | frozenset(m for m, _, _ in _THREAD_POOLS)
+    | frozenset(m for m, _, _, _ in _OPENING_METHODS)
+)
