@@ -27,3 +27,17 @@ def test_a_class_a_step_defines_keeps_reading_the_notebooks_globals(lab):
     session = lab.run(["FACTOR = 2", step, "FACTOR = 3"])
     assert session.value("model.scale(1)") == "3"
     assert session.value("Scaler().scale(1)") == "3"
+
+
+def test_a_dict_that_is_its_own_attribute_dict_stays_so_after_a_hit(lab):
+    """statsmodels' ``Dataset`` is a dict whose ``__dict__`` is itself (``self.__dict__ = self``): an
+    attribute set later is also a key. Restored as a dict with a separate ``__dict__``, setting
+    ``data.exog`` no longer changed ``data['exog']``, and the value hashed differently from the one
+    its step made, so the steps reading it re-ran after every restart."""
+    make = "%%step make\nimport statsmodels.api as sm\ndata = sm.datasets.spector.load()"
+    use = "%%step use\nn = len(data['endog'])"
+    lab.run([make, use])
+    again = lab.run([make, use])
+    assert again.step("make").cached and again.step("use").cached, [c.statuses for c in again.cells]
+    again.run("data.extra = 1")
+    assert again.value("data['extra'], data.__dict__ is data") == "(1, True)"
