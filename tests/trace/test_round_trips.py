@@ -41,3 +41,16 @@ def test_a_dict_that_is_its_own_attribute_dict_stays_so_after_a_hit(lab):
     assert again.step("make").cached and again.step("use").cached, [c.statuses for c in again.cells]
     again.run("data.extra = 1")
     assert again.value("data['extra'], data.__dict__ is data") == "(1, True)"
+
+
+def test_a_scikit_learn_bunch_keeps_its_attributes_after_the_run_and_after_a_hit(lab):
+    """``permutation_importance`` returns a ``Bunch``, whose ``__setstate__`` drops its attributes
+    (the deprecated keys it warns about): the step's value was replaced by that poorer copy, so the
+    notebook held another value than a plain run does, and no longer the object the step made."""
+    make = "%%step make\nfrom sklearn.utils import Bunch\nb = Bunch(a=1)\nsame = [b]"
+    plain = lab.plain([make])
+    ran = lab.run([make])
+    hit = lab.run([make])
+    assert hit.step("make").cached
+    expected = plain.value("vars(b), same[0] is b")
+    assert ran.value("vars(b), same[0] is b") == expected == hit.value("vars(b), same[0] is b"), expected

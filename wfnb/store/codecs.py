@@ -258,7 +258,9 @@ class _Pickler(cloudpickle.CloudPickler):
     A dict subclass whose ``__dict__`` is the dict itself (``self.__dict__ = self``,
     statsmodels' ``Dataset``, attribute-style configs) comes back from a plain pickle
     with a separate ``__dict__``: an attribute set later is no longer a key. It is
-    rebuilt as it was.
+    rebuilt as it was. scikit-learn's ``Bunch`` (what ``permutation_importance`` and the
+    ``load_*`` functions return) ignores its state when unpickled, so it came back without
+    the attributes it had; its attributes are set back without its ``__setstate__``.
 
     pandas pickles an ``ArrowExtensionArray`` by combining its chunks first: a
     copy of every string of a column (and as much memory again) just to write it.
@@ -274,6 +276,8 @@ class _Pickler(cloudpickle.CloudPickler):
     def reducer_override(self, obj: Any) -> Any:
         if isinstance(obj, dict) and type(obj) is not dict and _is_own_attribute_dict(obj):
             return _attribute_dict, (type(obj),), None, None, iter(dict.items(obj))
+        if isinstance(obj, dict) and _is_sklearn_bunch(type(obj)):
+            return copyreg.__newobj__, (type(obj),), dict(object.__getattribute__(obj, "__dict__")), None, iter(dict.items(obj)), _set_attributes
         if type(obj) in self._arrow_types:
             chunked = obj._pa_array
             if chunked.get_total_buffer_size() <= chunked.nbytes * 1.05 + 4096:
@@ -293,6 +297,17 @@ def _attribute_dict(kind: type) -> dict[Any, Any]:
     obj = kind.__new__(kind)
     obj.__dict__ = obj
     return obj
+
+
+def _is_sklearn_bunch(kind: type) -> bool:
+    """A ``sklearn.utils.Bunch`` (or a subclass) that keeps Bunch's own pickling."""
+    module = sys.modules.get("sklearn.utils._bunch")
+    bunch = getattr(module, "Bunch", None)
+    return bunch is not None and issubclass(kind, bunch) and kind.__setstate__ is bunch.__setstate__ and kind.__reduce_ex__ is bunch.__reduce_ex__
+
+
+def _set_attributes(obj: object, state: dict[str, Any]) -> None:
+    object.__getattribute__(obj, "__dict__").update(state)
 
 
 def _plain_arrow_array_types() -> frozenset[type]:
