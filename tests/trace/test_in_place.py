@@ -35,6 +35,11 @@ CASES = {
         ["from dataclasses import dataclass\n@dataclass(slots=True)\nclass P:\n    x: int\np = P(1)\nreg = {'p': p}", "%%step mut\np.x = 5"],
         ["reg['p'].x", "reg['p'] is p"],
     ),
+    # statsmodels' model data holds one array as both .exog and .orig_exog; a later step fills the results' cache
+    "one-object-held-twice-by-a-changed-input": (
+        ["class Holder:\n    pass\nh = Holder()\nh.x = [1]\nh.y = h.x", "%%step mut\nh.z = 2"],
+        ["h.y is h.x", "h.x", "h.z"],
+    ),
     "estimator-fitted-inside-a-pipeline": (
         [
             "from sklearn.pipeline import make_pipeline\nfrom sklearn.preprocessing import StandardScaler\n"

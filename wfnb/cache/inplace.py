@@ -24,18 +24,21 @@ class Sync:
     """One hit's in-place restore: ``sync`` per changed input, then ``adopt`` per output."""
 
     def __init__(self) -> None:
-        self._seen: set[int] = set()
+        self._seen: dict[int, Any] = {}  # id(live) → the stored object being poured into it
         self._poured: dict[int, tuple[Any, Any]] = {}  # id(stored) → (stored, live it was poured into)
 
     def sync(self, live: Any, stored: Any) -> Any:
         """Make ``live`` equal to ``stored`` in place where possible; return what to bind."""
         if live is stored:
             return live
-        if id(live) in self._seen or type(live) is not type(stored):
+        if id(live) in self._seen:
+            # reached again (held twice, or a cycle): the live object if this is the same stored one
+            return live if self._seen[id(live)] is stored else stored
+        if type(live) is not type(stored):
             return stored
         if type(live) in _ATOMS:  # immutable: the live one if equal, so that a tuple holding it stays
             return live if live == stored else stored
-        self._seen.add(id(live))
+        self._seen[id(live)] = stored
         try:
             result = self._pour(live, stored)
         except Exception:  # noqa: BLE001 - an object that refuses the new state is replaced instead
