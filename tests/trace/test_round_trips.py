@@ -54,3 +54,18 @@ def test_a_scikit_learn_bunch_keeps_its_attributes_after_the_run_and_after_a_hit
     assert hit.step("make").cached
     expected = plain.value("vars(b), same[0] is b")
     assert ran.value("vars(b), same[0] is b") == expected == hit.value("vars(b), same[0] is b"), expected
+
+
+def test_two_equal_frames_a_step_made_stay_two_objects_after_the_run(lab):
+    """statsmodels' ``anes96.load()`` holds two equal, distinct frames (``data`` and ``raw_data``). To
+    see how a restore gives a value back, the run rebuilt it in this kernel and handed both references
+    the one frame it had: the notebook then held one frame twice, and writing to one changed the other."""
+    make = (
+        "%%step make\nimport numpy as np, pandas as pd\n"
+        "class Box(dict):\n    pass\n"
+        "frame = pd.DataFrame({'v': np.arange(20000.0)})\nbox = Box(data=frame, raw=frame.copy())"
+    )
+    plain = lab.plain([make])
+    ran = lab.run([make])
+    expected = plain.value("box['data'] is box['raw']")
+    assert ran.value("box['data'] is box['raw']") == expected == "False"
