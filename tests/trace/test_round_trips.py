@@ -69,3 +69,13 @@ def test_two_equal_frames_a_step_made_stay_two_objects_after_the_run(lab):
     ran = lab.run([make])
     expected = plain.value("box['data'] is box['raw']")
     assert ran.value("box['data'] is box['raw']") == expected == "False"
+
+
+def test_a_part_of_a_dict_subclass_input_is_restored_as_that_part_not_a_copy(lab):
+    """``sm.Logit(data.endog, data.exog)`` keeps the frame the notebook's ``Dataset`` (a dict
+    subclass) holds. The objects reachable from an input were indexed through plain dicts only, so a
+    hit gave the model a copy: ``model.data.orig_exog is data.exog`` was no longer true."""
+    from tests.trace.test_more_habits import hit_like_plain
+
+    make = "class Rec(dict):\n    def __init__(self, **kw):\n        dict.__init__(self, kw)\n        self.__dict__ = self\nrec = Rec(x=[1, 2])"
+    hit_like_plain(lab, [make, "%%step hold\nholder = {'x': rec.x}"], ["holder['x'] is rec['x']"])
