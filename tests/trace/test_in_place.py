@@ -40,6 +40,11 @@ CASES = {
         ["class Holder:\n    pass\nh = Holder()\nh.x = [1]\nh.y = h.x", "%%step mut\nh.z = 2"],
         ["h.y is h.x", "h.x", "h.z"],
     ),
+    # statsmodels' model holds one read-only view of the notebook's frame as .endog and .data.endog
+    "one-read-only-array-held-twice-by-a-changed-input": (
+        ["import numpy as np\nclass Holder:\n    pass\nh = Holder()\na = np.arange(3.0)\na.flags.writeable = False\nh.x = a\nh.y = a", "%%step mut\nh.z = 2"],
+        ["h.y is h.x", "h.x is a", "h.x.tolist()"],
+    ),
     "estimator-fitted-inside-a-pipeline": (
         [
             "from sklearn.pipeline import make_pipeline\nfrom sklearn.preprocessing import StandardScaler\n"

@@ -25,6 +25,7 @@ class Sync:
 
     def __init__(self) -> None:
         self._seen: dict[int, Any] = {}  # id(live) → the stored object being poured into it
+        self._bound: dict[int, Any] = {}  # id(live) → what its pour gave (itself, or the stored one)
         self._poured: dict[int, tuple[Any, Any]] = {}  # id(stored) → (stored, live it was poured into)
 
     def sync(self, live: Any, stored: Any) -> Any:
@@ -32,8 +33,9 @@ class Sync:
         if live is stored:
             return live
         if id(live) in self._seen:
-            # reached again (held twice, or a cycle): the live object if this is the same stored one
-            return live if self._seen[id(live)] is stored else stored
+            # reached again (held twice, or a cycle): what the first reference got, if this is the
+            # same stored object (a read-only array replaced there is replaced here too)
+            return self._bound.get(id(live), live) if self._seen[id(live)] is stored else stored
         if type(live) is not type(stored):
             return stored
         if type(live) in _ATOMS:  # immutable: the live one if equal, so that a tuple holding it stays
@@ -42,7 +44,8 @@ class Sync:
         try:
             result = self._pour(live, stored)
         except Exception:  # noqa: BLE001 - an object that refuses the new state is replaced instead
-            return stored
+            result = stored
+        self._bound[id(live)] = result
         if result is live:
             self._poured[id(stored)] = (stored, live)
         return result
@@ -76,6 +79,8 @@ class Sync:
             if live.shape == stored.shape and live.dtype == stored.dtype and live.flags.writeable:
                 live[...] = stored
                 return live
+            if live.shape == stored.shape and live.dtype == stored.dtype and _same_content(np, live, stored):
+                return live  # read-only (a view of a frame's column, under copy-on-write) and unchanged: itself
             return stored
         if pd is not None and kind in (pd.DataFrame, pd.Series):
             live.__setstate__(stored.__getstate__())
@@ -170,6 +175,13 @@ def class_state(cls: type) -> dict[str, Any]:
 
 def apply_class_state(cls: type, state: dict[str, Any]) -> None:
     Sync()._attributes(cls, state)
+
+
+def _same_content(np: Any, live: Any, stored: Any) -> bool:
+    try:
+        return bool(np.array_equal(live, stored, equal_nan=live.dtype.kind in "fc"))
+    except Exception:  # noqa: BLE001 - a dtype that cannot be compared: treated as changed
+        return False
 
 
 def _has_state(obj: Any) -> bool:
