@@ -35,6 +35,16 @@ CASES = {
         ["from dataclasses import dataclass\n@dataclass(slots=True)\nclass P:\n    x: int\np = P(1)\nreg = {'p': p}", "%%step mut\np.x = 5"],
         ["reg['p'].x", "reg['p'] is p"],
     ),
+    # statsmodels' model data holds one array as both .exog and .orig_exog; a later step fills the results' cache
+    "one-object-held-twice-by-a-changed-input": (
+        ["class Holder:\n    pass\nh = Holder()\nh.x = [1]\nh.y = h.x", "%%step mut\nh.z = 2"],
+        ["h.y is h.x", "h.x", "h.z"],
+    ),
+    # statsmodels' model holds one read-only view of the notebook's frame as .endog and .data.endog
+    "one-read-only-array-held-twice-by-a-changed-input": (
+        ["import numpy as np\nclass Holder:\n    pass\nh = Holder()\na = np.arange(3.0)\na.flags.writeable = False\nh.x = a\nh.y = a", "%%step mut\nh.z = 2"],
+        ["h.y is h.x", "h.x is a", "h.x.tolist()"],
+    ),
     "estimator-fitted-inside-a-pipeline": (
         [
             "from sklearn.pipeline import make_pipeline\nfrom sklearn.preprocessing import StandardScaler\n"

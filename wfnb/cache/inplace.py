@@ -26,22 +26,28 @@ class Sync:
     """One hit's in-place restore: ``sync`` per changed input, then ``adopt`` per output."""
 
     def __init__(self) -> None:
-        self._seen: set[int] = set()
+        self._seen: dict[int, Any] = {}  # id(live) → the stored object being poured into it
+        self._bound: dict[int, Any] = {}  # id(live) → what its pour gave (itself, or the stored one)
         self._poured: dict[int, tuple[Any, Any]] = {}  # id(stored) → (stored, live it was poured into)
 
     def sync(self, live: Any, stored: Any) -> Any:
         """Make ``live`` equal to ``stored`` in place where possible; return what to bind."""
         if live is stored:
             return live
-        if id(live) in self._seen or type(live) is not type(stored) or _replaced_whole(live):
+        if id(live) in self._seen:
+            # reached again (held twice, or a cycle): what the first reference got, if this is the
+            # same stored object (a read-only array replaced there is replaced here too)
+            return self._bound.get(id(live), live) if self._seen[id(live)] is stored else stored
+        if type(live) is not type(stored) or _replaced_whole(live):
             return stored
         if type(live) in _ATOMS:  # immutable: the live one if equal, so that a tuple holding it stays
             return live if live == stored else stored
-        self._seen.add(id(live))
+        self._seen[id(live)] = stored
         try:
             result = self._pour(live, stored)
         except Exception:  # noqa: BLE001 - an object that refuses the new state is replaced instead
-            return stored
+            result = stored
+        self._bound[id(live)] = result
         if result is live:
             self._poured[id(stored)] = (stored, live)
         return result
@@ -75,6 +81,8 @@ class Sync:
             if live.shape == stored.shape and live.dtype == stored.dtype and live.flags.writeable:
                 live[...] = stored
                 return live
+            if live.shape == stored.shape and live.dtype == stored.dtype and _same_content(np, live, stored):
+                return live  # read-only (a view of a frame's column, under copy-on-write) and unchanged: itself
             return stored
         if pd is not None and kind in (pd.DataFrame, pd.Series):
             live.__setstate__(stored.__getstate__())
@@ -180,6 +188,13 @@ def _replaced_whole(obj: Any) -> bool:
     restored instead, together, so that ``ax.figure is fig`` holds."""
     module = type(obj).__module__
     return isinstance(module, str) and module.partition(".")[0] == "matplotlib"
+
+
+def _same_content(np: Any, live: Any, stored: Any) -> bool:
+    try:
+        return bool(np.array_equal(live, stored, equal_nan=live.dtype.kind in "fc"))
+    except Exception:  # noqa: BLE001 - a dtype that cannot be compared: treated as changed
+        return False
 
 
 def _has_state(obj: Any) -> bool:

@@ -106,10 +106,14 @@ def _children(value: Any, path: Path) -> list[tuple[Any, Path]]:
         return [(item, (*path, ("k", key))) for key, item in items if isinstance(key, _KEY_TYPES) and not isinstance(item, _ATOMS)]
     if isinstance(value, (type, types.FunctionType, types.ModuleType, types.MethodType)) or _is_leaf_type(value):
         return []
+    found: list[tuple[Any, Path]] = []
+    if isinstance(value, dict) and kind.__getitem__ is dict.__getitem__:  # statsmodels' Dataset, attribute-style configs
+        items = itertools.islice(dict.items(value), _PER_CONTAINER)
+        found += [(item, (*path, ("k", key))) for key, item in items if isinstance(key, _KEY_TYPES) and not isinstance(item, _ATOMS)]
     attributes = getattr(value, "__dict__", None)
     if type(attributes) is dict and not _is_library_data(value):
-        return [(item, (*path, ("a", key))) for key, item in attributes.items() if isinstance(key, str)]
-    return []
+        found += [(item, (*path, ("a", key))) for key, item in attributes.items() if isinstance(key, str)]
+    return found
 
 
 def _is_leaf_type(value: Any) -> bool:

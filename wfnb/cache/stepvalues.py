@@ -68,8 +68,28 @@ def pack(values: StepValues, live: LiveIndex, namespace: dict[str, Any], known: 
 def round_trip(packed: objectgraph.Packed, namespace: Mapping[str, Any]) -> StepValues:
     """The values as a restore in this namespace will give them back (without touching the store)."""
     with classes_made_anew():
-        graph = objectgraph.unpack(packed.data, namespace_resolver(namespace), packed.leaves.__getitem__)
+        graph = objectgraph.unpack(packed.data, namespace_resolver(namespace), _leaf_loader(packed.leaves))
     return StepValues(graph["outputs"], graph["changed"], graph["classes"], graph["effects"])
+
+
+def _leaf_loader(leaves: Mapping[str, Any]) -> Callable[[str], Any]:
+    """Each leaf as a load from the store gives it: a new object each time it is asked for.
+
+    Two equal but distinct frames share one digest; a restore loads each anew, so they stay
+    two objects. The first load may be the packed value itself; the others are copies made
+    the way the store makes them (its codec), not the same object handed out twice.
+    """
+    from wfnb.store.codecs import decode_encoded, encode
+
+    given: set[str] = set()
+
+    def load(digest: str) -> Any:
+        if digest not in given:
+            given.add(digest)
+            return leaves[digest]
+        return decode_encoded(encode(leaves[digest]))
+
+    return load
 
 
 _TRACKER_LOCK = threading.RLock()

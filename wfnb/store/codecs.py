@@ -253,7 +253,14 @@ def _dtype_from_descr(text: str) -> np.dtype:
 
 # ----- pickle
 class _Pickler(cloudpickle.CloudPickler):
-    """cloudpickle, except that Arrow-backed pandas arrays are pickled as they are.
+    """cloudpickle, except for Arrow-backed pandas arrays and dicts that are their own ``__dict__``.
+
+    A dict subclass whose ``__dict__`` is the dict itself (``self.__dict__ = self``,
+    statsmodels' ``Dataset``, attribute-style configs) comes back from a plain pickle
+    with a separate ``__dict__``: an attribute set later is no longer a key. It is
+    rebuilt as it was. scikit-learn's ``Bunch`` (what ``permutation_importance`` and the
+    ``load_*`` functions return) ignores its state when unpickled, so it came back without
+    the attributes it had; its attributes are set back without its ``__setstate__``.
 
     pandas pickles an ``ArrowExtensionArray`` by combining its chunks first: a
     copy of every string of a column (and as much memory again) just to write it.
@@ -267,11 +274,40 @@ class _Pickler(cloudpickle.CloudPickler):
         self._arrow_types = _plain_arrow_array_types()
 
     def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, dict) and type(obj) is not dict and _is_own_attribute_dict(obj):
+            return _attribute_dict, (type(obj),), None, None, iter(dict.items(obj))
+        if isinstance(obj, dict) and _is_sklearn_bunch(type(obj)):
+            return copyreg.__newobj__, (type(obj),), dict(object.__getattribute__(obj, "__dict__")), None, iter(dict.items(obj)), _set_attributes
         if type(obj) in self._arrow_types:
             chunked = obj._pa_array
             if chunked.get_total_buffer_size() <= chunked.nbytes * 1.05 + 4096:
                 return copyreg.__newobj__, (type(obj),), {**obj.__dict__, "_pa_array": chunked, "_cache": {}}
         return super().reducer_override(obj)
+
+
+def _is_own_attribute_dict(obj: dict[Any, Any]) -> bool:
+    try:
+        return object.__getattribute__(obj, "__dict__") is obj
+    except Exception:  # noqa: BLE001 - no __dict__ (slots), or a descriptor that fails
+        return False
+
+
+def _attribute_dict(kind: type) -> dict[Any, Any]:
+    """An empty ``kind`` whose ``__dict__`` is itself; the pickle then fills its items."""
+    obj = kind.__new__(kind)
+    obj.__dict__ = obj
+    return obj
+
+
+def _is_sklearn_bunch(kind: type) -> bool:
+    """A ``sklearn.utils.Bunch`` (or a subclass) that keeps Bunch's own pickling."""
+    module = sys.modules.get("sklearn.utils._bunch")
+    bunch = getattr(module, "Bunch", None)
+    return bunch is not None and issubclass(kind, bunch) and kind.__setstate__ is bunch.__setstate__ and kind.__reduce_ex__ is bunch.__reduce_ex__
+
+
+def _set_attributes(obj: object, state: dict[str, Any]) -> None:
+    object.__getattribute__(obj, "__dict__").update(state)
 
 
 def _plain_arrow_array_types() -> frozenset[type]:
