@@ -13,6 +13,8 @@ import pytest
 from IPython.utils.capture import capture_output
 
 from wfnb.frontends.check import check_cache
+from wfnb.frontends.check.prepare import read_checked
+from wfnb.frontends.check.unsteady import downstream
 from wfnb.frontends.cli import main
 
 CORPUS = Path(__file__).resolve().parents[1] / "benchmarks" / "corpus"
@@ -148,6 +150,17 @@ def test_random_output_is_marked_nondeterministic_not_a_divergence(tmp_path):
     assert report.divergences == [] and report.ok
     assert {d.what for d in report.nondeterministic} >= {"stdout", "value r"}
     assert "nondeterministic" in str(report)
+
+
+def test_a_value_computed_from_a_random_draw_may_differ_though_two_plain_runs_agreed_on_it(tmp_path):
+    # a mixture fitted from a random start: probs permuted, probs.max(1) the same twice by chance
+    path = notebook(tmp_path, "import numpy as np", "probs = np.random.rand(3)", "size = probs.max() ** 2\nprint(size > 2)",
+                    "steady = 3", "%timeit steady + 1", "twice = steady * 2")
+    model, _ = read_checked(path)
+
+    cells, names = downstream(model.cells, {1, 4}, {"probs"})
+
+    assert cells == {1, 2, 4} and names == {"probs", "size"}  # a timing passes nothing on
 
 
 def test_a_cell_that_fails_without_wfnb_too_is_no_divergence_and_the_check_goes_on_past_it(tmp_path):

@@ -26,6 +26,7 @@ from wfnb.frontends.check.edits import EDIT_KINDS, EditKind, EditPlan, plan_edit
 from wfnb.frontends.check.kernel import Run, run_cells
 from wfnb.frontends.check.prepare import CheckedNotebook, read_checked
 from wfnb.frontends.check.report import CheckReport, Divergence, EditResult, NeedlessRerun
+from wfnb.frontends.check.unsteady import downstream
 
 _NOT_COPIED = (".wfnb", ".git", ".ipynb_checkpoints", "__pycache__", ".venv", "node_modules")
 _WHY_LINES = 3
@@ -118,6 +119,7 @@ class _Check:
                 self.unsteady_names.add(difference.what.removeprefix("value "))
             else:
                 self.unsteady_cells.add(difference.cell)
+        self.unsteady_cells, self.unsteady_names = downstream(self.model.cells, self.unsteady_cells, self.unsteady_names)
         self._compare(self._cached(self.model, "first cached run"), first, "first cached run")
         label = "second cached run (nothing changed)"
         again = self._cached(self.model, label)
