@@ -173,6 +173,7 @@ def test_a_cell_that_fails_without_wfnb_too_is_no_divergence_and_the_check_goes_
     assert report.plain_failure is None and report.divergences == [] and report.needless_reruns == []
     literal, twice = report.edits
     assert report.hits == 2 and literal.applied and literal.reran == ("load", "after")  # broken fails again: "failed", not "ran"
+    assert report.failing_steps == 1 and "2 of 3 steps restored in the run with nothing changed (and 1 that fails without wfnb too)" in str(report)
     assert twice.detail == "cell 1 (step load) run twice in a row"  # not the failing cell, though it changes a list in place
     assert report.exit_code == 0
 

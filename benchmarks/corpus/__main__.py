@@ -40,7 +40,9 @@ def render(reports: list[CheckReport], total: float, planned: int) -> str:
         "for where each notebook comes from; `notebooks/` are wfnb's own demo notebooks). Each notebook is run by `wfnb check-cache` in fresh kernels: twice "
         "without wfnb, twice with the cache (the second run should restore every step), then after each automatic "
         "edit, with and without the cache, compared. A notebook without `%%step` cells is checked with each code "
-        "cell as a step (cells with `%matplotlib` and other set-up magics stay plain).",
+        "cell as a step (cells with `%matplotlib` and other set-up magics stay plain). *Hits* are the steps restored in the "
+        "run with nothing changed; a step whose cell raises without wfnb too (a lesson showing an error) is never stored, "
+        "and is counted apart as failing.",
         "",
         f"{len(reports)} notebooks{f' (of {planned}: the run was cut short)' if len(reports) < planned else ''}, "
         f"{total / 60:.1f} minutes in all, on {time.strftime('%Y-%m-%d', time.gmtime())}, two cores shared with other work.",
@@ -55,7 +57,7 @@ def render(reports: list[CheckReport], total: float, planned: int) -> str:
             continue
         applied = ", ".join(edit.kind for edit in report.edits if edit.applied) or "none"
         lines.append(
-            f"| {name} | {len(report.steps)} | {report.hits} | {applied} | {len(report.divergences)} | "
+            f"| {name} | {len(report.steps)} | {report.hits}{f' (+{report.failing_steps} failing)' if report.failing_steps else ''} | {applied} | {len(report.divergences)} | "
             f"{len(report.needless_reruns)} | {len(report.nondeterministic)} | {report.seconds:.0f} s |"
         )
     details = [report for report in reports if report.divergences or report.needless_reruns or report.nondeterministic]

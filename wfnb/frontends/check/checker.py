@@ -125,6 +125,7 @@ class _Check:
         again = self._cached(self.model, label)
         self._compare(again, first, label)
         self.report.hits = sum(" · cached · " in line for lines in again.statuses().values() for line in lines)
+        self.report.failing_steps = sum(1 for cell in self.model.cells if cell.step and cell.index in self.baseline_errors)
         self._needless(again, label)
         for kind in edits:
             self._edit(kind)
