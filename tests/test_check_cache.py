@@ -152,6 +152,17 @@ def test_random_output_is_marked_nondeterministic_not_a_divergence(tmp_path):
     assert "nondeterministic" in str(report)
 
 
+def test_a_literal_edit_that_breaks_the_notebook_gives_way_to_the_next_literal(tmp_path):
+    path = notebook(tmp_path, "%load_ext wfnb", "%%step make\nyear = 2010\nscale = 3",
+                    "%%step look\nvalue = {2010: 'a'}[year] * scale\nprint(value)")
+
+    report = check_cache(path, edits=["cell literal"])
+
+    literal = report.edits[0]
+    assert literal.applied and literal.detail == "cell 1 (step make): line 2: 3 → 4" and literal.reran == ("make", "look")
+    assert report.ok, str(report)
+
+
 def test_a_value_computed_from_a_random_draw_may_differ_though_two_plain_runs_agreed_on_it(tmp_path):
     # a mixture fitted from a random start: probs permuted, probs.max(1) the same twice by chance
     path = notebook(tmp_path, "import numpy as np", "probs = np.random.rand(3)", "size = probs.max() ** 2\nprint(size > 2)",
