@@ -13,6 +13,8 @@ import pytest
 from IPython.utils.capture import capture_output
 
 from wfnb.frontends.check import check_cache
+from wfnb.frontends.check.prepare import read_checked
+from wfnb.frontends.check.unsteady import downstream
 from wfnb.frontends.cli import main
 
 CORPUS = Path(__file__).resolve().parents[1] / "benchmarks" / "corpus"
@@ -150,6 +152,28 @@ def test_random_output_is_marked_nondeterministic_not_a_divergence(tmp_path):
     assert "nondeterministic" in str(report)
 
 
+def test_a_literal_edit_that_breaks_the_notebook_gives_way_to_the_next_literal(tmp_path):
+    path = notebook(tmp_path, "%load_ext wfnb", "%%step make\nyear = 2010\nscale = 3",
+                    "%%step look\nvalue = {2010: 'a'}[year] * scale\nprint(value)")
+
+    report = check_cache(path, edits=["cell literal"])
+
+    literal = report.edits[0]
+    assert literal.applied and literal.detail == "cell 1 (step make): line 2: 3 → 4" and literal.reran == ("make", "look")
+    assert report.ok, str(report)
+
+
+def test_a_value_computed_from_a_random_draw_may_differ_though_two_plain_runs_agreed_on_it(tmp_path):
+    # a mixture fitted from a random start: probs permuted, probs.max(1) the same twice by chance
+    path = notebook(tmp_path, "import numpy as np", "probs = np.random.rand(3)", "size = probs.max() ** 2\nprint(size > 2)",
+                    "steady = 3", "%timeit steady + 1", "twice = steady * 2")
+    model, _ = read_checked(path)
+
+    cells, names = downstream(model.cells, {1, 4}, {"probs"})
+
+    assert cells == {1, 2, 4} and names == {"probs", "size"}  # a timing passes nothing on
+
+
 def test_a_cell_that_fails_without_wfnb_too_is_no_divergence_and_the_check_goes_on_past_it(tmp_path):
     path = notebook(tmp_path, "%load_ext wfnb", "%%step load\nx = 1", "%%step broken\nys = []\nys.append(1 / 0)",
                     "%%step after\nz = x + 1\nprint(z)")
@@ -160,6 +184,7 @@ def test_a_cell_that_fails_without_wfnb_too_is_no_divergence_and_the_check_goes_
     assert report.plain_failure is None and report.divergences == [] and report.needless_reruns == []
     literal, twice = report.edits
     assert report.hits == 2 and literal.applied and literal.reran == ("load", "after")  # broken fails again: "failed", not "ran"
+    assert report.failing_steps == 1 and "2 of 3 steps restored in the run with nothing changed (and 1 that fails without wfnb too)" in str(report)
     assert twice.detail == "cell 1 (step load) run twice in a row"  # not the failing cell, though it changes a list in place
     assert report.exit_code == 0
 

@@ -172,6 +172,29 @@ def test_subclasses_of_containers_include_their_type():
     assert hash_value(collections.defaultdict(list, a=1)) == hash_value(collections.defaultdict(list, a=1))
 
 
+class _Forgetful(dict):
+    """Like scikit-learn's Bunch: keeps a note in its __dict__, which its __setstate__ throws away."""
+
+    def __init__(self, **items):
+        super().__init__(items)
+        self.__dict__["note"] = {}
+
+    def __setstate__(self, state):
+        pass
+
+
+def test_what_a_class_throws_away_on_loading_is_not_part_of_its_hash():
+    value = _Forgetful(a=1)
+    assert hash_value(pickle.loads(pickle.dumps(value))) == hash_value(value)
+    assert hash_value(_Forgetful(a=2)) != hash_value(value)
+
+
+def test_a_class_hashes_alike_whatever_the_order_of_its_members():
+    # cloudpickle rebuilds a class with its members sorted by name
+    assert hash_value(type("C", (), {"b": 1, "a": 2})) == hash_value(type("C", (), {"a": 2, "b": 1}))
+    assert hash_value(type("C", (), {"b": 1, "a": 2})) != hash_value(type("C", (), {"b": 2, "a": 1}))
+
+
 def test_self_referencing_containers_hash_and_compare_by_structure():
     a = [1]
     a.append(a)

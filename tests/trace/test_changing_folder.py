@@ -197,3 +197,29 @@ def test_a_folder_handed_to_a_library_that_lists_it_is_followed(lab):
     session = lab.run([step])
     assert session.last.ran, session.last
     assert session.value("count") == "3"
+
+
+def test_a_regular_expression_handed_to_a_library_that_looks_up_plugins_does_not_tie_the_step_to_the_folder(lab):
+    # TfidfVectorizer holds token_pattern '(?u)\b\w\w+\b'; its fit looks up narwhals' plugins (a listing of sys.path)
+    (lab.root / "runs").mkdir()
+    step = """
+    %%step words
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    vec = TfidfVectorizer()
+    X = vec.fit_transform(['problem of evil', 'evil queen', 'horizon problem'])
+    __import__('os').mkdir(f"runs/words-{__import__('os').getpid()}-{__import__('time').perf_counter_ns()}")
+    """
+    lab.run([step])
+    _add_files_beside_the_notebook(lab.root)
+    session = lab.run([step])
+    assert session.last.cached, session.last
+    assert _runs(lab, "words") == 1
+
+
+def test_a_folder_handed_to_pkgutil_ties_the_step_to_it(lab):
+    lab.write("plugins/first.py", "")
+    step = "%%step find\nimport pkgutil\nnames = sorted(m.name for m in pkgutil.iter_modules(['plugins']))"
+    lab.run([step])
+    lab.write("plugins/second.py", "")
+    session = lab.run([step])
+    assert session.last.ran and session.value("names") == "['first', 'second']", session.last

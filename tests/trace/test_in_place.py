@@ -54,6 +54,22 @@ CASES = {
         ],
         ["hasattr(clf, 'coef_')", "pipe.steps[-1][1] is clf", "clf.coef_.round(6).tolist()"],
     ),
+    "index-names-shared-by-a-frame-a-step-made": (  # the Handbook's 03.05: pop_df is built on pop's index
+        [
+            "%%step make\nimport pandas as pd\npop = pd.Series([1, 2], index=pd.MultiIndex.from_tuples([('a', 1), ('b', 2)]))",
+            "%%step frame\npop_df = pd.DataFrame({'total': pop, 'under18': [3, 4]})",
+            "%%step name\npop.index.names = ['state', 'year']",
+        ],
+        ["list(pop_df.index.names)", "pop_df.index is pop.index"],
+    ),
+    "index-replaced-by-a-renamed-copy": (  # ... and a new index object: the frame keeps the old one's names
+        [
+            "%%step make\nimport pandas as pd\npop = pd.Series([1, 2], index=pd.MultiIndex.from_tuples([('a', 1), ('b', 2)]))",
+            "%%step frame\npop_df = pd.DataFrame({'total': pop, 'under18': [3, 4]})",
+            "%%step name\npop.index = pop.index.set_names(['state', 'year'])",
+        ],
+        ["list(pop_df.index.names)", "list(pop.index.names)", "pop_df.index is pop.index"],
+    ),
 }
 
 

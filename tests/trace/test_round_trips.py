@@ -12,6 +12,7 @@ MAKERS = {
     "a-fitted-pipeline": "from sklearn.pipeline import make_pipeline\nfrom sklearn.preprocessing import StandardScaler\nfrom sklearn.ensemble import RandomForestClassifier\nimport numpy as np\nX = np.arange(40.).reshape(20, 2)\ny = np.array([0, 1] * 10)\nmodel = make_pipeline(StandardScaler(), RandomForestClassifier(n_estimators=3, random_state=0)).fit(X, y)",
     # the encoder meets args.__dict__ as args' state, then again as cfg; a restore rebuilds __dict__
     "an-object-and-its-vars": "import argparse\nargs = argparse.Namespace(lr=0.1, layers=[1, 2])\nmodel = {'args': args, 'cfg': vars(args)}",
+    "a-notebook-class-with-members-out-of-name-order": "class Show:\n    template = '<p>{0}</p>'\n    def _repr_html_(self):\n        return self.template.format(1)\nmodel = Show",
     "a-categorical-frame-with-a-zoned-index": "import pandas as pd\nmodel = pd.DataFrame({'c': pd.Categorical(['a', 'b', 'a'])}, index=pd.date_range('2020', periods=3, tz='UTC'))",
 }
 
@@ -81,3 +82,10 @@ def test_a_part_of_a_dict_subclass_input_is_restored_as_that_part_not_a_copy(lab
 
     make = "class Rec(dict):\n    def __init__(self, **kw):\n        dict.__init__(self, kw)\n        self.__dict__ = self\nrec = Rec(x=[1, 2])"
     hit_like_plain(lab, [make, "%%step hold\nholder = {'x': rec.x}"], ["holder['x'] is rec['x']"])
+
+
+def test_a_bunch_a_step_makes_is_the_one_a_plain_run_makes(lab):
+    # a pickle round trip drops what a Bunch keeps in its __dict__: the step's own value must stay
+    step = "%%step make\nfrom sklearn.datasets import load_iris\niris = load_iris()"
+    expected = lab.plain([step]).value("sorted(vars(iris))")
+    assert lab.run([step]).value("sorted(vars(iris))") == expected

@@ -3,6 +3,8 @@ step ran (a logging handler set up in a plain cell), and a progress bar does not
 
 from __future__ import annotations
 
+from trace.conftest import plain_cell
+
 
 def test_text_a_logging_handler_from_a_plain_cell_writes_is_shown_again_on_a_hit(lab):
     setup = "import logging, sys\nlog = logging.getLogger('study')\nlog.addHandler(logging.StreamHandler(sys.stdout))\nlog.setLevel('INFO')"
@@ -19,3 +21,15 @@ def test_a_progress_bar_keeps_a_step_cacheable(lab):
     lab.run([step])
     again = lab.run([step])
     assert again.last.cached, again.last.status
+
+
+def test_an_error_shown_while_a_value_is_formatted_is_shown_again_on_a_hit(lab):
+    # IPython shows the traceback of a _repr_html_ that raises and goes on: the cell does not fail
+    step = "%%step show\nimport json\nclass Broken:\n    def _repr_html_(self):\n        return json.no_such_name\nBroken()"
+    plain = lab.plain([]).run(plain_cell(step), check=False)  # ipykernel counts it as the cell's failure
+    assert "AttributeError" in plain.traceback and not plain.ok
+    first = lab.run([]).run(step, check=False)
+    assert "AttributeError" in first.traceback and not first.ok and first.ran, first
+    again = lab.run([]).run(step, check=False)
+    assert again.cached, again.status
+    assert "AttributeError" in again.traceback and not again.ok

@@ -3,7 +3,9 @@
 The user sees a running step exactly as a plain cell (everything is passed
 through as it happens); the same events are kept in order as plain JSON so a
 hit can replay them: printed text, rich display data, the value of the last
-expression and the figures of the inline matplotlib backend.
+expression, the figures of the inline matplotlib backend, and the tracebacks the
+shell shows without failing the cell (a ``_repr_html_`` or ``__repr__`` that
+raises while IPython formats a value: the cell goes on, its error is shown).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
-Event = dict[str, Any]  # {"kind": "stream" | "display" | "result" | "clear", ...}
+Event = dict[str, Any]  # {"kind": "stream" | "display" | "result" | "clear" | "error", ...}
 
 # A widget's view points at a model that does not outlive its kernel.
 _WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -112,13 +114,14 @@ def _figures_and_displays(shell: InteractiveShell | None, events: list[Event], m
 
 @contextmanager
 def _shell_recorded(shell: InteractiveShell, events: list[Event], muted: list[bool], echo: bool) -> Iterator[None]:
-    """Record display data, cleared outputs and the last expression's value going through the shell."""
+    """Record display data, cleared outputs, the last expression's value and shown tracebacks going through the shell."""
     publisher = shell.display_pub
     hook = shell.displayhook
     real_publish = publisher.publish
     real_clear = publisher.clear_output
     real_write_format = hook.write_format_data
     real_start, real_finish = hook.start_displayhook, hook.finish_displayhook
+    real_traceback = shell._showtraceback
 
     def publish(data: dict, metadata: dict | None = None, *args: Any, **kwargs: Any) -> Any:
         events.append({"kind": "display", "data": _jsonable(data), "metadata": _jsonable(metadata or {})})
@@ -132,6 +135,12 @@ def _shell_recorded(shell: InteractiveShell, events: list[Event], muted: list[bo
         events.append({"kind": "result", "data": _jsonable(format_dict), "metadata": _jsonable(md_dict or {})})
         return real_write_format(format_dict, md_dict)
 
+    def show_traceback(etype: Any, evalue: Any, stb: Any) -> Any:
+        name = getattr(etype, "__name__", str(etype))
+        events.append({"kind": "error", "ename": name, "evalue": str(evalue), "traceback": [str(line) for line in stb or []],
+                       "formatting": muted[0]})  # raised while the displayhook formatted the cell's value
+        return real_traceback(etype, evalue, stb) if echo else None
+
     def start_displayhook() -> None:
         muted[0] = True
         real_start()
@@ -142,7 +151,9 @@ def _shell_recorded(shell: InteractiveShell, events: list[Event], muted: list[bo
 
     with patched(publisher, "publish", publish), patched(publisher, "clear_output", clear_output), patched(
         hook, "write_format_data", write_format_data
-    ), patched(hook, "start_displayhook", start_displayhook), patched(hook, "finish_displayhook", finish_displayhook):
+    ), patched(hook, "start_displayhook", start_displayhook), patched(hook, "finish_displayhook", finish_displayhook), patched(
+        shell, "_showtraceback", show_traceback
+    ):
         yield
 
 
@@ -186,6 +197,8 @@ def replay(shell: InteractiveShell, events: list[Event]) -> None:
             _show_result(shell, _without_widgets(event["data"]), event["metadata"])
         elif kind == "clear":
             shell.display_pub.clear_output(event["wait"])
+        elif kind == "error":
+            _show_error(shell, event)
 
 
 def _show_result(shell: InteractiveShell, data: dict, metadata: dict) -> None:
@@ -195,6 +208,21 @@ def _show_result(shell: InteractiveShell, data: dict, metadata: dict) -> None:
     hook.write_output_prompt()
     hook.write_format_data(data, metadata)
     hook.finish_displayhook()
+
+
+def _show_error(shell: InteractiveShell, event: Event) -> None:
+    """Show a recorded traceback again; one shown while the cell's value was formatted, from within the
+    displayhook, where ipykernel counts it as the cell's failure (Run All stops there, as on a run)."""
+    kind = type(str(event["ename"]), (Exception,), {})
+    if not event.get("formatting"):
+        shell._showtraceback(kind, event["evalue"], event["traceback"])
+        return
+    hook = shell.displayhook
+    hook.start_displayhook()
+    try:
+        shell._showtraceback(kind, event["evalue"], event["traceback"])
+    finally:
+        hook.finish_displayhook()
 
 
 def _flush_inline_figures() -> None:

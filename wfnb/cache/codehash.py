@@ -237,10 +237,6 @@ def _code_info(enc: Encoder, code: CodeType) -> _CodeInfo:
     return info
 
 
-def _is_dunder(name: str) -> bool:
-    return name.startswith("__") and name.endswith("__")
-
-
 def _behaviour_consts(code: CodeType) -> tuple[Any, ...]:
     """The constants that can change what the code does: a docstring is left out (no instruction
     loads it), so that editing a helper's docstring re-runs none of its callers."""
@@ -305,10 +301,9 @@ def _enc_class(enc: Encoder, cls: type) -> Iterator[object]:
     _where = f"the bases of class {name!r}"
     yield None if type(cls) is type else type(cls)
     yield cls.__bases__
-    # Members in definition order, but Python's own (``__doc__``, ``__init__``, ...) by name: a class
-    # rebuilt from the store gets them in another order, and their order changes nothing.
-    members = [(key, value) for key, value in vars(cls).items() if key not in _SKIP_CLASS_ATTRS]
-    items = sorted(m for m in members if _is_dunder(m[0])) + [m for m in members if not _is_dunder(m[0])]
+    # Members by name: a class rebuilt from the store (cloudpickle sets them in sorted order) lists
+    # them in another order than its class body did, and the order of a class's dict changes nothing it does.
+    items = sorted(((key, value) for key, value in vars(cls).items() if key not in _SKIP_CLASS_ATTRS), key=lambda item: item[0])
     enc.write_len(len(items))
     for key, value in items:
         _where = f"attribute {key!r} of class {name!r}"

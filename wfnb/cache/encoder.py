@@ -14,6 +14,7 @@ whose handlers ``wfnb.cache.hashing`` adds with ``add_finder``.
 from __future__ import annotations
 
 import copyreg
+import dis
 import functools
 import io
 import struct
@@ -369,6 +370,8 @@ def _enc_reduced(enc: Encoder, obj: object) -> Iterator[object]:
     if not isinstance(reduced, tuple) or not 2 <= len(reduced) <= 6:
         raise UnhashableValue(_unhashable_message(obj, f"__reduce_ex__ returned {type(reduced).__name__}"))
     func, args, state, list_items, dict_items, setter = reduced + (None,) * (6 - len(reduced))
+    if state is not None and _ignores_state(type(obj)):
+        state = None  # what the class throws away on loading is not part of what the value is
     if type(obj) is functools.partial and isinstance(state, tuple) and len(state) == 4 and not state[3]:
         state = (*state[:3], None)  # reading a partial's __dict__ creates an empty one: not a change
     enc.write(b"R")
@@ -396,6 +399,24 @@ def _closed_h5py_file(obj: object) -> bool:
     """An ``h5py.File`` closed by the ``with`` block that opened it (``with h5py.File(p) as f:``)."""
     kind = type(obj)
     return kind.__name__ == "File" and kind.__module__.startswith("h5py.") and not obj
+
+
+@functools.lru_cache(maxsize=None)
+def _ignores_state(kind: type) -> bool:
+    """Whether the class's ``__setstate__`` is written to do nothing (``def __setstate__(self, state): pass``).
+
+    scikit-learn's ``Bunch`` does so: a ``Bunch`` it makes holds a ``__dict__`` entry that
+    a pickle round trip drops. Hashed with it, the value a step made and the same value
+    restored from the store would differ, and the steps reading it would re-run.
+    """
+    setstate = getattr(kind, "__setstate__", None)
+    code = getattr(setstate, "__code__", None)
+    if code is None or code.co_argcount != 2:
+        return False
+    body = [ins for ins in dis.get_instructions(code) if ins.opname not in ("RESUME", "NOP", "CACHE")]
+    if [ins.opname for ins in body] == ["RETURN_CONST"]:  # Python 3.12+
+        return body[0].argval is None
+    return [ins.opname for ins in body] == ["LOAD_CONST", "RETURN_VALUE"] and body[0].argval is None
 
 
 def _unhashable_message(obj: object, reason: str) -> str:

@@ -17,6 +17,7 @@ import sys
 from typing import Any
 
 from wfnb.cache import setorder
+from wfnb.cache.hashing import hash_value
 
 _ATOMS = frozenset({type(None), bool, int, float, complex, str, bytes})
 _ATTRIBUTE_SKIP = frozenset({"__dict__", "__weakref__", "__module__", "__qualname__", "__doc__"})
@@ -29,6 +30,13 @@ class Sync:
         self._seen: dict[int, Any] = {}  # id(live) → the stored object being poured into it
         self._bound: dict[int, Any] = {}  # id(live) → what its pour gave (itself, or the stored one)
         self._poured: dict[int, tuple[Any, Any]] = {}  # id(stored) → (stored, live it was poured into)
+        self._kept_axes: dict[int, tuple[Any, tuple[str, ...]]] = {}  # id(stored frame) → (it, axes to keep)
+
+    def keep_axes(self, stored: Any, axes: Any) -> None:
+        """A frame's axes the step changed in place, not replaced (``pop.index.names = [...]``): poured into
+        the live index objects, which other frames may hold too, rather than bound in their place."""
+        if axes:
+            self._kept_axes[id(stored)] = (stored, tuple(axes))
 
     def sync(self, live: Any, stored: Any) -> Any:
         """Make ``live`` equal to ``stored`` in place where possible; return what to bind."""
@@ -85,7 +93,11 @@ class Sync:
                 return live  # read-only (a view of a frame's column, under copy-on-write) and unchanged: itself
             return stored
         if pd is not None and kind in (pd.DataFrame, pd.Series):
+            kept = self._kept_axes.get(id(stored))
+            axes = [(name, getattr(live, name)) for name in kept[1]] if kept is not None and kept[0] is stored else []
             live.__setstate__(stored.__getstate__())
+            for name, axis in axes:
+                _keep_axis(live, name, axis)
             return live
         if isinstance(live, list):
             shared = min(len(live), len(stored))
@@ -209,6 +221,26 @@ def _slot_names(kind: type) -> list[str]:
             if name not in ("__dict__", "__weakref__") and name not in names:
                 names.append(name)
     return names
+
+
+def _keep_axis(frame: Any, name: str, live: Any) -> None:
+    """Put back the index object the frame held before, given the stored one's names.
+
+    Other frames may hold that very index (``pd.DataFrame({'total': pop})`` holds
+    ``pop.index``): a step that renames ``pop.index`` in place renames theirs too, and
+    the in-place restore must as well. Only when the labels are the same (and nothing
+    but the names differ).
+    """
+    new = getattr(frame, name)
+    if new is live or type(new) is not type(live) or not live.equals(new):
+        return
+    if list(live.names) != list(new.names):
+        if hash_value(live.set_names(new.names)) != hash_value(new):  # another dtype, frequency, ...
+            return
+        live.names = new.names
+    elif hash_value(live) != hash_value(new):
+        return
+    setattr(frame, name, live)
 
 
 def _within(np: Any, view: Any, owner: Any) -> bool:

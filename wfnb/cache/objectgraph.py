@@ -35,7 +35,7 @@ from wfnb.cache import setorder
 from wfnb.cache.encoder import _closed_h5py_file
 from wfnb.store.codecs import _Pickler
 
-Path = tuple[Any, ...]  # (name, (kind, key), ...): kind "i" index, "k" dict key, "a" attribute
+Path = tuple[Any, ...]  # (name, (kind, key), ...): kind "i" index, "k" dict key, "a" attribute, "x" a frame's axis
 GRAPH_FORMAT = 1  # bump when the graph's pickle changes meaning
 LEAF_MIN_BYTES = 64 << 10  # arrays and frames from this size are leaves: stored once, restored without a copy
 _INDEX_BUDGET = 100_000  # objects indexed per step, at most: past it, parts of inputs are stored as copies
@@ -104,8 +104,10 @@ def _children(value: Any, path: Path) -> list[tuple[Any, Path]]:
     if kind is dict:
         items = itertools.islice(value.items(), _PER_CONTAINER)
         return [(item, (*path, ("k", key))) for key, item in items if isinstance(key, _KEY_TYPES) and not isinstance(item, _ATOMS)]
-    if isinstance(value, (type, types.FunctionType, types.ModuleType, types.MethodType)) or _is_leaf_type(value):
+    if isinstance(value, (type, types.FunctionType, types.ModuleType, types.MethodType)):
         return []
+    if _is_leaf_type(value):
+        return [(axis, (*path, ("x", name))) for name, axis in axes(value)]
     found: list[tuple[Any, Path]] = []
     if isinstance(value, dict) and kind.__getitem__ is dict.__getitem__:  # statsmodels' Dataset, attribute-style configs
         items = itertools.islice(dict.items(value), _PER_CONTAINER)
@@ -114,6 +116,15 @@ def _children(value: Any, path: Path) -> list[tuple[Any, Path]]:
     if type(attributes) is dict and not _is_library_data(value):
         found += [(item, (*path, ("a", key))) for key, item in attributes.items() if isinstance(key, str)]
     return found
+
+
+def axes(value: Any) -> list[tuple[str, Any]]:
+    """A Series' or DataFrame's index (and columns): shared with the frames built from it
+    (``pd.DataFrame({'total': pop})`` holds ``pop.index`` itself), so that renaming it renames theirs."""
+    pd = sys.modules.get("pandas")
+    if pd is None or type(value) not in (pd.Series, pd.DataFrame):
+        return []
+    return [("index", value.index)] + ([("columns", value.columns)] if type(value) is pd.DataFrame else [])
 
 
 def _is_leaf_type(value: Any) -> bool:
@@ -136,6 +147,11 @@ def resolve(namespace: dict[str, Any], path: Path) -> Any:
                 value = vars(value)[key]
             except (TypeError, KeyError):
                 raise LookupError(path) from None
+        elif kind == "x":
+            found = dict(axes(value))
+            if key not in found:
+                raise LookupError(path)
+            value = found[key]
         else:
             value = value[key]
     return value

@@ -40,7 +40,7 @@ from wfnb.cache.files import expand_deps
 from wfnb.cache.fingerprint import ABSENT, Fingerprint, fingerprint_step
 from wfnb.cache.hashing import hash_value
 from wfnb.cache.inplace import class_state
-from wfnb.cache.objectgraph import LiveIndex
+from wfnb.cache.objectgraph import LiveIndex, axes
 from wfnb.cache.rebinding import rebind
 from wfnb.cache.saving import write_output
 from wfnb.cache.statusline import StepReport
@@ -368,6 +368,9 @@ class StepRunner:
                 values.classes[name] = class_state(value)
             else:
                 values.changed[name] = value
+                kept = [axis for axis, obj in axes(value) if live.path_of(obj) is not None]  # renamed in place, not replaced
+                if kept:
+                    values.kept_axes[name] = kept
         unchanged = {n for n in fingerprint.inputs if n not in outcome.mutated or isinstance(namespace.get(n), type)}
         written, digests, problems = None, {}, {}
         try:

@@ -34,9 +34,15 @@ class StepValues:
     changed: dict[str, Any] = field(default_factory=dict)  # inputs it changed in place: their new state
     classes: dict[str, dict[str, Any]] = field(default_factory=dict)  # classes it changed: their attributes
     effects: Effects = field(default_factory=Effects)
+    kept_axes: dict[str, list[str]] = field(default_factory=dict)  # changed frames: the axes that stayed the same object
 
     def graph(self) -> dict[str, Any]:
-        return {"outputs": self.outputs, "changed": self.changed, "classes": self.classes, "effects": self.effects}
+        return {"outputs": self.outputs, "changed": self.changed, "classes": self.classes, "effects": self.effects,
+                "kept_axes": self.kept_axes}
+
+    @classmethod
+    def of_graph(cls, graph: dict[str, Any]) -> StepValues:
+        return cls(graph["outputs"], graph["changed"], graph["classes"], graph["effects"], graph.get("kept_axes", {}))
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,7 @@ def round_trip(packed: objectgraph.Packed, namespace: Mapping[str, Any]) -> Step
     """The values as a restore in this namespace will give them back (without touching the store)."""
     with classes_made_anew():
         graph = objectgraph.unpack(packed.data, namespace_resolver(namespace), _leaf_loader(packed.leaves))
-    return StepValues(graph["outputs"], graph["changed"], graph["classes"], graph["effects"])
+    return StepValues.of_graph(graph)
 
 
 def _leaf_loader(leaves: Mapping[str, Any]) -> Callable[[str], Any]:
@@ -136,7 +142,7 @@ def read(store: Store, record: Mapping[str, Any], resolve_live: Callable[[Path],
             graph = objectgraph.unpack(data, resolve_live, store.get_object)
     except (pickle.UnpicklingError, EOFError, ValueError, AttributeError, ImportError, TypeError) as error:
         raise CorruptObject(f"The stored values of step {record.get('step')} cannot be read here ({error}).") from error
-    return StepValues(graph["outputs"], graph["changed"], graph["classes"], graph["effects"])
+    return StepValues.of_graph(graph)
 
 
 def namespace_resolver(namespace: Mapping[str, Any]) -> Callable[[Path], Any]:
@@ -197,6 +203,7 @@ def apply(namespace: dict[str, Any], record: Mapping[str, Any], values: StepValu
         namespace.pop(name, None)
     in_place = inplace.Sync()
     for name, state in values.changed.items():  # first: an output may be one of them, or a view of one
+        in_place.keep_axes(state, values.kept_axes.get(name, ()))
         namespace[name] = in_place.sync(namespace[name], state) if name in namespace else state
     for name, value in values.outputs.items():
         namespace[name] = rebind(in_place.adopt(value), namespace, adopt_globals=adopt_globals)

@@ -155,6 +155,10 @@ class Watch:
             filename = frame.f_code.co_filename
             if filename.startswith("<frozen importlib"):
                 return False
+            if _is_path_search(filename):  # the folders of sys.path, unless this call was handed the folder
+                while frame.f_back is not None and _is_path_search(frame.f_back.f_code.co_filename):
+                    frame = frame.f_back
+                return _handed_in(folder, frame)
             if is_user_file(filename):
                 return _handed_in(folder, outermost)
             outermost = frame
@@ -275,6 +279,16 @@ def _is_listing_code(filename: str) -> bool:
     return filename in _LISTING_FILES or (_LISTING_PACKAGE is not None and filename.startswith(_LISTING_PACKAGE))
 
 
+def _is_path_search(filename: str) -> bool:
+    """Code that lists the ``sys.path`` folders unless given others (installed distributions, entry points,
+    modules). Called by a library on its own behalf, what that library was handed (a regular expression such
+    as scikit-learn's ``token_pattern``, which reads as a pattern of the working directory) says nothing of
+    the listing: only what this code itself was handed (``iter_modules(['plugins'])``) does."""
+    return filename.startswith(_PATH_SEARCH) or os.path.basename(os.path.dirname(filename)) in _PATH_SEARCH_PACKAGES
+
+
+_PATH_SEARCH = tuple(os.path.join(os.path.dirname(os.__file__), name) for name in ("importlib" + os.sep + "metadata", "pkgutil.py"))
+_PATH_SEARCH_PACKAGES = frozenset({"importlib_metadata", "pkg_resources"})
 _MAX_HANDED = 50  # values of a library call's arguments looked at for a path
 _MAX_PATH = 1024
 

@@ -181,6 +181,8 @@ def _outputs(events: list[Event]) -> list[Any]:
         elif kind == "result":
             data = _without_widgets(event["data"])
             outputs.append(new_output("execute_result", data=data, metadata=event["metadata"], execution_count=None))
+        elif kind == "error":
+            outputs.append(new_output("error", ename=event["ename"], evalue=event["evalue"], traceback=event["traceback"]))
         elif kind == "clear":
             outputs.clear()  # with wait=True the clear happens at the next output: the end state is the same
     return outputs

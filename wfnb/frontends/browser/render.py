@@ -37,6 +37,8 @@ def outputs_html(events: Iterable[Mapping[str, Any]]) -> str:
         elif kind == "stream":
             error = " wfnb-stderr" if event.get("name") == "stderr" else ""
             parts.append(f'<pre class="wfnb-stream{error}">{escape(str(event.get("text", "")))}</pre>')
+        elif kind == "error":
+            parts.append(f'<pre class="wfnb-stream wfnb-stderr">{escape(str(event.get("ename", "")))}: {escape(str(event.get("evalue", "")))}</pre>')
         elif kind in ("display", "result") and (event.get("metadata") or {}).get("wfnb") != "status":
             parts.append(bundle_html(event.get("data") or {}))
     return "".join(parts)

@@ -26,9 +26,11 @@ from wfnb.frontends.check.edits import EDIT_KINDS, EditKind, EditPlan, plan_edit
 from wfnb.frontends.check.kernel import Run, run_cells
 from wfnb.frontends.check.prepare import CheckedNotebook, read_checked
 from wfnb.frontends.check.report import CheckReport, Divergence, EditResult, NeedlessRerun
+from wfnb.frontends.check.unsteady import downstream
 
 _NOT_COPIED = (".wfnb", ".git", ".ipynb_checkpoints", "__pycache__", ".venv", "node_modules")
 _WHY_LINES = 3
+_ATTEMPTS = 3  # literals tried, at most, for a literal edit that the plain run survives
 
 
 def check_cache(
@@ -118,29 +120,37 @@ class _Check:
                 self.unsteady_names.add(difference.what.removeprefix("value "))
             else:
                 self.unsteady_cells.add(difference.cell)
+        self.unsteady_cells, self.unsteady_names = downstream(self.model.cells, self.unsteady_cells, self.unsteady_names)
         self._compare(self._cached(self.model, "first cached run"), first, "first cached run")
         label = "second cached run (nothing changed)"
         again = self._cached(self.model, label)
         self._compare(again, first, label)
         self.report.hits = sum(" · cached · " in line for lines in again.statuses().values() for line in lines)
+        self.report.failing_steps = sum(1 for cell in self.model.cells if cell.step and cell.index in self.baseline_errors)
         self._needless(again, label)
         for kind in edits:
             self._edit(kind)
 
     def _edit(self, kind: EditKind) -> None:
-        plan = plan_edit(kind, self.model, self.folder, frozenset(self.baseline_errors))
-        if plan is None:
-            self.report.edits.append(EditResult(kind, False, _NOT_APPLICABLE[kind]))
-            return
-        saved = {name: (self.folder / name).read_bytes() if (self.folder / name).exists() else None for name in plan.files}
-        self._apply(plan)
-        label = f"after edit {kind}"
-        plain = self._plain(plan.notebook, f"plain run {label}", plan.order)
-        new_errors = [shown for shown in plain.shown if shown.error and shown.cell not in self.baseline_errors]
-        if plain.failure or new_errors:
+        label, first_refusal = f"after edit {kind}", None
+        for attempt in range(_ATTEMPTS):  # a literal that breaks the notebook (a year a later cell looks up): the next one
+            plan = plan_edit(kind, self.model, self.folder, frozenset(self.baseline_errors), attempt)
+            if plan is None:
+                break
+            saved = {name: (self.folder / name).read_bytes() if (self.folder / name).exists() else None for name in plan.files}
+            self._apply(plan)
+            plain = self._plain(plan.notebook, f"plain run {label}", plan.order)
+            new_errors = [shown for shown in plain.shown if shown.error and shown.cell not in self.baseline_errors]
+            if not (plain.failure or new_errors):
+                break
             self._undo(saved)
             failure = plain.failure or f"cell {new_errors[0].cell} failed: {new_errors[0].error}"
-            self.report.edits.append(EditResult(kind, False, f"{plan.detail}: not applied, the plain run fails after it ({failure})"))
+            first_refusal = first_refusal or f"{plan.detail}: not applied, the plain run fails after it ({failure})"
+            plan = None
+            if plain.failure and " failed: " not in plain.failure:  # a timeout, a dead kernel: another literal would not help
+                break
+        if plan is None:
+            self.report.edits.append(EditResult(kind, False, first_refusal or _NOT_APPLICABLE[kind]))
             return
         cached = self._cached(plan.notebook, label, plan.order)
         self._compare(cached, plain, label)

@@ -36,36 +36,46 @@ class EditPlan:
     order: list[int] | None = None  # positions in notebook.cells, a cell repeated (cell twice)
 
 
-def plan_edit(kind: EditKind, notebook: CheckedNotebook, folder: Path, failing: frozenset[int] = frozenset()) -> EditPlan | None:
+def plan_edit(kind: EditKind, notebook: CheckedNotebook, folder: Path, failing: frozenset[int] = frozenset(),
+              attempt: int = 0) -> EditPlan | None:
     """The edit ``kind`` for this notebook, in its copy at ``folder``, or None where it does not apply.
 
     ``failing`` are the cells that raise in a plain run: no cell edit is made there.
+    ``attempt`` 1, 2, ... asks for another literal than the first (the first one broke the
+    notebook: a year that a later cell looks up); edits with one place only give None then.
     """
     steps = [p for p, cell in enumerate(notebook.cells) if cell.step and cell.index not in failing]
-    return _FINDERS[kind](notebook, folder, steps)
+    if attempt and kind not in _RETRIED:
+        return None
+    finder = _FINDERS[kind]
+    return finder(notebook, folder, steps, attempt) if kind in _RETRIED else finder(notebook, folder, steps)  # type: ignore[operator]
 
 
-def _cell_literal(notebook: CheckedNotebook, folder: Path, steps: list[int]) -> EditPlan | None:
+def _cell_literal(notebook: CheckedNotebook, folder: Path, steps: list[int], attempt: int = 0) -> EditPlan | None:
     for position in steps:
         cell = notebook.cells[position]
-        found = _literal_edit(cell.body)
-        if found:
-            body, what = found
-            return EditPlan("cell literal", f"cell {cell.index} (step {cell.step}): {what}",
-                            notebook.with_cell(position, cell.with_body(body)))
+        count = _literal_count(cell.body)
+        if attempt >= count:
+            attempt -= count
+            continue
+        body, what = _literal_edit(cell.body, attempt)  # type: ignore[misc]
+        return EditPlan("cell literal", f"cell {cell.index} (step {cell.step}): {what}",
+                        notebook.with_cell(position, cell.with_body(body)))
     return None
 
 
-def _module_literal(notebook: CheckedNotebook, folder: Path, steps: list[int]) -> EditPlan | None:
+def _module_literal(notebook: CheckedNotebook, folder: Path, steps: list[int], attempt: int = 0) -> EditPlan | None:
     code = "\n".join(cell.body for cell in notebook.cells)
     for path in sorted(folder.glob("*.py")):
         if not re.search(rf"^\s*(from|import)\s+{re.escape(path.stem)}\b", code, re.MULTILINE):
             continue
         source = path.read_text(encoding="utf-8", errors="replace")
-        found = _literal_edit(source)
-        if found:
-            text, what = found
-            return EditPlan("module literal", f"{path.name}: {what}", notebook, {path.name: text.encode("utf-8")})
+        count = _literal_count(source)
+        if attempt >= count:
+            attempt -= count
+            continue
+        text, what = _literal_edit(source, attempt)  # type: ignore[misc]
+        return EditPlan("module literal", f"{path.name}: {what}", notebook, {path.name: text.encode("utf-8")})
     return None
 
 
@@ -102,6 +112,7 @@ def _cell_twice(notebook: CheckedNotebook, folder: Path, steps: list[int]) -> Ed
     return EditPlan("cell twice", f"cell {cell.index} (step {cell.step}) run twice in a row", notebook, order=order)
 
 
+_RETRIED = frozenset({"cell literal", "module literal"})
 _FINDERS = {
     "cell literal": _cell_literal,
     "module literal": _module_literal,
@@ -111,29 +122,39 @@ _FINDERS = {
 }
 
 
-def _literal_edit(source: str) -> tuple[str, str] | None:
-    """``source`` with one numeric literal of an assignment changed a little, and what changed; None if none."""
+def _literal_count(source: str) -> int:
+    return len(_literals(source))
+
+
+def _literals(source: str) -> list[ast.Constant]:
+    """The numeric literals of the code's assignments that an edit may change, the likeliest first: those
+    assigned as they are (``n = 5``), in order, then those inside an assigned expression."""
     try:
         tree = ast.parse(source)
     except SyntaxError:  # IPython syntax (!cmd, %magic): leave the cell alone
-        return None
+        return []
     direct, nested = [], []
     for node in ast.walk(tree):
         if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and node.value is not None:
             for inner in ast.walk(node.value):
                 if isinstance(inner, ast.Constant) and type(inner.value) in (int, float):
                     (direct if inner is node.value else nested).append(inner)
-    candidates = sorted(direct, key=_position) or sorted(nested, key=_position)
-    if not candidates:
+    found = sorted(direct, key=_position) + sorted(nested, key=_position)
+    return [node for node in found if node.end_lineno == node.lineno and node.end_col_offset is not None]
+
+
+def _literal_edit(source: str, attempt: int = 0) -> tuple[str, str] | None:
+    """``source`` with one numeric literal of an assignment changed a little (the ``attempt``-th candidate),
+    and what changed; None if there is no such literal."""
+    candidates = _literals(source)
+    if attempt >= len(candidates):
         return None
-    literal = candidates[0]
+    literal = candidates[attempt]
     old = literal.value
     new = (old + 1 if old != 0 else 1) if isinstance(old, int) else (round(old * 1.1, 6) if old else 0.5)
     lines = source.splitlines(keepends=True)
     line = lines[literal.lineno - 1].encode("utf-8")
     start, end = literal.col_offset, literal.end_col_offset
-    if literal.end_lineno != literal.lineno or end is None:
-        return None
     lines[literal.lineno - 1] = (line[:start] + repr(new).encode() + line[end:]).decode("utf-8")
     return "".join(lines), f"line {literal.lineno}: {line[start:end].decode()} → {new!r}"
 

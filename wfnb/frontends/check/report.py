@@ -3,8 +3,8 @@
 A *divergence* is a stale or wrong result: the cached notebook showed other text,
 displays or errors than the same notebook run without wfnb, or ended with other
 values. A *needless re-run* is a step that ran although nothing it depends on
-changed. Differences in cells that differ between two plain runs are
-*nondeterministic*: reported, but not counted against the cache.
+changed. Differences in cells that differ between two plain runs, or that read
+a value that does, are *nondeterministic*: reported, but not counted against the cache.
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ class CheckReport:
     needless_reruns: list[NeedlessRerun] = field(default_factory=list)
     nondeterministic: list[Divergence] = field(default_factory=list)  # differences in cells two plain runs disagree on
     hits: int = 0  # steps restored in the run with nothing changed
+    failing_steps: int = 0  # steps whose cells raise without wfnb too: never restored (a failed step is not stored)
     seconds: float = 0.0
 
     @property
@@ -84,7 +85,7 @@ class CheckReport:
         return {
             "version": CHECK_REPORT_VERSION, "notebook": self.notebook, "ok": self.ok, "steps": list(self.steps),
             "made_steps": self.made_steps, "plain_failure": self.plain_failure, "failing_cells": self.failing_cells,
-            "hits": self.hits,
+            "hits": self.hits, "failing_steps": self.failing_steps,
             "edits": [asdict(edit) for edit in self.edits],
             "divergences": [asdict(d) for d in self.divergences],
             "needless_reruns": [asdict(r) for r in self.needless_reruns],
@@ -101,7 +102,8 @@ class CheckReport:
         verdict = "the cache gave what plain runs give" if self.ok else (
             f"{len(self.divergences)} divergence{'s' if len(self.divergences) != 1 else ''}, "
             f"{len(self.needless_reruns)} needless re-run{'s' if len(self.needless_reruns) != 1 else ''}")
-        lines.append(f"  {verdict}; {self.hits} of {len(self.steps)} steps restored in the run with nothing changed")
+        failing = f" (and {self.failing_steps} that fail{'s' if self.failing_steps == 1 else ''} without wfnb too)" if self.failing_steps else ""
+        lines.append(f"  {verdict}; {self.hits} of {len(self.steps)} steps restored in the run with nothing changed{failing}")
         if self.failing_cells:
             lines.append(f"  {self.failing_cells}")
         lines.append("  edits:")
@@ -117,7 +119,7 @@ class CheckReport:
         if self.nondeterministic:
             cells = sorted({d.cell for d in self.nondeterministic if d.cell is not None})
             names = sorted({d.what.removeprefix("value ") for d in self.nondeterministic if d.cell is None})
-            lines.append("  nondeterministic (two plain runs differ there too; not counted): "
+            lines.append("  nondeterministic (two plain runs differ there too, or on what it is computed from; not counted): "
                          + "; ".join(part for part in (f"cells {', '.join(map(str, cells))}" if cells else "",
                                                       f"values {', '.join(names)}" if names else "") if part))
             lines.append(f"    e.g. {self.nondeterministic[0].line()}")
