@@ -27,7 +27,8 @@ def test_a_syntax_error_in_a_step_shows_as_in_a_plain_cell(ip, code, line):
     _, plain = shown(ip, code)
     result, text = shown(ip, f"%%step broken\n{code}")
     assert not result.success and isinstance(result.error_before_exec, SyntaxError)
-    assert "SyntaxError" in text and line in text and "line 2" in text  # the cell's own line number
+    # numbered from the body's first line, as a traceback from a step's code is (and the plain cell's)
+    assert "SyntaxError" in text and line in text and "line 1" in text
     for noise in ("During handling", "UsageError", "TokenError", "Traceback"):
         assert noise not in text, text
     assert wfnb_frames(text) == []

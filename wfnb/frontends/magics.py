@@ -121,8 +121,8 @@ def await_transformer(shell: InteractiveShell):
     call, the whole cell runs as a coroutine on that loop, as a plain cell would.
 
     A body that does not compile (``x = = 1``, an unclosed bracket) never reaches
-    the magic: the cell becomes the body alone (the ``%%step`` line blanked, so
-    that line numbers stay the cell's), and IPython reports its SyntaxError
+    the magic: the cell becomes the body alone (its lines numbered as a step's
+    traceback numbers them, from the body's first line), and IPython reports its SyntaxError
     exactly as for a plain cell, which fails the cell. Nothing ran, so nothing of
     the workflow changes.
     """
@@ -137,7 +137,7 @@ def await_transformer(shell: InteractiveShell):
         code = _dedented(body)  # as the magic runs it
         if plain and _compiles(code):  # the common case, without IPython's full transform
             return lines
-        as_plain_cell = ["\n", *code.splitlines(keepends=True)]
+        as_plain_cell = code.splitlines(keepends=True)
         try:
             transformed = shell.transform_cell(code)
         except Exception:  # IPython cannot read it: as a plain cell, it says why
