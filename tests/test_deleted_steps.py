@@ -81,3 +81,15 @@ def test_a_skipped_step_above_is_named_with_what_to_type(ip):
         ip.run_cell("%%step report\nreport = float(data.max()) + 1")  # extra, above, was not run again
     line = [o.data["text/plain"] for o in io.outputs if o.metadata.get("wfnb") == "status"][-1]
     assert "extra was skipped: no variant until it runs" in line and "%wfnb forget extra" in line
+
+
+def test_two_steps_with_the_same_code_stay_two_steps(tmp_path):
+    # the second is a hit on the first's result, as a renamed step would be; the saved notebook has both
+    twin = "%%step {}\nimport numpy as np\nsame = np.arange(3.0)"
+    cells = ["%load_ext wfnb", twin.format("first"), twin.format("second")]
+    save(tmp_path / "nb.ipynb", cells)
+    with LiveKernel(tmp_path, tmp_path / "store", name="nb.ipynb") as k:
+        for cell in cells:
+            done = k.run(cell)
+            assert done.ok and "renamed" not in done.status, done.status
+        assert steps(tmp_path / "store", "nb") == ["first", "second"]  # its current variant
