@@ -53,7 +53,7 @@ def as_parameter_type(owner: str, name: str, value: Any, recorded: Any) -> Any:
     kind = kinds.get(type(recorded), type(recorded).__name__)
     example = json.dumps(recorded) if not isinstance(recorded, str) else recorded
     raise BadArgument(
-        f"{owner}: parameter {name} is {kind} ({name}={json.dumps(recorded)}), so {_short_repr(value)} "
+        f"{owner}: parameter {name} is {kind} ({name}={json.dumps(recorded)}), so {short_repr(value)} "
         f"({kinds.get(type(value), type(value).__name__)}) cannot be its value. Give {kind}, e.g. {name}={example}."
     )
 
@@ -67,7 +67,7 @@ def check_param(name: str, value: Any) -> None:
         exact = False
     if not exact:
         raise BadArgument(
-            f"parameter {name} = {_short_repr(value)} is not plain JSON data (a number, string, bool, None, or a "
+            f"parameter {name} = {short_repr(value)} is not plain JSON data (a number, string, bool, None, or a "
             "list/dict of these with string keys). Keep parameters simple, e.g. window = 20 or method = 'ewm', "
             "and build other objects from them in a step."
         )
@@ -83,6 +83,10 @@ def _plain(value: Any) -> bool:
     return False
 
 
-def _short_repr(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+def short_repr(value: Any, width: int = 60) -> str:
+    """A value as a message can quote it: its repr, cut to ``width`` (its type when the repr itself fails)."""
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a user's repr that raises must not turn a message into a traceback
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= width else text[: width - 3] + "..."

@@ -33,7 +33,7 @@ from wfnb.history import upstream  # noqa: F401 - checks the results of other wo
 from wfnb.history.checkout import Restored
 from wfnb.history.links import note_variant
 from wfnb.history.notebookpath import NotebookOrigin, find_origin, note_notebook, notebook_workflow, saved_step_names
-from wfnb.history.params import check_param
+from wfnb.history.params import check_param, short_repr
 from wfnb.history.snapshots import (
     Variant,
     current_number,
@@ -262,8 +262,8 @@ class Session:
                 continue
             if elsewhere and name in self.shell.user_ns:
                 warn(
-                    f"step {step} read {name} = {_short(self.shell.user_ns[name])}, set outside %%params (which has "
-                    f"{name} = {_short(value)}), so no variant records the value it used. Set {name} in the %%params cell."
+                    f"step {step} read {name} = {short_repr(self.shell.user_ns[name], 40)}, set outside %%params (which has "
+                    f"{name} = {short_repr(value, 40)}), so no variant records the value it used. Set {name} in the %%params cell."
                 )
 
     def _changed_in_place(self, step: str, changed: tuple[str, ...]) -> str:
@@ -546,11 +546,6 @@ def _open_for_a_kernel(location: str | None) -> Store:
     if store.read_only:
         warn(f"the store at {store.root} is read-only: results already there are restored, nothing new is stored.")
     return store
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 _current: Session | None = None
