@@ -68,11 +68,22 @@ def _fast_store(monkeypatch):
     monkeypatch.delenv("WFNB_STORE", raising=False)
 
 
+def _as_in_a_fresh_kernel(monkeypatch):
+    """What wfnb keeps for the life of a process and a fresh kernel starts without: whether code seeded the
+    global random generators (an earlier test's seed or restored hit would make this test's draws
+    reproducible, and its check of a random step "same")."""
+    from wfnb.cache import randomness
+
+    for generator in randomness.GENERATORS:
+        monkeypatch.setitem(randomness._seeded, generator, False)
+
+
 @pytest.fixture
 def ip(tmp_path, monkeypatch):
     """A real InteractiveShell in tmp_path, with `%load_ext wfnb` done."""
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
     monkeypatch.chdir(tmp_path)
+    _as_in_a_fresh_kernel(monkeypatch)
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "wfnb")
     _name_the_workflow(shell)

@@ -33,3 +33,13 @@ def close_shell(shell: InteractiveShell) -> None:
         shell.atexit_operations()
     shell.cleanup()
 
+
+
+def run_cell_for_status(shell: InteractiveShell, cell: str) -> str:
+    """Run a cell, its output captured; return wfnb's status line(s) for it ("" if it printed none)."""
+    from IPython.utils.capture import capture_output
+
+    with capture_output() as io:
+        result = shell.run_cell(cell)
+    result.raise_error()
+    return "\n".join(o.data["text/plain"] for o in io.outputs if o.metadata.get("wfnb") == "status")

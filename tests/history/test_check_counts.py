@@ -60,13 +60,17 @@ def test_a_display_that_differs_on_a_fresh_run_makes_its_step_differ(ip):
     assert "display 1 differs (text/markdown, text/plain)" in str(report)
 
 
+# A step that makes a file only it may make: it ran once, and fails on any fresh run (the file is its
+# output, not an input: nothing the check looks at beforehand says it will fail).
+FRAGILE = "%%step fragile\nwith open('made-once', 'x') as out:\n    out.write('mine')\nok = 1"
+
+
 def test_failed_and_unchecked_steps_are_reported_and_never_counted_as_passes(ip, tmp_path):
     (tmp_path / "data.txt").write_text("1 2 3")
     run(ip, LOAD)
     run(ip, "%%step read\nnumbers = open('data.txt').read().split()")
-    run(ip, "%%step fragile\nimport os\nif os.path.exists('broken'):\n    raise RuntimeError('broken now')\nok = 1")
+    run(ip, FRAGILE)
     (tmp_path / "data.txt").write_text("4 5 6")  # the check cannot give `read` what it saw
-    (tmp_path / "broken").write_text("")  # and `fragile` fails on a fresh run
     with capture_output():
         report = wfnb.replay("v1", check=True)
     verdicts = {s.step: s.verdict for s in report.steps}
@@ -87,8 +91,7 @@ def test_the_browsers_check_reports_a_failed_step_as_a_failure(ip, tmp_path):
 
     run(ip, LOAD)
     run(ip, TREND)
-    run(ip, "%%step fragile\nimport os\nif os.path.exists('broken'):\n    raise RuntimeError('broken now')\nok = 1")
-    (tmp_path / "broken").write_text("")
+    run(ip, FRAGILE)
     session = current_session()
     state = BrowserState(session.store, "notebook", session)
     state.select("notebook/v1")

@@ -52,7 +52,7 @@ def test_a_parquet_file_read_by_the_first_read_parquet_of_the_kernel_is_followed
         ("%%step look\nimport os\nname = 'b'\nthere = os.path.exists(f'data/{name}.txt')", "open('data/b.txt', 'w').write('new')", "False", "True"),
     ],
     ids=["os-path-exists", "path-is-file", "getsize", "appears"],
-)
+)  # the same looks in a process whose os.path is frozen into the interpreter: tests/test_frozen_stdlib.py
 def test_a_step_that_only_looks_whether_a_file_is_there_or_how_big_it_is(lab, step, edit, before, after):
     lab.write("data/a.txt", "one")
     session = lab.run([step])

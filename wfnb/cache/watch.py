@@ -237,16 +237,27 @@ class Watch:
             self.environ[key] = None
 
 
+def _code_files(*modules: types.ModuleType) -> frozenset[str]:
+    """The names frames of these modules' code carry: the module's file, or since Python 3.11, for the
+    modules frozen into the interpreter (os, posixpath, genericpath, _collections_abc...), ``<frozen os>``."""
+    return frozenset(name for m in modules for name in (getattr(m, "__file__", None), f"<frozen {_spec_name(m)}>") if name)
+
+
+def _spec_name(module: types.ModuleType) -> str:
+    spec = getattr(module, "__spec__", None)  # _collections_abc calls itself collections.abc
+    return getattr(spec, "name", None) or module.__name__
+
+
 # The modules between a reader's code and os.environ: os.getenv, Mapping.get, `in`.
-_ENVIRON_FILES = frozenset(
-    {os.getenv.__code__.co_filename, os.__file__, _collections_abc.Mapping.get.__code__.co_filename, _collections_abc.__file__}
-)
+_ENVIRON_FILES = _code_files(os, _collections_abc)
 
 
 # The modules between a caller and os.stat: os.path.exists/getsize/isfile, Path.exists/is_file
 # (since Python 3.13 pathlib is a package: its Path's methods live in pathlib/_local.py and _abc.py).
+# Their frames are named by their code's file name, which since Python 3.11 is ``<frozen genericpath>``
+# (os, posixpath and genericpath are frozen into the interpreter), not the module's ``__file__``.
 _STAT_FILES = frozenset(
-    {os.__file__, os.path.__file__, genericpath.__file__, pathlib.__file__}
+    _code_files(os, os.path, genericpath, pathlib)
     | {f.__code__.co_filename for cls in pathlib.Path.__mro__ for f in vars(cls).values() if isinstance(f, types.FunctionType)}
 )
 
@@ -255,7 +266,7 @@ _STAT_FILES = frozenset(
 _SYSTEM_QUERIES = frozenset(
     {"lscpu", "nproc", "getconf", "sysctl", "uname", "nvidia-smi", "fc-list", "fc-match", "ldconfig", "sw_vers", "wmic"}
 )
-_PROCESS_FILES = frozenset({os.__file__, subprocess.__file__})
+_PROCESS_FILES = _code_files(os, subprocess)
 
 
 def _system_query(command: str) -> bool:
@@ -271,7 +282,7 @@ def _started_by_user_code(frame: types.FrameType | None, boundary: types.FrameTy
 
 
 # The modules between a caller and a listing: os.listdir/scandir/walk, Path.iterdir/glob/rglob, glob.glob.
-_LISTING_FILES = frozenset({os.__file__, glob.__file__, fnmatch.__file__, pathlib.__file__})
+_LISTING_FILES = _code_files(os, glob, fnmatch, pathlib)
 _LISTING_PACKAGE = os.path.join(os.path.dirname(pathlib.__file__), "") if hasattr(pathlib, "__path__") else None  # 3.13
 
 
