@@ -57,14 +57,15 @@ def test_an_old_object_a_writer_reuses_is_freshened_and_kept(s3_env, s3_url, s3_
     for digest in (reused, forgotten):
         store.put_object(digest, store.encode(np.full(10, 1.0)))
     before = store._files.modified(object_path(reused))
-    time.sleep(6)
+    time.sleep(8)
     mark = s3_server.mark()
     assert store.has_object(reused)  # a writer about to name it in a record: freshened in the bucket
     assert [line.split()[0] for line in s3_server.requests(mark)] == ["HEAD", "COPY"]  # no upload: a copy onto itself
     freshened = store._files.modified(object_path(reused))
-    assert freshened >= before + 5  # LastModified counts whole seconds
-    # A grace period that ends between the two writes, however slowly this test runs on a busy machine:
-    # the object written 6 s ago is past it (by 3 s), the one freshened just now is not.
-    report = wfnb.gc(s3_url, grace=time.time() - (before + freshened) / 2)
+    assert freshened >= before + 7  # LastModified counts whole seconds
+    # A grace period whose end falls 1.5 s after the first writes (`forgotten` may carry the next whole
+    # second), measured from now. gc reads the clock later than this line, which only moves that end later:
+    # never before `forgotten`, and past `freshened` only if gc took over 5 s to start (a busy machine took 3).
+    report = wfnb.gc(s3_url, grace=time.time() - (before + 1.5))
     assert [digest for digest, _ in report.removed] == [forgotten]
     assert store.has_object(reused, freshen=False) and not store.has_object(forgotten, freshen=False)
