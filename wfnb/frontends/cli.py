@@ -33,6 +33,7 @@ from wfnb.frontends.cliparts import (
     whole_number,
 )
 from wfnb.frontends.cliupkeep import add_upkeep_commands
+from wfnb.frontends.ui import add_ui_command
 
 if TYPE_CHECKING:
     from wfnb.history.records import Variant
@@ -125,6 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
     add_upkeep_commands(commands)
+    add_ui_command(commands)
     return parser
 
 

@@ -7,6 +7,7 @@ imports neither ipywidgets nor matplotlib: ``browse()`` does, when called.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["browse"]
 
 
-def browse(workflow: str | None = None, store: Store | str | None = None) -> BrowserView:
+def browse(workflow: str | None = None, store: Store | str | None = None, *, read_only: bool = False) -> BrowserView:
     """The variant browser, as a widget: table, filter, detail, compare, plots, and replay/sweep/restore/export/tag.
 
     In a notebook with ``%load_ext wfnb`` it shows the notebook's workflow and
@@ -34,6 +35,9 @@ def browse(workflow: str | None = None, store: Store | str | None = None) -> Bro
         The workflow to list first; the browser's selector switches to others or to all.
     store
         A store or its location; default: the notebook's store, else ``$WFNB_STORE``, else ``./.wfnb``.
+    read_only
+        Only look: replay, sweep, check, restore, export, tag and pin are off, and a store given by its
+        location is opened read-only (what ``wfnb ui`` serves unless ``--allow-runs``).
 
     Examples
     --------
@@ -46,13 +50,19 @@ def browse(workflow: str | None = None, store: Store | str | None = None) -> Bro
     from wfnb.history.snapshots import workflows
 
     session = current_session()
-    opened = resolve_store(store, create=session is not None and store is None)
+    if read_only and isinstance(store, (str, os.PathLike)):
+        from wfnb.store import open_store
+
+        opened = open_store(store, create=False, write=False)
+    else:
+        opened = resolve_store(store, create=session is not None and store is None)
     if workflow is not None and workflow not in workflows(opened):
         known = ", ".join(workflows(opened)) or "none yet"
         raise BadArgument(f"The store at {opened.root} has no variant of workflow {workflow!r}; its workflows: {known}.")
     follows = session is not None and (store is None or Path(opened.root) == Path(session.store.root))
-    state = BrowserState(opened, workflow, session=session if follows else None)
-    _warm_worker(state)
+    state = BrowserState(opened, workflow, session=session if follows else None, read_only=read_only)
+    if not read_only:
+        _warm_worker(state)
     return BrowserView(state)
 
 

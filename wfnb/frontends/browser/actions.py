@@ -44,6 +44,7 @@ class Actions(HasTraits):
     progress = List(Dict(), help="the running or last replay's steps ({'step', 'state', 'detail'}), or a sweep's points")
 
     job: Job | None = None
+    read_only = False  # BrowserState's: only look (wfnb ui without --allow-runs)
     _notice_count = 0
 
     # -- replay and sweep ------------------------------------------------------
@@ -142,6 +143,7 @@ class Actions(HasTraits):
         return self.job.wait(timeout) if self.job is not None else None
 
     def _start(self, kind: JobKind, label: str, variant: Variant, task: dict[str, Any], progress: list[dict[str, Any]], wait: bool) -> Job:
+        self._refuse_if_read_only(f"a {kind}")
         if self.job is not None and self.job.running:
             raise BadArgument(f"{self.job.label[0].upper()}{self.job.label[1:]} is still running; wait for it or cancel it first.")
         chosen = settings.current()
@@ -259,6 +261,7 @@ class Actions(HasTraits):
     def checkout(self) -> Variant | None:
         """Restore the selected variant into the notebook (``%wfnb checkout``): its values and its place."""
         with self._action("restore", "Restore"):
+            self._refuse_if_read_only("restoring a variant")
             variant = self._require_selected()
             session = self.session
             if session is None:
@@ -280,6 +283,7 @@ class Actions(HasTraits):
     def export(self, path: str, overwrite: bool = False) -> Path | None:
         """Write the selected variant to ``path``: .ipynb (notebook), .py (script) or .csv (steps table)."""
         with self._action("export", "Export"):
+            self._refuse_if_read_only("exporting (it writes a file on the server)")
             variant = self._require_selected()
             target = Path(path.strip()).expanduser()
             if not path.strip():
@@ -300,6 +304,7 @@ class Actions(HasTraits):
     def tag(self, name: str, note: str = "") -> Variant | None:
         """Name the selected variant (unique in its workflow), with an optional note."""
         with self._action("tag", "Tag"):
+            self._refuse_if_read_only("tagging")
             variant = self._require_selected()
             if not name.strip():
                 raise BadArgument("Give the tag a name, e.g. baseline.")
@@ -316,6 +321,7 @@ class Actions(HasTraits):
         from wfnb.history.snapshots import pin_variant, unpin_variant
 
         with self._action("tag", "Pin" if pinned else "Unpin"):
+            self._refuse_if_read_only("pinning")
             variant = self._require_selected()
             if pinned:
                 pin_variant(self.store, variant, note.strip() or None)
@@ -349,6 +355,13 @@ class Actions(HasTraits):
             self.notices = kept
         if not running and self.progress:
             self.progress = []
+
+    def _refuse_if_read_only(self, what: str) -> None:
+        if self.read_only:
+            raise BadArgument(
+                f"This browser only looks: {what} is off, because it runs code or writes to the store and the page "
+                "may be open to others. Start it with `wfnb ui --allow-runs` (or wfnb.browse(read_only=False)) to allow it."
+            )
 
     def _require_selected(self) -> Variant:
         variant = self.variant()

@@ -138,6 +138,8 @@ class ActionsPanel(_Panel):
             _section("Export", w.HBox([self.export_format, self.export_path, self.overwrite, self.export], layout=w.Layout(align_items="center", flex_flow="row wrap")), self.notices["export"]),
             _section("Tag or pin", w.HBox([self.tag_name, self.tag_note, self.tag_button, self.pin_button], layout=w.Layout(flex_flow="row wrap")), self.notices["tag"]),
         ])
+        if state.read_only:  # wfnb ui: a page others may open runs nothing and writes nothing
+            self.widget = w.VBox([w.HTML(READ_ONLY_NOTE)])
         self.replay.on_click(lambda _: state.replay_form(self.texts()))
         self.sweep.on_click(lambda _: state.sweep_form(self.texts()))
         self.check.on_click(lambda _: state.check())
@@ -218,6 +220,13 @@ class ActionsPanel(_Panel):
     def _tag(self) -> None:
         if self.state.tag(self.tag_name.value, self.tag_note.value) is not None:
             self.tag_name.value = self.tag_note.value = ""
+
+
+READ_ONLY_NOTE = (
+    "<p class='wfnb-read-only'>This browser only looks at the store: replay, sweep, check, restore, export, tag "
+    "and pin are off here. To allow them, start it with <code>wfnb ui --allow-runs</code>; to run a variant "
+    "yourself, <code>wfnb replay WORKFLOW/vN</code> in a terminal.</p>"
+)
 
 
 def _section(title: str, *rows: w.Widget) -> w.VBox:

@@ -64,9 +64,10 @@ class BrowserState(Actions, Live):
     log_y = Bool(False)
     revision = Int(0, help="bumped whenever the listed rows, their order or their page change")
 
-    def __init__(self, store: Store, workflow: str | None = None, session: Session | None = None) -> None:
+    def __init__(self, store: Store, workflow: str | None = None, session: Session | None = None, read_only: bool = False) -> None:
         super().__init__()
         self.store = store
+        self.read_only = read_only  # only look (wfnb ui): every action that runs code or writes is refused
         self._lock = threading.RLock()
         self._rows: dict[str, table.Row] = {}
         self._variants: dict[str, Variant] = {}
