@@ -175,3 +175,26 @@ def _contrast(a: str, b: str) -> float:
 def test_every_shade_of_the_colour_ramp_stands_out_on_light_and_dark_pages(page):
     weakest = min(_contrast(scales.ramp(i / 20), page) for i in range(21))
     assert weakest >= 3.0, f"a shade of the ramp has contrast {weakest:.2f} on {page}"
+
+
+# -- legible with the fonts a plain Linux has; a step unfolds in the page -------------------------------
+
+
+def test_no_glyph_that_a_plain_linux_font_lacks_pin_and_branch_are_inline_svg(demo_store):
+    state = BrowserState(demo_store, "demo")
+    state.pin(True)
+    view = BrowserView(state)
+    html = view.table.value
+    assert '<span class="wfnb-pin" title="pinned: wfnb gc keeps what it needs"><svg class="wfnb-icon-svg wfnb-icon-pin"' in html
+    assert "📌" not in html  # the branch badge and the graph's branches: tests/history/test_branches.py
+
+
+def test_past_its_budget_a_steps_outputs_are_read_when_it_is_opened(demo_store, monkeypatch):
+    from wfnb.frontends.browser import view as view_module
+
+    monkeypatch.setattr(view_module, "DETAIL_EAGER_BYTES", 1)  # the first step's outputs use it up
+    view = BrowserView(BrowserState(demo_store, "demo"))
+    detail = view.detail.value
+    assert "data:image" not in detail and '<details class="wfnb-step"><summary data-wfnb="step|plot"' in detail
+    view.bridge.send("step", "plot")  # not in the page: read and drawn now
+    assert 'src="data:image/png;base64,' in view.detail.value and re.search(r'<details class="wfnb-step" open><summary data-wfnb="step\|plot"', view.detail.value)

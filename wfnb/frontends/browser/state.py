@@ -339,13 +339,14 @@ class BrowserState(Actions, Live, Plotting):
     def row(self, ref: str | None = None) -> table.Row | None:
         return self._rows.get(self.selected if ref is None else ref)
 
-    def detail(self, opened: Collection[str] | None = None) -> details.Detail | None:
-        """The selected variant's detail, with the outputs of the ``opened`` steps (None: of every step)."""
+    def detail(self, opened: Collection[str] | None = None, eager_bytes: int = 0) -> details.Detail | None:
+        """The selected variant's detail, with the outputs of the ``opened`` steps (None: of every step), and of
+        the others up to ``eager_bytes`` (see ``details.variant_detail``)."""
         variant, row = self.variant(), self.row()
         if variant is None or row is None:
             return None
         parent = self._variants.get(f"{variant.workflow}/v{variant.parent}") if variant.parent is not None else None
-        return details.variant_detail(variant, parent, row.status, opened)
+        return details.variant_detail(variant, parent, row.status, opened, eager_bytes)
 
     def comparison(self) -> details.Comparison | None:
         """The code of the selected variant against the baseline's, step by step."""

@@ -26,6 +26,7 @@ from wfnb.frontends.browser.panels import (
 from wfnb.frontends.browser.state import BrowserState
 
 TABS = ("Detail", "Compare", "Plots", "Actions")
+DETAIL_EAGER_BYTES = 2_000_000  # outputs sent with a variant's detail, so that its steps unfold in the page at once
 FILTER_HINT = "filter: accuracy > 0.99 and C == 10, tag:baseline, a step or note …"
 
 
@@ -39,6 +40,7 @@ class BrowserView(w.VBox):
         self._syncing = False
         self._dirty = set(TABS)
         self._opened: set[str] = set()  # the detail's open steps
+        self._in_page: set[str] = set()  # the steps whose code and outputs the drawn detail carries
         self._refreshers: list[Callable[[], None]] = []  # redraw a dropdown's options from the state
 
         self.events = w.Text(layout=w.Layout(display="none"))  # the bridge's field: clicks in the HTML land here
@@ -180,9 +182,11 @@ class BrowserView(w.VBox):
             self._draw_columns_panel()
 
     def toggle_step(self, step: str) -> None:
-        """Open a step of the detail (its code and outputs are read then), or fold it again."""
+        """A step of the detail opened or folded: the page has done it when the step's outputs were in it
+        (remembered, for the next redraw), else they are read and drawn now."""
         self._opened ^= {step}
-        self._mark(("Detail",))
+        if step not in self._in_page:
+            self._mark(("Detail",))
 
     def _selection_changed(self) -> None:
         self._opened = set()
@@ -207,7 +211,9 @@ class BrowserView(w.VBox):
             return
         self._dirty.discard(shown)
         if shown == "Detail":
-            self.detail.value = render.detail_html(self.state.detail(self._opened), table.now_utc(), self._opened)
+            detail = self.state.detail(self._opened, DETAIL_EAGER_BYTES)
+            self._in_page = {step.step for step in detail.steps if step.loaded} if detail is not None else set()
+            self.detail.value = render.detail_html(detail, table.now_utc(), self._opened)
         elif shown == "Compare":
             self.compare.draw()
         elif shown == "Plots":
