@@ -29,6 +29,8 @@ CSS = f"""
 .wfnb-browser .wfnb-heading .widget-html-content {{ font-size: var(--jp-ui-font-size2, 14px); font-weight: 600; }}
 .wfnb-browser .wfnb-muted, .wfnb-browser .wfnb-meta {{ color: {_MUTED}; }}
 .wfnb-browser .wfnb-pad {{ padding: 4px 8px; }}
+/* an HTML widget at width 100% plus ipywidgets' margins would overflow its box by 4 px: a scrollbar with nothing to show */
+.wfnb-browser .widget-html {{ max-width: calc(100% - 2 * var(--jp-widgets-margin, 2px)); }}
 .wfnb-browser .wfnb-empty {{ color: {_MUTED}; padding: 16px 8px; }}
 .wfnb-browser code, .wfnb-browser pre {{ font-family: {_CODE_FONT}; font-size: var(--jp-code-font-size, 12px); }}
 
