@@ -198,3 +198,27 @@ def test_past_its_budget_a_steps_outputs_are_read_when_it_is_opened(demo_store, 
     assert "data:image" not in detail and '<details class="wfnb-step"><summary data-wfnb="step|plot"' in detail
     view.bridge.send("step", "plot")  # not in the page: read and drawn now
     assert 'src="data:image/png;base64,' in view.detail.value and re.search(r'<details class="wfnb-step" open><summary data-wfnb="step\|plot"', view.detail.value)
+
+
+def test_ranking_agrees_with_pandas_and_opening_the_plots_tab_imports_no_pandas(demo_store):
+    """ρ is Pearson's r of the ranks (ties averaged), as pandas computes it; pandas itself, a second or more to
+    import in a fresh kernel, stays out of the Plots tab."""
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    lr = [0.1, 0.01, 0.1, 0.3, 0.03, 0.01]
+    metric = [0.9, 0.5, 0.8, 0.95, 0.7, 0.55]
+    ours = importance.rank({"lr": lr}, metric)[0].score
+    assert ours == pytest.approx(pd.Series(lr).rank().corr(pd.Series(metric).rank()))
+    code = (
+        "import sys\nfrom wfnb.store import open_store\nfrom wfnb.frontends.browser.state import BrowserState\n"
+        "from wfnb.frontends.browser.view import BrowserView, TABS\n"
+        f"view = BrowserView(BrowserState(open_store({str(demo_store.root)!r}, create=False), 'demo'))\n"
+        "view.tabs.selected_index = TABS.index('Plots')\nassert 'Spearman' in view.plots.importance.value\n"
+        "print('pandas' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

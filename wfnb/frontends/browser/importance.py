@@ -40,30 +40,55 @@ class Ranked:
 def rank(params: Mapping[str, Sequence[Any]], outcome: Sequence[Any]) -> list[Ranked]:
     """The parameters that vary, strongest first; each value list is aligned with ``outcome``.
 
-    Ranks (ties averaged) and correlations are pandas' own, so ρ is Pearson's r of the ranks."""
-    import pandas as pd
-
+    Plain Python, not pandas or scipy: importing pandas takes a second or more
+    in a fresh kernel, which the first opening of the Plots tab would pay."""
     found = []
     for name, values in params.items():
         pairs = [(value, float(metric)) for value, metric in zip(values, outcome)
                  if value is not None and is_number(metric) and math.isfinite(metric)]
         if len(pairs) < 3 or len({repr(value) for value, _ in pairs}) < 2:
             continue
-        ranks = pd.Series([metric for _, metric in pairs]).rank()
+        ranks = _ranks([metric for _, metric in pairs])
         xs = [value for value, _ in pairs]
         if all(isinstance(x, bool) or is_number(x) for x in xs):
-            score, method = pd.Series([float(x) for x in xs]).rank().corr(ranks), "ρ"
+            score, method = _pearson(_ranks([float(x) for x in xs]), ranks), "ρ"
         else:
-            score, method = _eta(pd.Series([repr(x) for x in xs]), ranks), "η"
-        if score is not None and math.isfinite(score):
-            found.append(Ranked(name, float(score), method, len(pairs)))
+            score, method = _eta([repr(x) for x in xs], ranks), "η"
+        if score is not None:
+            found.append(Ranked(name, score, method, len(pairs)))
     return sorted(found, key=lambda r: (-r.strength, r.name))
 
 
-def _eta(groups: Any, ranks: Any) -> float | None:
+def _ranks(values: list[float]) -> list[float]:
+    """Ranks from 1, tied values sharing their mean rank (so that ρ is Pearson's r of the ranks)."""
+    order = sorted(range(len(values)), key=values.__getitem__)
+    ranks = [0.0] * len(values)
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
+            end += 1
+        for i in order[start : end + 1]:
+            ranks[i] = (start + end) / 2 + 1
+        start = end + 1
+    return ranks
+
+
+def _pearson(xs: list[float], ys: list[float]) -> float | None:
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    cross = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys))
+    spread_x, spread_y = sum((x - mean_x) ** 2 for x in xs), sum((y - mean_y) ** 2 for y in ys)
+    return cross / math.sqrt(spread_x * spread_y) if spread_x > 0 and spread_y > 0 else None
+
+
+def _eta(groups: list[str], ranks: list[float]) -> float | None:
     """The correlation ratio: the share of the ranks' spread that lies between the groups' means, square-rooted."""
-    total = float(((ranks - ranks.mean()) ** 2).sum())
+    mean = sum(ranks) / len(ranks)
+    total = sum((r - mean) ** 2 for r in ranks)
     if total <= 0:
         return None
-    means = ranks.groupby(groups).transform("mean")
-    return math.sqrt(float(((means - ranks.mean()) ** 2).sum()) / total)
+    members: dict[str, list[float]] = {}
+    for group, r in zip(groups, ranks):
+        members.setdefault(group, []).append(r)
+    between = sum(len(v) * (sum(v) / len(v) - mean) ** 2 for v in members.values())
+    return math.sqrt(between / total)
