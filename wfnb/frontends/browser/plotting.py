@@ -112,8 +112,8 @@ class Plotting(HasTraits):
     def brush(self, ranges: Mapping[str, Any]) -> None:
         """Filter by ranges dragged on a plot: ``{key: [low, high]}``, ``{key: {"in": [...]}}``, or
         ``{key: None}`` to let one go. The filter text becomes what the user typed, and these ranges."""
-        brushes = dict(self.brushes)
         known = {column.key: column for column in self.columns()}
+        brushes = {key: wanted for key, wanted in self.brushes.items() if key in known}  # another workflow's go
         for key, wanted in ranges.items():
             if key not in known:
                 raise BadArgument(f"The plots have no column {key!r}; its columns: {', '.join(known)}.")
