@@ -3,7 +3,8 @@
 JupyterLab (the end-to-end tests' server, its theme set to JupyterLab Dark)
 serves a notebook calling ``wfnb.browse('sweep')`` over a store holding the
 sweep of ``sweep_data`` (24 variants, lr from 0.001 to 0.3, a loss curve
-each). Chromium drags along the parallel-coordinates lr axis and sees the
+each). Chromium drags a rectangle over the scatter, then along the
+parallel-coordinates lr axis, and sees the
 filter box and the table follow; switches that axis to linear; reads the
 parameter ranking; overlays curves of ticked variants; unfolds a step of the
 detail with the kernel not asked; and finds no horizontal scrollbar that
@@ -83,6 +84,21 @@ def test_drag_a_range_follow_curves_and_unfold_a_step_in_jupyterlab_dark(sweep_l
             assert unfolded, "a step of the detail did not unfold in the page"
 
             browser.get_by_role("tab", name="Plots").click()
+            search = browser.locator(".wfnb-search input")
+            # a rectangle dragged over the scatter: both ranges into the filter box
+            plane = browser.locator("rect.wfnb-brush-zone")
+            expect(plane).to_have_count(1, timeout=30_000)
+            plane.scroll_into_view_if_needed()
+            area = plane.bounding_box()
+            page.mouse.move(area["x"] + area["width"] * 0.3, area["y"] + area["height"] * 0.2)
+            page.mouse.down()
+            page.mouse.move(area["x"] + area["width"] * 0.8, area["y"] + area["height"] * 0.9, steps=5)
+            page.mouse.up()
+            expect(search).to_have_value(re.compile(r"^(\w+) >= [\d.-]+ and \1 <= [\d.]+ and (\w+) >= [\d.-]+ and \2 <= [\d.]+$"), timeout=30_000)
+            expect(browser.locator("rect.wfnb-brushed")).to_have_count(2)
+            browser.get_by_role("button", name="Clear selection").click()
+            expect(search).to_have_value("", timeout=30_000)
+
             browser.get_by_role("button", name="parallel coordinates").click()
             lr_zone = browser.locator('rect.wfnb-brush-zone[data-wfnb-brush*="param:lr"]')
             expect(lr_zone).to_have_count(1, timeout=30_000)
@@ -117,7 +133,6 @@ def test_drag_a_range_follow_curves_and_unfold_a_step_in_jupyterlab_dark(sweep_l
             page.mouse.move(x, pixel(0.05), steps=4)
             page.mouse.move(x, pixel(0.12), steps=4)
             page.mouse.up()
-            search = browser.locator(".wfnb-search input")
             expect(search).to_have_value(re.compile(r"^lr >= 0\.008\d* and lr <= 0\.1[12]\d*$"), timeout=30_000)
             expect(browser.locator(".widget-html", has_text="page 1 of 1")).to_contain_text("12 match the filter")
             expect(browser.locator("rect.wfnb-brushed")).to_have_count(1)
