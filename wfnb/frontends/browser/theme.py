@@ -89,6 +89,7 @@ CSS = f"""
 .wfnb-browser table.wfnb-importance {{ border-collapse: collapse; margin: 4px 0 8px; }}
 .wfnb-browser table.wfnb-importance td, .wfnb-browser table.wfnb-importance th {{ padding: 1px 10px 1px 0; text-align: left; white-space: nowrap; }}
 .wfnb-browser table.wfnb-importance td.wfnb-num {{ text-align: right; font-family: {_CODE_FONT}; }}
+.wfnb-browser .wfnb-importance-note {{ line-height: 1.4; font-size: 11px; }}
 .wfnb-browser .wfnb-bar {{ display: inline-block; height: 10px; border-radius: 2px; background: {_BRAND}; vertical-align: middle; }}
 .wfnb-browser .wfnb-bar-negative {{ background: {_WARN}; }}
 .wfnb-browser .wfnb-icon-svg {{ width: 1em; height: 1em; vertical-align: -0.125em; fill: currentColor; }}
