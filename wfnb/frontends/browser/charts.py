@@ -51,7 +51,7 @@ def scatter_svg(
     y = scales.scale_for([m.values[1] for m in shown], bottom, top, log[1])
     shades, legend, continuous = scales.colours([m.colour for m in shown]) if colour_label else ([None] * len(shown), [], False)
     uid = next(_ids)
-    parts = [_svg_open(uid), _axes(x, y, (left, right, top, bottom), labels)]
+    parts = [svg_open(uid), draw_axes(x, y, (left, right, top, bottom), labels)]
     for key, scale, direction in ((keys[0], x, "x"), (keys[1], y, "y")):
         span = _band(scale, (brushes or {}).get(key)) if key else None
         if span is not None and direction == "x":
@@ -72,9 +72,9 @@ def scatter_svg(
         picked, compared = mark.ref == selected, mark.ref in ticked
         radius = 7 if picked else 5 if compared else 4
         stroke = f' stroke="{_PICK}" stroke-width="3"' if picked else f' stroke="{_INK}" stroke-width="2"' if compared else ""
-        tip = f"{mark.label} · {labels[0]} = {_text(mark.values[0])} · {labels[1]} = {_text(mark.values[1])}"
+        tip = f"{mark.label} · {labels[0]} = {value_text(mark.values[0])} · {labels[1]} = {value_text(mark.values[1])}"
         if colour_label:
-            tip += f" · {colour_label} = {_text(mark.colour)}"
+            tip += f" · {colour_label} = {value_text(mark.colour)}"
         parts.append(
             f'<circle class="wfnb-point" cx="{cx:.1f}" cy="{cy:.1f}" r="{radius}" fill="{shade or _PLAIN}" fill-opacity="0.85"{stroke} '
             f'{bridge.act("select", mark.ref)}><title>{escape(tip)}</title></circle>'
@@ -82,7 +82,7 @@ def scatter_svg(
     if colour_label:
         parts.append(_legend(uid, colour_label, legend, continuous, right + 24, top))
     parts.append("</svg>")
-    return _wrap("".join(parts), _left_out(len(marks) - len(shown), "without both values"))
+    return wrap("".join(parts), _left_out(len(marks) - len(shown), "without both values"))
 
 
 def parallel_svg(
@@ -101,7 +101,7 @@ def parallel_svg(
     axes = [scales.scale_for([m.values[i] for m in marks], bottom, top, logs[i]) for i in range(len(labels))]
     shades, legend, continuous = scales.colours([m.colour for m in marks]) if colour_label else ([None] * len(marks), [], False)
     uid = next(_ids)
-    parts = [_svg_open(uid, width, full=True)]
+    parts = [svg_open(uid, width, full=True)]
     background = line_opacity(len(marks))
     order = sorted(range(len(marks)), key=lambda i: (marks[i].ref == selected, marks[i].ref in ticked))
     for i in order:
@@ -114,7 +114,7 @@ def parallel_svg(
         stroke_width = 3.5 if picked else 2.2 if compared else 1.3
         colour = _PICK if picked else shades[i] or _PLAIN
         opacity = 1.0 if picked or compared else background
-        tip = mark.label + "".join(f" · {label} = {_text(value)}" for label, value in zip(labels, mark.values))
+        tip = mark.label + "".join(f" · {label} = {value_text(value)}" for label, value in zip(labels, mark.values))
         parts.append(
             f'<g class="wfnb-line" {bridge.act("select", mark.ref)}><title>{escape(tip)}</title>'
             f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="{stroke_width}" stroke-opacity="{opacity:.2f}"/>'
@@ -125,7 +125,7 @@ def parallel_svg(
     if colour_label:
         parts.append(_legend(uid, colour_label, legend, continuous, right + 40, top))
     parts.append("</svg>")
-    return _wrap("".join(parts), "")
+    return wrap("".join(parts), "")
 
 
 def line_opacity(count: int) -> float:
@@ -148,7 +148,8 @@ def next_id() -> int:
     return next(_ids)
 
 
-def _svg_open(uid: int, width: int = WIDTH, full: bool = False) -> str:
+def svg_open(uid: int, width: int = WIDTH, full: bool = False) -> str:
+    """A plot's <svg>, as wide as its box (``full``) or up to its own width plus a little."""
     most = "" if full else f"max-width: {width + 80}px; "
     return (
         f'<svg class="wfnb-chart-svg" id="wfnb-chart-{uid}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {HEIGHT}" '
@@ -156,12 +157,14 @@ def _svg_open(uid: int, width: int = WIDTH, full: bool = False) -> str:
     )
 
 
-def _wrap(svg: str, note: str) -> str:
+def wrap(svg: str, note: str) -> str:
+    """A plot in its container, which hands clicks and drags to the bridge; ``note`` under it."""
     below = f'<div class="wfnb-muted wfnb-chart-note">{escape(note)}</div>' if note else ""
     return f'<div class="wfnb-chart" {bridge.on_click_attribute()} {bridge.on_brush_attribute()}>{svg}{below}</div>'
 
 
-def _axes(x: scales.Scale, y: scales.Scale, box: tuple[float, float, float, float], labels: tuple[str, str]) -> str:
+def draw_axes(x: scales.Scale, y: scales.Scale, box: tuple[float, float, float, float], labels: tuple[str, str]) -> str:
+    """The x and y axes of a plot in ``box`` (left, right, top, bottom), with grid, ticks and titles."""
     left, right, top, bottom = box
     parts = [f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="{_INK}"/>', f'<line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" stroke="{_INK}"/>']
     for pixel, text in x.ticks():
@@ -217,7 +220,7 @@ def _band(scale: scales.Scale, brushed: Any) -> tuple[float, float] | None:
 
 
 def _legend(uid: int, title: str, entries: list[tuple[str, str]], continuous: bool, x: float, y: float) -> str:
-    parts = [f'<text x="{x}" y="{y + 10}" style="fill: var(--jp-ui-font-color1, currentColor); font-weight: 600">{escape(_clip(title, 18))}</text>']
+    parts = [f'<text x="{x}" y="{y + 10}" style="fill: var(--jp-ui-font-color1, currentColor); font-weight: 600">{escape(clip(title, 18))}</text>']
     if continuous:
         stops = "".join(f'<stop offset="{i / 8:.3f}" stop-color="{scales.ramp(i / 8)}"/>' for i in range(9))
         gradient = f"wfnb-ramp-{uid}"
@@ -228,7 +231,7 @@ def _legend(uid: int, title: str, entries: list[tuple[str, str]], continuous: bo
     else:
         for i, (colour, label) in enumerate(entries):
             parts.append(f'<circle cx="{x + 6}" cy="{y + 26 + i * 17}" r="5" fill="{colour}"/>')
-            parts.append(f'<text x="{x + 16}" y="{y + 30 + i * 17}" fill="{_INK}">{escape(_clip(label, 16))}</text>')
+            parts.append(f'<text x="{x + 16}" y="{y + 30 + i * 17}" fill="{_INK}">{escape(clip(label, 16))}</text>')
     return "".join(parts)
 
 
@@ -248,9 +251,11 @@ def _left_out(count: int, why: str) -> str:
     return f"{count} variant{'s' if count != 1 else ''} {why} not shown" if count else ""
 
 
-def _text(value: Any) -> str:
+def value_text(value: Any) -> str:
+    """A value as a tooltip shows it (— when missing)."""
     return "—" if value is None else format_value(value)
 
 
-def _clip(text: str, most: int) -> str:
+def clip(text: str, most: int) -> str:
+    """``text`` cut to ``most`` characters, with … when cut."""
     return text if len(text) <= most else text[: most - 1] + "…"

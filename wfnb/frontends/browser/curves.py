@@ -11,7 +11,7 @@ from html import escape
 from typing import Sequence
 
 from wfnb.frontends.browser import bridge, scales
-from wfnb.frontends.browser.charts import HEIGHT, WIDTH, _axes, _clip, _svg_open, _text, _wrap, next_id
+from wfnb.frontends.browser.charts import HEIGHT, WIDTH, clip, draw_axes, next_id, svg_open, value_text, wrap
 from wfnb.frontends.browser.plotting import Curve
 
 LEGEND_ROWS = 16  # variants named in the legend; the rest are counted
@@ -30,7 +30,7 @@ def curves_svg(curves: Sequence[Curve], metric: str, selected: str, log_y: bool 
     x = scales.scale_for(steps, left, right)
     y = scales.scale_for(values, bottom, top, log_y and all(v > 0 for v in values))
     uid = next_id()
-    parts = [_svg_open(uid), _axes(x, y, (left, right, top, bottom), ("step", metric))]
+    parts = [svg_open(uid), draw_axes(x, y, (left, right, top, bottom), ("step", metric))]
     colours = {curve.ref: scales.PALETTE[i % len(scales.PALETTE)] for i, curve in enumerate(curves)}
     for curve in sorted(curves, key=lambda c: c.ref == selected):
         picked = curve.ref == selected
@@ -41,7 +41,7 @@ def curves_svg(curves: Sequence[Curve], metric: str, selected: str, log_y: bool 
         path = " ".join(f"{'L' if i else 'M'}{px:.1f},{py:.1f}" for i, (px, py) in enumerate(shown))
         dots = "".join(
             f'<circle cx="{px:.1f}" cy="{py:.1f}" r="{3.5 if picked else 2.5}" fill="{colours[curve.ref]}">'
-            f"<title>{escape(f'{curve.label} · step {_text(step)} · {metric} = {_text(value)}')}</title></circle>"
+            f"<title>{escape(f'{curve.label} · step {value_text(step)} · {metric} = {value_text(value)}')}</title></circle>"
             for (px, py), (step, value) in zip(points, curve.points) if px is not None and py is not None
         )
         parts.append(
@@ -50,7 +50,7 @@ def curves_svg(curves: Sequence[Curve], metric: str, selected: str, log_y: bool 
         )
     parts.append(_curve_legend(curves, colours, selected, right + 24, top))
     parts.append("</svg>")
-    return _wrap("".join(parts), "")
+    return wrap("".join(parts), "")
 
 
 def _curve_legend(curves: Sequence[Curve], colours: dict[str, str], selected: str, x: float, y: float) -> str:
@@ -58,7 +58,7 @@ def _curve_legend(curves: Sequence[Curve], colours: dict[str, str], selected: st
     for i, curve in enumerate(curves[:LEGEND_ROWS]):
         weight = ' font-weight="600"' if curve.ref == selected else ""
         parts.append(f'<line x1="{x}" y1="{y + 6 + i * 17}" x2="{x + 14}" y2="{y + 6 + i * 17}" stroke="{colours[curve.ref]}" stroke-width="3"/>')
-        parts.append(f'<text x="{x + 20}" y="{y + 10 + i * 17}" fill="var(--jp-ui-font-color1, currentColor)"{weight}>{escape(_clip(curve.label, 16))}</text>')
+        parts.append(f'<text x="{x + 20}" y="{y + 10 + i * 17}" fill="var(--jp-ui-font-color1, currentColor)"{weight}>{escape(clip(curve.label, 16))}</text>')
     if len(curves) > LEGEND_ROWS:
         parts.append(f'<text x="{x}" y="{y + 10 + LEGEND_ROWS * 17}" fill="var(--jp-ui-font-color2, #888)">and {len(curves) - LEGEND_ROWS} more</text>')
     return "".join(parts)
