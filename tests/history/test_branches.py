@@ -6,6 +6,8 @@ import re
 
 from history.conftest import write
 from wfnb.frontends.browser.graph import dag_svg
+from wfnb.frontends.browser.render import detail_html
+from wfnb.frontends.browser.table import now_utc
 from wfnb.frontends.browser.state import BrowserState
 from wfnb.store import open_store
 
@@ -67,6 +69,9 @@ def test_a_variant_says_which_branch_ran_and_variants_group_and_compare_by_it(no
     svg = dag_svg(state.dag())
     taken = re.findall(r'class="wfnb-dag-taken"[^>]*>([^<]*)<', svg)
     assert taken == ["if method == &#x27;ewm&#x27;", "skipped"]
+    assert "⑂" not in svg and ">branch: line 1: <tspan" in svg  # words, not a glyph a plain Linux font lacks
+    badge = re.search(r'<span class="wfnb-badge wfnb-badge-branch"[^>]*>(.*?)</span>', detail_html(state.detail(), now_utc())).group(1)
+    assert badge.startswith('<svg class="wfnb-icon-svg wfnb-icon-branch"') and "⑂" not in badge
     state.select("nb/v1")
     assert state.detail().steps[1].branch == "line 1: else; line 5: skipped"
 

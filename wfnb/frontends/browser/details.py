@@ -157,17 +157,23 @@ class Dag:
     notebook_at: str = ""  # when the notebook is at another variant of this workflow: which ("v3")
 
 
-def variant_detail(variant: Variant, parent: Variant | None, status: str, opened: Collection[str] | None = None) -> Detail:
+def variant_detail(
+    variant: Variant, parent: Variant | None, status: str, opened: Collection[str] | None = None, eager_bytes: int = 0
+) -> Detail:
     """The detail of ``variant``; ``parent`` (its parent variant, if still there) tells what was reused.
 
-    Only the outputs of the steps in ``opened`` are read (None: every step's): a
-    figure can weigh hundreds of kilobytes, and a folded step shows none.
+    The outputs of the steps in ``opened`` are read (None: every step's), and
+    of the others while less than ``eager_bytes`` were read, so that a folded
+    step unfolds in the page at once; past that (a figure can weigh hundreds
+    of kilobytes) a step's outputs are read when it is opened.
     """
     unsteady = getattr(variant, "nondeterministic", {}) or {}
     steps = []
+    spent = 0
     for record in variant.steps:
-        loaded = opened is None or record.step in opened
+        loaded = opened is None or record.step in opened or spent < eager_bytes
         events, error = step_events(variant, record.step) if loaded else ([], "")
+        spent += sum(len(str(event)) for event in events)
         steps.append(
             StepDetail(
                 step=record.step,

@@ -79,7 +79,7 @@ def _choices_text(node: DagNode) -> str:
     if not node.choices:
         return ""
     many = len(node.choices) > 1
-    return "⑂ " + "; ".join((f"line {c.line}: " if many else "") + " · ".join(c.paths) for c in node.choices)
+    return "branch: " + "; ".join((f"line {c.line}: " if many else "") + " · ".join(c.paths) for c in node.choices)
 
 
 def _choices(node: DagNode, x: int, y: int) -> str:
@@ -88,7 +88,7 @@ def _choices(node: DagNode, x: int, y: int) -> str:
         return ""
     taken = 'style="fill: var(--jp-brand-color1, #1e88e5); font-weight: 600"'
     other = 'style="fill: var(--jp-ui-font-color3, #aaa); text-decoration: line-through"'
-    spans = ["⑂ "]
+    spans = ["branch: "]
     for number, choice in enumerate(node.choices):
         if number:
             spans.append("; ")
@@ -151,7 +151,7 @@ def _legend(dag: Dag, height: int) -> str:
     else:
         text = "steps in notebook order · arrows: the names each step reads · changed: differs from the parent"
     if any(node.choices for node in dag.nodes):
-        text += " · ⑂ the branch taken in bold"
+        text += " · branch: the path taken in bold"
     if any(node.external for node in dag.nodes):
         text += " · dashed: other workflows' variants"
     return f'<text x="{_LEFT}" y="{height - 4}" style="fill: var(--jp-ui-font-color2, #888); font-size: 10px">{escape(text)}</text>'

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import ipywidgets as w
 
 from wfnb.errors import WfnbError
-from wfnb.frontends.browser import charts, graph, render, render_compare, table
+from wfnb.frontends.browser import charts, curves, graph, importance, render, render_compare, table
 from wfnb.frontends.browser.actions import EXPORT_FORMATS
 from wfnb.frontends.browser.state import ORDER_AXIS, BrowserState
 
@@ -55,30 +55,46 @@ class ComparePanel(_Panel):
 
 
 class PlotsPanel(_Panel):
-    """A scatter of any two columns coloured by a third, or parallel coordinates; then the step graph."""
+    """A scatter, parallel coordinates or curves over the filtered variants; which parameters matter; the step graph.
+
+    A range dragged on the scatter or along a parallel axis becomes the filter
+    (its text in the filter box); the plots then show what the table lists.
+    """
+
+    TRAITS = ("curve_metric", "importance_metric", "log_axes", "linear_axes", "brushes")  # redraw the tab when they change
 
     def __init__(self, state: BrowserState) -> None:
         super().__init__(state)
-        self.kind = w.ToggleButtons(options=[("scatter", "scatter"), ("parallel coordinates", "parallel")], style={"button_width": "150px"})
+        self.kind = w.ToggleButtons(options=[("scatter", "scatter"), ("parallel coordinates", "parallel"), ("curves", "curves")], style={"button_width": "150px"})
         w.link((state, "plot_kind"), (self.kind, "value"))
-        axis = {"layout": w.Layout(width="240px"), "style": {"description_width": "initial"}}
-        self.x_axis = w.Dropdown(description="x", **axis)
-        self.y_axis = w.Dropdown(description="y", **axis)
-        self.color_by = w.Dropdown(description="colour", **axis)
+        def axis(description: str) -> w.Dropdown:  # each its own layout, so that one can be hidden alone
+            return w.Dropdown(description=description, layout=w.Layout(width="240px"), style={"description_width": "initial"})
+
+        self.x_axis, self.y_axis, self.color_by, self.curve_metric = axis("x"), axis("y"), axis("colour"), axis("metric")
         self.log_x = w.Checkbox(description="log x", indent=False, layout=w.Layout(width="70px"))
         self.log_y = w.Checkbox(description="log y", indent=False, layout=w.Layout(width="70px"))
         w.link((state, "log_x"), (self.log_x, "value"))
         w.link((state, "log_y"), (self.log_y, "value"))
-        self.axes = w.HBox([self.x_axis, self.y_axis, self.log_x, self.log_y], layout=w.Layout(flex_flow="row wrap", align_items="center"))
+        self.axes = w.HBox([self.x_axis, self.y_axis, self.log_x], layout=w.Layout(flex_flow="row wrap", align_items="center"))
         self.chart = w.HTML(layout=w.Layout(width="100%"))
         self.note = w.HTML()
+        self.clear = w.Button(description="Clear selection", icon="times", layout=w.Layout(width="140px", display="none"),
+                              tooltip="let go of the ranges dragged on the plots (the filter keeps what you typed)")
+        self.clear.on_click(lambda _: state.clear_brushes())
+        self.importance_metric = w.Dropdown(description="which parameters matter for", layout=w.Layout(width="380px"), style={"description_width": "initial"})
+        self.importance = w.HTML()
         self.dag = w.HTML(layout=w.Layout(overflow="auto"))
-        controls = w.HBox([self.kind, self.axes, self.color_by], layout=w.Layout(flex_flow="row wrap", align_items="center"))
-        self.widget = w.VBox([controls, self.note, self.chart, self.dag])
+        self.dag.add_class("wfnb-dag-widget")
+        controls = w.HBox([self.kind, self.axes, self.curve_metric, self.log_y, self.color_by], layout=w.Layout(flex_flow="row wrap", align_items="center"))
+        self.widget = w.VBox([controls, w.HBox([self.note, self.clear], layout=w.Layout(align_items="center", flex_flow="row wrap")),
+                              self.chart, self.importance_metric, self.importance, self.dag])
+        metrics = lambda: [(c.name, c.key) for c in state.columns() if c.kind == "metric"]  # noqa: E731
         refreshers = [
             self._choice(self.x_axis, "x_axis", state.axis_options),
             self._choice(self.y_axis, "y_axis", state.axis_options),
             self._choice(self.color_by, "color_by", lambda: [("none", "")] + state.axis_options()),
+            self._choice(self.importance_metric, "importance_metric", lambda: [("first metric", "")] + metrics()),
+            self._choice(self.curve_metric, "curve_metric", lambda: [("first logged per step", "")] + [(n, n) for n in state.curve_options()]),
         ]
         self.refresh_options = lambda: [refresh() for refresh in refreshers]
 
@@ -87,23 +103,56 @@ class PlotsPanel(_Panel):
         rows, left_out = state.plot_rows()
         colour_label = _label(state, state.color_by)
         label = (lambda row: row.name) if state.workflow else (lambda row: row.ref)
-        self.axes.layout.display = "none" if state.plot_kind == "parallel" else None
-        if state.plot_kind == "scatter":
+        kind = state.plot_kind
+        self.axes.layout.display = None if kind == "scatter" else "none"
+        self.log_y.layout.display = None if kind != "parallel" else "none"
+        self.curve_metric.layout.display = None if kind == "curves" else "none"
+        self.color_by.layout.display = None if kind != "curves" else "none"
+        if kind == "scatter":
             keys = (state.x_axis or ORDER_AXIS, state.y_axis or ORDER_AXIS)
             marks = [charts.Mark(r.ref, label(r), (_value(r, keys[0]), _value(r, keys[1])), _value(r, state.color_by)) for r in rows]
             labels = (_label(state, keys[0]), _label(state, keys[1]))
-            self.chart.value = charts.scatter_svg(marks, labels, colour_label, state.selected, state.ticked, (state.log_x, state.log_y))
-            what = f"{labels[1]} against {labels[0]}"
-        else:
+            self.chart.value = charts.scatter_svg(marks, labels, colour_label, state.selected, state.ticked, (state.log_x, state.log_y), keys, state.brushes)
+            what = f"{labels[1]} against {labels[0]} · drag a rectangle to filter by both ranges"
+        elif kind == "parallel":
             columns = state.varying_columns()[:PARALLEL_AXES]
             colour = state.color_by or next((c.key for c in columns if c.kind == "metric"), "")
             marks = [charts.Mark(r.ref, label(r), tuple(_value(r, c.key) for c in columns), _value(r, colour)) for r in rows]
-            self.chart.value = charts.parallel_svg(marks, [_label(state, c.key) for c in columns], _label(state, colour), state.selected, state.ticked)
-            what = "the columns that vary among them"
+            keys = [c.key for c in columns]
+            self.chart.value = charts.parallel_svg(
+                marks, [_label(state, c.key) for c in columns], _label(state, colour), state.selected, state.ticked,
+                keys, [state.axis_is_log(key) for key in keys], state.brushes,
+            )
+            what = "the columns that vary among them · drag along an axis to filter by a range · click log/linear under an axis to switch it"
+        else:
+            self.refresh_options()
+            metric = state.chosen_curve_metric()
+            self.chart.value = curves.curves_svg(state.curves(), metric, state.selected, state.log_y)
+            what = f"{metric or 'a metric'} per logged step of the selected and the ticked variants"
         count = f"{len(rows)} variant{'s' if len(rows) != 1 else ''}" + (f" (the most recent; {left_out} older left out)" if left_out else "")
         self.note.value = f'<span class="wfnb-muted">{count} passing the filter · {escape(what)} · click a point or line to select its variant</span>'
+        self.clear.layout.display = None if state.brushes else "none"
+        self.importance.value = _importance_html(state)
         dag = state.dag()
         self.dag.value = graph.dag_svg(dag) if dag is not None else ""
+
+
+def _importance_html(state: BrowserState) -> str:
+    """The parameters ranked for the chosen metric, with a bar each and the method named."""
+    ranked = state.importance()
+    metric = _label(state, state.chosen_importance_metric())
+    if not ranked:
+        return f'<div class="wfnb-muted wfnb-importance-note">No parameter varies among the plotted variants with a value of {escape(metric or "a metric")}: nothing to rank.</div>'
+    rows = "".join(
+        f'<tr><th>{escape(r.name)}</th><td class="wfnb-num">{r.method} = {r.score:+.2f}</td>'
+        f'<td><span class="wfnb-bar{" wfnb-bar-negative" if r.score < 0 else ""}" style="width: {max(2, round(r.strength * 160))}px"></span></td>'
+        f'<td class="wfnb-muted">{r.count} variants</td></tr>'
+        for r in ranked
+    )
+    return (
+        f'<table class="wfnb-importance"><caption class="wfnb-muted" style="text-align: left">parameters ranked for {escape(metric)}, '
+        f"strongest first</caption>{rows}</table><div class=\"wfnb-muted wfnb-importance-note\">{escape(importance.METHOD)}</div>"
+    )
 
 
 class ActionsPanel(_Panel):

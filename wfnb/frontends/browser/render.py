@@ -14,7 +14,7 @@ from html import escape
 from typing import Any, Collection, Iterable, Mapping
 
 from wfnb.cache.statusline import format_duration
-from wfnb.frontends.browser import bridge, details, table
+from wfnb.frontends.browser import bridge, details, icons, table
 
 
 def highlight(code: str) -> str:
@@ -67,8 +67,9 @@ def image_html(image: details.Image) -> str:
 def detail_html(detail: details.Detail | None, now: datetime, opened: Collection[str] = ()) -> str:
     """The selected variant: lineage, parameters, metrics, then each step, folded unless in ``opened``.
 
-    A step's summary carries the bridge's ``step`` action: opening it asks for
-    its code and outputs, which a folded step does not carry.
+    A loaded step carries its code and outputs, folded, so the page unfolds it
+    at once; its summary's ``step`` action tells the kernel, which keeps it
+    open across redraws (and reads the outputs of a step sent without them).
     """
     if detail is None:
         return '<div class="wfnb-empty">Select a variant in the table to see what it did and what it gave.</div>'
@@ -97,7 +98,7 @@ def _step_html(step: details.StepDetail, parent: str | None, position: int, coun
     if step.changed and parent:
         badges.append(f'<span class="wfnb-badge wfnb-badge-changed">changed from {escape(parent)}</span>')
     if step.branch:
-        badges.append(f'<span class="wfnb-badge wfnb-badge-branch" title="the branch its code took">⑂ {escape(step.branch)}</span>')
+        badges.append(f'<span class="wfnb-badge wfnb-badge-branch" title="the branch its code took">{icons.icon("branch")} {escape(step.branch)}</span>')
     if step.nondeterministic:
         badges.append(f'<span class="wfnb-badge wfnb-badge-warn" title="{escape(step.nondeterministic)}">nondeterministic</span>')
     produced = ", ".join(escape(name) for name in step.outputs) or "nothing"
@@ -106,14 +107,14 @@ def _step_html(step: details.StepDetail, parent: str | None, position: int, coun
         f'<span class="wfnb-muted">{position}/{count}</span> <span class="wfnb-step-name">{escape(step.step)}</span> {" ".join(badges)}'
         f'<span class="wfnb-muted"> → {produced}{" · logged " + logged if logged else ""}</span>'
     )
-    toggle = bridge.act("step", step.step)
-    if not (opened and step.loaded):
+    toggle = bridge.act("step", step.step)  # the page opens it; the kernel remembers (or reads it, if not loaded)
+    if not step.loaded:
         return f'<details class="wfnb-step"><summary {toggle}>{summary}</summary></details>'
     outputs = outputs_html(step.events)
     if step.events_error:
         outputs += f'<div class="wfnb-msg wfnb-msg-error">{escape(step.events_error)}</div>'
     shown = f'<div class="wfnb-outputs">{outputs}</div>' if outputs else '<div class="wfnb-muted wfnb-pad">no output</div>'
-    return f'<details class="wfnb-step" open><summary {toggle}>{summary}</summary>{highlight(step.code)}{shown}</details>'
+    return f'<details class="wfnb-step"{" open" if opened else ""}><summary {toggle}>{summary}</summary>{highlight(step.code)}{shown}</details>'
 
 
 def _reuse_badge(step: details.StepDetail, parent: str | None) -> str:

@@ -16,7 +16,7 @@ from datetime import datetime
 from html import escape
 from typing import Callable, Mapping, Sequence
 
-from wfnb.frontends.browser import bridge, table
+from wfnb.frontends.browser import bridge, icons, table
 from wfnb.frontends.browser.render import status_html, tag_html
 
 CHANGE_MARKS = {
@@ -103,7 +103,7 @@ def _cell(row: table.Row, column: table.Column, view: TableView, classes: str) -
     if key == "variant":
         return f'<td class="{classes}"><span class="wfnb-variant">{escape(row.name)}</span></td>'
     if key == "tag":
-        pin = '<span class="wfnb-pin" title="pinned: wfnb gc keeps what it needs">📌</span>' if row.pinned else ""
+        pin = f'<span class="wfnb-pin" title="pinned: wfnb gc keeps what it needs">{icons.icon("pin")}</span>' if row.pinned else ""
         return f'<td class="{classes}">{pin}{"".join(tag_html(tag) for tag in row.tags)}</td>'
     if key == "status":
         return f'<td class="{classes}">{status_html(row.status)}</td>'

@@ -2,8 +2,9 @@
 
 Plain functions, no plotting library: the plots are SVG drawn by ``charts``,
 coloured with the theme's variables where they can be and with a perceptual
-colour ramp (cividis-like, readable in light and dark themes and by most
-colour-blind readers) where a value has to be shown as a colour.
+colour ramp where a value has to be shown as a colour: blue to orange (the
+pair most colour-blind readers tell apart), every shade at least 3:1 against
+both a white page and JupyterLab Dark's, so no end of it vanishes in a theme.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any, Sequence
 
 from wfnb.frontends.browser.table import format_value, is_number
 
-# Stops of the colour ramp, low to high (dark blue → grey → yellow).
-_RAMP = ((0.0, (0, 34, 78)), (0.25, (61, 78, 110)), (0.5, (124, 123, 120)), (0.75, (188, 175, 111)), (1.0, (253, 234, 69)))
+# Stops of the colour ramp, low to high (blue → violet → orange), lightness rising with the value.
+_RAMP = ((0.0, (45, 105, 215)), (0.25, (112, 110, 200)), (0.5, (160, 110, 160)), (0.75, (200, 115, 100)), (1.0, (215, 125, 40)))
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
 
 
@@ -106,9 +107,9 @@ def tick_label(value: float) -> str:
 
 
 def suggest_log(values: Sequence[Any]) -> bool:
-    """A log axis reads better when positive numbers span more than two decades (C = 0.01 … 100)."""
+    """A log axis reads better when positive numbers span more than a decade (lr = 0.01 … 0.3)."""
     numbers = [float(v) for v in values if is_number(v) and math.isfinite(v)]
-    return bool(numbers) and min(numbers) > 0 and max(numbers) / min(numbers) > 100
+    return bool(numbers) and len(numbers) == len([v for v in values if v is not None]) and min(numbers) > 0 and max(numbers) / min(numbers) > 10
 
 
 def ramp(fraction: float) -> str:
@@ -119,7 +120,7 @@ def ramp(fraction: float) -> str:
             t = (fraction - at) / (next_at - at)
             red, green, blue = (round(a + (b - a) * t) for a, b in zip(low, high))
             return f"#{red:02x}{green:02x}{blue:02x}"
-    return "#fdea45"
+    return "#d77d28"
 
 
 def colours(values: Sequence[Any]) -> tuple[list[str | None], list[tuple[str, str]], bool]:

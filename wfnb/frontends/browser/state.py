@@ -25,6 +25,7 @@ from wfnb.errors import BadArgument, WfnbError
 from wfnb.frontends.browser import details, table
 from wfnb.frontends.browser.actions import EXPORT_FORMATS, Actions
 from wfnb.frontends.browser.live import Live
+from wfnb.frontends.browser.plotting import Plotting
 from wfnb.frontends.browser.query import QueryError, compile_query
 from wfnb.history.snapshots import current_number, list_variants, resolve, workflows
 from wfnb.history.upstream import dependents
@@ -40,7 +41,7 @@ PLOT_LIMIT = 2000  # points in a plot: the most recent of the filtered variants
 ORDER_AXIS = "variant"  # the plots' axis for the order variants were made in
 
 
-class BrowserState(Actions, Live):
+class BrowserState(Actions, Live, Plotting):
     """The browser over one store; see the module docstring."""
 
     workflow = Unicode("", help="the workflow listed; '' lists every workflow")
@@ -56,7 +57,7 @@ class BrowserState(Actions, Live):
     selected = Unicode("", help="'workflow/v3', or '' for none")
     baseline = Unicode("", help="the variant whose code the selected one is compared with (default: its parent)")
     ticked = List(Unicode(), help="variants ticked in the table to compare side by side, in the order ticked")
-    plot_kind = Enum(("scatter", "parallel"), default_value="scatter")
+    plot_kind = Enum(("scatter", "parallel", "curves"), default_value="scatter")
     x_axis = Unicode("", help="the scatter's x: a column key ('param:C', 'metric:loss') or 'variant'")
     y_axis = Unicode("", help="the scatter's y: a column key")
     color_by = Unicode("", help="a column key colouring the points and lines ('' for none)")
@@ -339,13 +340,14 @@ class BrowserState(Actions, Live):
     def row(self, ref: str | None = None) -> table.Row | None:
         return self._rows.get(self.selected if ref is None else ref)
 
-    def detail(self, opened: Collection[str] | None = None) -> details.Detail | None:
-        """The selected variant's detail, with the outputs of the ``opened`` steps (None: of every step)."""
+    def detail(self, opened: Collection[str] | None = None, eager_bytes: int = 0) -> details.Detail | None:
+        """The selected variant's detail, with the outputs of the ``opened`` steps (None: of every step), and of
+        the others up to ``eager_bytes`` (see ``details.variant_detail``)."""
         variant, row = self.variant(), self.row()
         if variant is None or row is None:
             return None
         parent = self._variants.get(f"{variant.workflow}/v{variant.parent}") if variant.parent is not None else None
-        return details.variant_detail(variant, parent, row.status, opened)
+        return details.variant_detail(variant, parent, row.status, opened, eager_bytes)
 
     def comparison(self) -> details.Comparison | None:
         """The code of the selected variant against the baseline's, step by step."""

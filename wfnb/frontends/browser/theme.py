@@ -29,6 +29,8 @@ CSS = f"""
 .wfnb-browser .wfnb-heading .widget-html-content {{ font-size: var(--jp-ui-font-size2, 14px); font-weight: 600; }}
 .wfnb-browser .wfnb-muted, .wfnb-browser .wfnb-meta {{ color: {_MUTED}; }}
 .wfnb-browser .wfnb-pad {{ padding: 4px 8px; }}
+/* an HTML widget at width 100% plus ipywidgets' margins would overflow its box by 4 px: a scrollbar with nothing to show */
+.wfnb-browser .widget-html {{ max-width: calc(100% - 2 * var(--jp-widgets-margin, 2px)); }}
 .wfnb-browser .wfnb-empty {{ color: {_MUTED}; padding: 16px 8px; }}
 .wfnb-browser code, .wfnb-browser pre {{ font-family: {_CODE_FONT}; font-size: var(--jp-code-font-size, 12px); }}
 
@@ -75,6 +77,22 @@ CSS = f"""
 .wfnb-browser .wfnb-chart .wfnb-point, .wfnb-browser .wfnb-chart .wfnb-line {{ cursor: pointer; }}
 .wfnb-browser .wfnb-chart .wfnb-point:hover {{ stroke: var(--jp-ui-font-color1, #333); stroke-width: 2; }}
 .wfnb-browser .wfnb-chart .wfnb-line:hover path:first-of-type {{ stroke-width: 3; stroke-opacity: 1; }}
+.wfnb-browser .wfnb-chart .wfnb-tick-label {{ paint-order: stroke; stroke: var(--jp-layout-color1, white); stroke-width: 3px;
+  stroke-linejoin: round; }}
+.wfnb-browser .wfnb-chart .wfnb-brush-zone {{ cursor: ns-resize; }}
+.wfnb-browser .wfnb-chart svg .wfnb-brush-zone[data-wfnb-brush*='"dir":"x"'] {{ cursor: crosshair; }}
+.wfnb-browser .wfnb-chart .wfnb-brushing {{ fill: {_tint(_BRAND, 18)}; stroke: {_BRAND}; stroke-dasharray: 3 2; pointer-events: none; }}
+.wfnb-browser .wfnb-chart .wfnb-brushed {{ fill: {_tint(_BRAND, 22)}; stroke: {_BRAND}; stroke-width: 1; pointer-events: none; }}
+.wfnb-browser .wfnb-chart .wfnb-axis-scale {{ cursor: pointer; text-decoration: underline dotted; }}
+.wfnb-browser .wfnb-chart .wfnb-curve {{ cursor: pointer; }}
+.wfnb-browser .wfnb-chart .wfnb-curve:hover path {{ stroke-width: 3.5; }}
+.wfnb-browser table.wfnb-importance {{ border-collapse: collapse; margin: 4px 0 8px; }}
+.wfnb-browser table.wfnb-importance td, .wfnb-browser table.wfnb-importance th {{ padding: 1px 10px 1px 0; text-align: left; white-space: nowrap; }}
+.wfnb-browser table.wfnb-importance td.wfnb-num {{ text-align: right; font-family: {_CODE_FONT}; }}
+.wfnb-browser .wfnb-importance-note {{ line-height: 1.4; font-size: 11px; }}
+.wfnb-browser .wfnb-bar {{ display: inline-block; height: 10px; border-radius: 2px; background: {_BRAND}; vertical-align: middle; }}
+.wfnb-browser .wfnb-bar-negative {{ background: {_WARN}; }}
+.wfnb-browser .wfnb-icon-svg {{ width: 1em; height: 1em; vertical-align: -0.125em; fill: currentColor; }}
 
 /* detail */
 .wfnb-browser .wfnb-detail, .wfnb-browser .wfnb-compare {{ padding: 4px 2px; line-height: 1.45; }}

@@ -26,6 +26,7 @@ from wfnb.frontends.browser.panels import (
 from wfnb.frontends.browser.state import BrowserState
 
 TABS = ("Detail", "Compare", "Plots", "Actions")
+DETAIL_EAGER_BYTES = 2_000_000  # outputs sent with a variant's detail, so that its steps unfold in the page at once
 FILTER_HINT = "filter: accuracy > 0.99 and C == 10, tag:baseline, a step or note …"
 
 
@@ -39,6 +40,7 @@ class BrowserView(w.VBox):
         self._syncing = False
         self._dirty = set(TABS)
         self._opened: set[str] = set()  # the detail's open steps
+        self._in_page: set[str] = set()  # the steps whose code and outputs the drawn detail carries
         self._refreshers: list[Callable[[], None]] = []  # redraw a dropdown's options from the state
 
         self.events = w.Text(layout=w.Layout(display="none"))  # the bridge's field: clicks in the HTML land here
@@ -100,6 +102,8 @@ class BrowserView(w.VBox):
         self.bridge.on("sort", lambda key: self._quietly(lambda: state.sort(key)))
         self.bridge.on("dismiss", state.dismiss)
         self.bridge.on("step", self.toggle_step)
+        self.bridge.on("brush", lambda ranges: self._quietly(lambda: state.brush_from_page(ranges)))
+        self.bridge.on("axis-log", lambda key: self._quietly(lambda: state.toggle_axis_log(key)))
         self.refresh.on_click(lambda _: state.refresh())
         self.previous.on_click(lambda _: setattr(state, "page", state.page - 1))
         self.next.on_click(lambda _: setattr(state, "page", state.page + 1))
@@ -112,7 +116,7 @@ class BrowserView(w.VBox):
         state.observe(lambda _: self._ticks_changed(), "ticked")
         state.observe(lambda _: self._mark(("Compare",)), "baseline")
         state.observe(lambda _: self._draw_filter_note(), "query_error")
-        state.observe(lambda _: self._mark(("Plots",)), ["plot_kind", "x_axis", "y_axis", "color_by", "log_x", "log_y"])
+        state.observe(lambda _: self._mark(("Plots",)), ["plot_kind", "x_axis", "y_axis", "color_by", "log_x", "log_y", *PlotsPanel.TRAITS])
         state.observe(lambda _: self._if_built("Actions", ActionsPanel.draw_notices), "notices")
         state.observe(lambda _: self._if_built("Actions", ActionsPanel.draw_progress), "progress")
         state.observe(lambda _: self._if_built("Actions", ActionsPanel.set_busy), "busy")
@@ -178,9 +182,11 @@ class BrowserView(w.VBox):
             self._draw_columns_panel()
 
     def toggle_step(self, step: str) -> None:
-        """Open a step of the detail (its code and outputs are read then), or fold it again."""
+        """A step of the detail opened or folded: the page has done it when the step's outputs were in it
+        (remembered, for the next redraw), else they are read and drawn now."""
         self._opened ^= {step}
-        self._mark(("Detail",))
+        if step not in self._in_page:
+            self._mark(("Detail",))
 
     def _selection_changed(self) -> None:
         self._opened = set()
@@ -205,7 +211,9 @@ class BrowserView(w.VBox):
             return
         self._dirty.discard(shown)
         if shown == "Detail":
-            self.detail.value = render.detail_html(self.state.detail(self._opened), table.now_utc(), self._opened)
+            detail = self.state.detail(self._opened, DETAIL_EAGER_BYTES)
+            self._in_page = {step.step for step in detail.steps if step.loaded} if detail is not None else set()
+            self.detail.value = render.detail_html(detail, table.now_utc(), self._opened)
         elif shown == "Compare":
             self.compare.draw()
         elif shown == "Plots":
