@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Iterator
 import xxhash
 
 from wfnb.errors import CorruptObject, StoreError
-from wfnb.store import codecs
+from wfnb.store import codecs, runlog
 from wfnb.store.codecs import Encoded
 from wfnb.store.layout import (
     OBJECTS,
@@ -92,6 +92,7 @@ class Store:
         self.root = root
         self._files = files
         self.refs = Refs(files)
+        self._run_failure: StoreError | None = None  # a run-log entry the background writer could not write
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
@@ -238,10 +239,26 @@ class Store:
 
     # ----- run log
     def log_run(self, entry: dict[str, Any]) -> None:
-        """Append an entry to the run log: one write-once file, no sync."""
+        """Append an entry to the run log: one write-once file, no sync, written by a background
+        thread (``wfnb.store.runlog``) that this process's readers and its exit wait for."""
         now = time.time_ns()
         rel = run_path(now, os.getpid(), secrets.token_hex(4))
-        self._files.write(rel, [pack_document("run", _stem(rel), entry)])
+        document = pack_document("run", _stem(rel), entry)
+        if not self._files.background_writes:
+            self._files.write(rel, [document])
+            return
+        runlog.submit(lambda: self._write_run(rel, document))
+        failure, self._run_failure = self._run_failure, None
+        if failure is not None:  # an earlier entry's: said now, as the next step logs its run
+            raise failure
+
+    def _write_run(self, rel: str, document: bytes) -> None:
+        try:
+            self._files.write(rel, [document])
+        except StoreError as error:
+            self._run_failure = error
+        except Exception as error:  # noqa: BLE001 - on the writer's thread: kept, said at the next entry
+            self._run_failure = StoreError(f"A run-log entry could not be written to {rel} ({type(error).__name__}: {error}).")
 
     def runs(self) -> list[dict[str, Any]]:
         """All run-log entries, sorted by their ``started`` value, then by write time.
@@ -249,6 +266,7 @@ class Store:
         A damaged entry is quarantined and skipped with a warning: the log is a
         history, and one bad line should not hide the rest.
         """
+        runlog.wait()
         found = []
         for rel in self._files.walk(RUNS):
             if not is_run_path(rel):
@@ -271,6 +289,7 @@ class Store:
 
         For questions about the latest runs (``wfnb why``): no need to read the whole log.
         """
+        runlog.wait()
         names = sorted((rel for rel in self._files.walk(RUNS) if is_run_path(rel)), reverse=True)
         for rel in names:  # runs/<day>/<time_ns>-…: the names sort by the time they were written
             try:
@@ -287,6 +306,7 @@ class Store:
         Objects are checked byte for byte (header, padding, length, payload
         checksum, and the name of JSON blobs), without decoding any of them.
         """
+        runlog.wait()
         checked = 0
         problems: list[tuple[str, str]] = []
         with self._files.fresh_reads():  # a remote store: check the bucket's bytes, not the local cache
