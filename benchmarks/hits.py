@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import joblib
 
-from benchmarks import peers
+from benchmarks import freshkernel, peers
 from benchmarks.data import make_array, make_small_frame
 from benchmarks.harness import Context, Row, Subject, Timing, environ, mb, ms, ratio
 from benchmarks.marimo_app import block_hit_times
@@ -27,6 +27,7 @@ DEDUP = "Dedup: the same 400 MB output from two steps"
 
 
 def run(ctx: Context) -> None:
+    freshkernel.run(ctx)
     with _shell(ctx) as ip:
         _trivial(ctx, ip)
         _inputs(ctx, ip)
