@@ -30,15 +30,18 @@ shell.run_line_magic("wfnb", "workflow light")
 assert shell.run_cell("%%step double\\nx = 21 * 2").success
 assert shell.run_cell("%%step double\\nx = 21 * 2").success
 import wfnb
-print(json.dumps({"loaded": loaded, "x": shell.user_ns["x"], "runs": [bool(c) for c in wfnb.runs()["cached"]]}))
+after_steps = sorted(name for name in ("numpy", "pandas") if name in sys.modules)
+print(json.dumps({"loaded": loaded, "x": shell.user_ns["x"], "after_steps": after_steps,
+                  "runs": [bool(c) for c in wfnb.runs()["cached"]]}))
 """
 
 
-def test_load_ext_imports_nothing_heavy_and_the_first_step_still_works(tmp_path: Path) -> None:
+def test_load_ext_imports_nothing_heavy_nor_does_a_step_of_plain_values(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO), "WFNB_FSYNC": "0"}
     done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert [name for name in HEAVY if name in report["loaded"]] == []
     assert report["x"] == 42
+    assert report["after_steps"] == []  # a step of plain values, run and restored, needs no numpy (wfnb.runs() loads pandas after)
     assert report["runs"] == [False, True]  # the session made on first use records the run, then the hit
