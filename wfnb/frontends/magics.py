@@ -7,6 +7,7 @@ class as one line, with no traceback through wfnb's internals.
 from __future__ import annotations
 
 import argparse
+import functools
 import shlex
 import textwrap
 from typing import TYPE_CHECKING, Callable
@@ -161,6 +162,7 @@ def await_transformer(shell: InteractiveShell):
     return transform
 
 
+@functools.lru_cache(maxsize=256)  # a pure function of the text; Run All and a re-run give the same bodies
 def _compiles(source: str) -> bool:
     """Whether ``source`` compiles as a cell (top-level ``await`` allowed, as IPython allows it)."""
     import ast

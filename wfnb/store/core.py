@@ -243,18 +243,17 @@ class Store:
         thread (``wfnb.store.runlog``) that this process's readers and its exit wait for."""
         now = time.time_ns()
         rel = run_path(now, os.getpid(), secrets.token_hex(4))
-        document = pack_document("run", _stem(rel), entry)
         if not self._files.background_writes:
-            self._files.write(rel, [document])
+            self._files.write(rel, [pack_document("run", _stem(rel), entry)])
             return
-        runlog.submit(lambda: self._write_run(rel, document))
+        runlog.submit(lambda: self._write_run(rel, entry))  # the caller hands the entry over: packed on the writer's thread
         failure, self._run_failure = self._run_failure, None
         if failure is not None:  # an earlier entry's: said now, as the next step logs its run
             raise failure
 
-    def _write_run(self, rel: str, document: bytes) -> None:
+    def _write_run(self, rel: str, entry: dict[str, Any]) -> None:
         try:
-            self._files.write(rel, [document])
+            self._files.write(rel, [pack_document("run", _stem(rel), entry)])
         except StoreError as error:
             self._run_failure = error
         except Exception as error:  # noqa: BLE001 - on the writer's thread: kept, said at the next entry
