@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections import OrderedDict
 import time
 import warnings
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ from wfnb.store.objects import (
     check_payload,
     frame,
     pack_document,
+    payload_buffer,
     read_header,
     read_payload,
     unpack_document,
@@ -55,6 +57,13 @@ from wfnb.store.refs import Refs
 
 if TYPE_CHECKING:
     from wfnb.store.remote import RemoteFiles
+
+# Small objects keep their verified bytes in memory once read: a step's graph object (its small outputs)
+# is read again by every hit, and opening its file was the largest part of a trivial hit on a busy disk.
+# An object's bytes never change (its name is their hash), so the copy is the object; it is decoded
+# anew from a fresh buffer each time, so no two reads share a value.
+KEPT_OBJECT_BYTES = 64 << 10  # larger values are leaves of their own (LEAF_MIN_BYTES): never kept
+KEPT_TOTAL_BYTES = 8 << 20  # per store, least recently read dropped first
 
 
 
@@ -93,6 +102,8 @@ class Store:
         self._files = files
         self.refs = Refs(files)
         self._run_failure: StoreError | None = None  # a run-log entry the background writer could not write
+        self._kept: OrderedDict[str, tuple[Header, bytes]] = OrderedDict()  # small objects' verified bytes
+        self._kept_size = 0
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
@@ -163,7 +174,7 @@ class Store:
             mapped = self._map_array(digest)
             if mapped is not None:
                 return mapped
-        header, payload = self._read_object(digest)
+        header, payload = self._read_kept(digest)
         if header.codec not in codecs.CODECS:
             raise UnloadableObject(
                 f"Object {digest} in the store at {self.root} uses the codec {header.codec!r}, "
@@ -342,6 +353,24 @@ class Store:
             raise self._missing(digest) from None
         except OSError as err:
             raise self._files.error(err, "read", rel) from err
+
+    def _read_kept(self, digest: str) -> tuple[Header, Any]:
+        """``_read_object``, from the verified bytes kept in memory for a small object read before."""
+        kept = self._kept.get(digest)
+        if kept is not None:
+            self._kept.move_to_end(digest)
+            header, data = kept
+            payload = payload_buffer(header)
+            memoryview(payload).cast("B")[:] = data
+            return header, payload
+        header, payload = self._read_object(digest)
+        if header.payload_size <= KEPT_OBJECT_BYTES:
+            self._kept[digest] = (header, bytes(memoryview(payload).cast("B")))  # a copy: decoding may hand out views
+            self._kept_size += header.payload_size
+            while self._kept_size > KEPT_TOTAL_BYTES:
+                _, (dropped, _) = self._kept.popitem(last=False)
+                self._kept_size -= dropped.payload_size
+        return header, payload
 
     def _read_object(self, digest: str) -> tuple[Header, Any]:
         rel, f = self._open_object(digest)
