@@ -45,9 +45,42 @@ def test_values_of_several_kinds_get_each_reason_and_the_shared_advice_once(ip):
     assert warning.count("wfnb reuses a cached result only when") == 1 and warning.count("turn it into plain data") == 1
 
 
-def test_the_status_line_shows_the_time_spent_storing(ip):
+def test_the_status_line_shows_what_was_stored(ip):
     line = status(run(ip, "%%step big\nvalues = list(range(200_000))"))
-    assert re.search(r"· ran \d+(\.\d+)? m?s · stored 1 value, [\d.]+ [kM]B in \d+(\.\d+)? m?s · new variant v1$", line), line
+    assert re.search(r"· ran \d+(\.\d+)? m?s( \+ stored \d+(\.\d+)? m?s)? · stored 1 value, [\d.]+ [kM]B · new variant v1$", line), line
+
+
+_SLOW_TO_STORE = """
+import time
+
+class SlowToStore:
+    def __reduce__(self):
+        time.sleep(0.3)  # at least 0.3 s to hash and to store, while the step's code takes none
+        return (SlowToStore, ())
+"""
+
+
+def _seconds(text):
+    number, unit = text.split()
+    return float(number) / (1000 if unit == "ms" else 1)
+
+
+def test_the_status_line_time_is_the_whole_step_with_storing_apart_when_it_weighs(ip):
+    ip.run_cell(_SLOW_TO_STORE)
+    line = status(run(ip, "%%step slow\nvalue = SlowToStore()"))
+    found = re.search(r"· ran (\d+(?:\.\d+)? m?s) \+ stored (\d+(?:\.\d+)? m?s) · stored 1 value, ", line)
+    assert found, line
+    assert _seconds(found.group(2)) >= 0.3  # what hashing and storing took is in the line's time, said apart
+
+
+def test_a_hit_s_time_includes_restoring(ip):
+    ip.run_cell(_SLOW_TO_STORE.replace("return (SlowToStore, ())", "return (time.sleep, (0.3,))"))
+    cell = "%%step slow\nvalue = SlowToStore()"
+    run(ip, cell)
+    line = status(run(ip, cell))
+    found = re.search(r"· cached · restored value · (\d+(?:\.\d+)? m?s)", line)
+    assert found, line
+    assert _seconds(found.group(1)) >= 0.3  # restoring calls time.sleep(0.3)
 
 
 def test_a_parameter_set_again_in_a_plain_cell_is_said_in_one_line(ip):

@@ -5,12 +5,6 @@ cheap: the heavy parts (pandas, the store) load on first use.
 """
 
 import typing as _typing
-from importlib import metadata as _metadata
-
-try:
-    __version__ = _metadata.version("wfnb")
-except _metadata.PackageNotFoundError:  # run from a source tree without installing
-    __version__ = "0.1.0"
 
 __all__ = [
     # the notebook extension
@@ -81,20 +75,34 @@ _LAZY = {
 
 def load_ipython_extension(shell: "_typing.Any") -> None:
     """Register ``%%step`` and ``%wfnb`` in an IPython shell (``%load_ext wfnb``)."""
-    from wfnb.cache.tracing import install
+    from wfnb.cache.following import install
     from wfnb.errors import show_errors_plainly
     from wfnb.frontends.magics import WorkflowMagics, await_transformer
-    from wfnb.history.session import start_session
+    from wfnb.history.kernel import attach
 
     show_errors_plainly(shell)
     install(shell)
-    shell.register_magics(WorkflowMagics(shell, start_session(shell)))
+    attach(shell)  # the session itself (and what it imports) is made on first use
+    shell.register_magics(WorkflowMagics(shell))
     cleanup = shell.input_transformers_cleanup
     cleanup[:] = [t for t in cleanup if not getattr(t, "wfnb", False)]  # %reload_ext adds it once
     cleanup.append(await_transformer(shell))
 
 
+def _version() -> str:
+    """The installed version, read on first use: importlib.metadata costs ~30 ms, too much for ``%load_ext``."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("wfnb")
+    except metadata.PackageNotFoundError:  # run from a source tree without installing
+        return "0.1.0"
+
+
 def __getattr__(name: str) -> "_typing.Any":
+    if name == "__version__":
+        globals()["__version__"] = found = _version()
+        return found
     if name in _LAZY:
         import importlib
 

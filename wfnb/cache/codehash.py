@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dis
 import functools
-import importlib.metadata
 import importlib.util
 import os
 import sys

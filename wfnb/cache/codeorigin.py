@@ -9,7 +9,6 @@ the code lives on disk; wfnb's own modules always count as library code.
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 import os
 import platform
 import site
@@ -167,6 +166,8 @@ _VERSIONS: dict[str, str] = {}
 
 
 def _top_level_version(top: str) -> str | None:
+    import importlib.metadata  # here, not at the top: it costs %load_ext ~30 ms
+
     direct = _direct_version(top)
     if direct is not None:
         return direct
@@ -196,6 +197,8 @@ def _direct_version(top: str) -> str | None:
     takes a millisecond, where mapping every installed distribution to its
     modules (the general fallback) costs a few hundred on a first cache hit.
     """
+    import importlib.metadata
+
     for name in dict.fromkeys((top, top.replace("_", "-"))):
         try:
             dist = importlib.metadata.distribution(name)
@@ -211,6 +214,8 @@ def _direct_version(top: str) -> str | None:
 
 @functools.cache
 def _packages_distributions() -> dict[str, list[str]]:
+    import importlib.metadata
+
     if sys.version_info >= (3, 11):
         return dict(importlib.metadata.packages_distributions())
     # Python 3.10 reads only top_level.txt, which wheels built without setuptools lack (scikit-learn's):

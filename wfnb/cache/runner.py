@@ -182,7 +182,8 @@ class StepRunner:
         try:
             if undo is not None:
                 replay_before(before)
-            values = stepvalues.read(self.store, record, stepvalues.namespace_resolver(namespace))
+            held = stepvalues.held_outputs(record, namespace)
+            values = stepvalues.read(self.store, record, stepvalues.namespace_resolver(namespace), held)
             events = self.entries.blob(record["display"])
         except Exception as error:  # noqa: BLE001 - whatever fails in a load, the step runs instead
             if undo is not None:

@@ -20,6 +20,11 @@ STATUS_METADATA = {"wfnb": "status"}
 _SENTENCE_END = re.compile(r"(?<!e\.g\.)(?<!i\.e\.)(?<=\.)\s+")  # "e.g. list(...)" does not end a sentence
 
 
+_TIME = "\0time"  # a part filled in with the step's whole time when the line is shown
+SPLIT_SECONDS = 0.05  # storing shown apart from the rest once it takes this long…
+SPLIT_SHARE = 0.1  # …and this share of the step's whole time: "ran 6.3 s + stored 5.7 s"
+
+
 @dataclass
 class StepReport:
     """Collects what happened to one step while it runs, then shows it as one line."""
@@ -29,27 +34,30 @@ class StepReport:
     clock: float  # perf_counter() at the start
     parts: list[str] = field(default_factory=list)
     _ran_clock: float = 0.0  # perf_counter() when the step's code ended: what follows is hashing and storing
+    _stored_clock: float = 0.0  # perf_counter() when its values were stored
+    _ended: float = 0.0  # perf_counter() when the line was first shown: the step's whole time ends there
+    _why: str = ""  # why it ran, after the time
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.clock
 
     def cached(self, restored: list[str]) -> None:
         names = ", ".join(restored) if restored else "nothing to restore"
-        self.parts = ["cached", f"restored {names}", format_duration(self.elapsed())]
+        self.parts = ["cached", f"restored {names}", _TIME]
 
     def ran(self, reasons: list[str]) -> None:
-        why = f" ({'; '.join(reasons)})" if reasons else ""
-        self.parts = [f"ran {format_duration(self.elapsed())}{why}"]
+        self._why = f" ({'; '.join(reasons)})" if reasons else ""
+        self.parts = [_TIME]
         self._ran_clock = time.perf_counter()
 
     def stored(self, count: int, total: int, written: int) -> None:
-        """After ``ran``: what was stored, and how long hashing and storing it took (part of the cell's time)."""
+        """After ``ran``: what was stored; the time hashing and storing took is part of the step's time."""
         size = format_size(total)
-        if self._ran_clock:
-            size += f" in {format_duration(time.perf_counter() - self._ran_clock)}"
         if written < total:
             size += f", {format_size(written)} new" if written else ", all already in the store"
         self.parts.append(f"stored {count} value{'s' if count != 1 else ''}, {size}")
+        if self._ran_clock:
+            self._stored_clock = time.perf_counter()
 
     def not_cached(self, problems: dict[str, str]) -> None:
         self.parts.append(f"not cached: {', '.join(sorted(problems))} cannot be stored")
@@ -84,7 +92,23 @@ class StepReport:
         )
 
     def line(self) -> str:
-        return " · ".join([f"step {self.step}", *self.parts])
+        return " · ".join([f"step {self.step}", *self.details()])
+
+    def details(self) -> list[str]:
+        """The line's parts after the step's name, with the time as of the first time they are shown."""
+        if not self._ended:
+            self._ended = time.perf_counter()
+        return [self._time() if part == _TIME else part for part in self.parts]
+
+    def _time(self) -> str:
+        """The step's whole time (key, run, hashing and storing, or restoring), split when storing weighs."""
+        whole = self._ended - self.clock
+        if not self._ran_clock:
+            return format_duration(whole)
+        storing = self._stored_clock - self._ran_clock if self._stored_clock else 0.0
+        if storing >= SPLIT_SECONDS and storing >= SPLIT_SHARE * whole:
+            return f"ran {format_duration(whole - storing)} + stored {format_duration(storing)}{self._why}"
+        return f"ran {format_duration(whole)}{self._why}"
 
     def show(self, shell: InteractiveShell) -> None:
         text = self.line()

@@ -132,17 +132,63 @@ def write(store: Store, packed: objectgraph.Packed) -> Written:
     return Written(graph, tuple(packed.leaves), total, new)
 
 
-def read(store: Store, record: Mapping[str, Any], resolve_live: Callable[[Path], Any]) -> StepValues:
-    """A record's values; live paths are resolved with ``resolve_live``. Raises CorruptObject, LookupError."""
+def read(
+    store: Store, record: Mapping[str, Any], resolve_live: Callable[[Path], Any], held: Mapping[str, tuple[str, Any]] = {}
+) -> StepValues:
+    """A record's values; live paths are resolved with ``resolve_live``. Raises CorruptObject, LookupError.
+
+    ``held`` (from ``held_outputs``) gives outputs the namespace still holds, by digest: such a
+    leaf is taken from there instead of being read again, if it turns out to be that output itself
+    and nothing else in the graph.
+    """
     if "graph" not in record:
         return StepValues(outputs={name: store.get_object(digest) for name, digest in record["outputs"].items()})
     data = store.get_object(record["graph"])
+    if held:
+        handed: dict[str, int] = {}
+
+        def load(digest: str) -> Any:
+            handed[digest] = handed.get(digest, 0) + 1
+            return held[digest][1] if digest in held and handed[digest] == 1 else store.get_object(digest)
+
+        graph = _unpack(record, data, resolve_live, load)
+        outputs = graph["outputs"]
+        if all(handed.get(digest) == 1 and outputs.get(name) is value for digest, (name, value) in held.items() if digest in handed):
+            return StepValues.of_graph(graph)
+        # A held object went elsewhere too (an equal array in another value): it must not be shared; read it all.
+    return StepValues.of_graph(_unpack(record, data, resolve_live, store.get_object))
+
+
+def _unpack(record: Mapping[str, Any], data: Any, resolve_live: Callable[[Path], Any], load: Callable[[str], Any]) -> dict[str, Any]:
     try:
         with classes_made_anew():
-            graph = objectgraph.unpack(data, resolve_live, store.get_object)
+            return objectgraph.unpack(data, resolve_live, load)
     except (pickle.UnpicklingError, EOFError, ValueError, AttributeError, ImportError, TypeError) as error:
         raise CorruptObject(f"The stored values of step {record.get('step')} cannot be read here ({error}).") from error
-    return StepValues.of_graph(graph)
+
+
+def held_outputs(record: Mapping[str, Any], namespace: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
+    """The large outputs (leaves) of a record that the namespace still holds, checked by their hash, by digest.
+
+    Running a cached step again in the same kernel would otherwise read back (seconds for
+    hundreds of MB) the very objects its names still hold. Never by identity alone: an
+    output changed in place since has another hash, and is read from the store.
+    """
+    leaves = set(record.get("leaves", ()))
+    outputs = record.get("outputs", {})
+    counts: dict[str, int] = {}
+    for digest in outputs.values():
+        counts[digest] = counts.get(digest, 0) + 1
+    held = {}
+    for name, digest in outputs.items():
+        if digest not in leaves or counts[digest] != 1 or name not in namespace:
+            continue
+        try:
+            if hash_value(namespace[name]) == digest:
+                held[digest] = (name, namespace[name])
+        except UnhashableValue:
+            continue
+    return held
 
 
 def namespace_resolver(namespace: Mapping[str, Any]) -> Callable[[Path], Any]:

@@ -26,8 +26,6 @@ from wfnb.cache.watch import FileUse, Watch
 from wfnb.cache.whilerunning import watching
 
 _MAX_UNTRACEABLE = 3  # reasons shown in the status line
-# A cell that may set an attribute of a class: `X.y = …`, `X.y += …`, `del X.y`, setattr, an accessor.
-_MAY_PATCH = re.compile(r"\w\.\w+\s*(=(?!=)|[-+*/|&]=)|\bdel\b|setattr|delattr|register_\w+_accessor")
 
 
 @dataclass
@@ -40,34 +38,6 @@ class Observation:
     modules_before: set[str] = field(default_factory=set)
     after: ProcessState | None = None
     fresh_modules: set[str] = field(default_factory=set)
-
-
-def install(shell: Any) -> None:
-    """Start following the kernel: module loads, and library classes changed by any cell."""
-    from wfnb.cache import watch
-
-    watch.install()
-    localmodules.install()
-    randomness.install()
-    events = shell.events
-    for callback in list(events.callbacks.get("post_run_cell", [])):
-        if getattr(callback, "wfnb", False):
-            events.unregister("post_run_cell", callback)
-    events.register("post_run_cell", _patches_seen(shell))
-
-
-def _patches_seen(shell: Any) -> Any:
-    def seen(result: Any) -> None:
-        source = getattr(getattr(result, "info", None), "raw_cell", None)
-        if not source or not _MAY_PATCH.search(source):
-            return
-        try:
-            patches.note_source(shell.transform_cell(source), shell.user_ns)
-        except Exception:  # noqa: BLE001 - never break the user's cell
-            pass
-
-    seen.wfnb = True  # type: ignore[attr-defined]
-    return seen
 
 
 @contextmanager

@@ -7,6 +7,7 @@ class as one line, with no traceback through wfnb's internals.
 from __future__ import annotations
 
 import argparse
+import functools
 import shlex
 import textwrap
 from typing import TYPE_CHECKING, Callable
@@ -14,24 +15,30 @@ from typing import TYPE_CHECKING, Callable
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
-from wfnb.cache.cellcode import needs_await
 from wfnb.cache.stepline import step_arguments, step_options
 from wfnb.errors import StepInterrupted, WfnbError, check_name
-from wfnb.history.params import parse_overrides
-from wfnb.history.session import Session
-from wfnb.history.variants import Variant
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
+
+    from wfnb.history.session import Session
 
 
 @magics_class
 class WorkflowMagics(Magics):
     """The notebook side of wfnb."""
 
-    def __init__(self, shell: InteractiveShell, session: Session) -> None:
-        super().__init__(shell)
-        self.session = session
+    _session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        """The shell's session, made on first use: ``%load_ext`` imports none of the cache and store."""
+        if self._session is None:
+            from wfnb.history.session import current_session, start_session
+
+            found = current_session()
+            self._session = found if found is not None and found.shell is self.shell else start_session(self.shell)
+        return self._session
 
     @step_arguments
     @cell_magic
@@ -144,6 +151,8 @@ def await_transformer(shell: InteractiveShell):
             return as_plain_cell
         if not _compiles(transformed):
             return as_plain_cell
+        from wfnb.cache.cellcode import needs_await
+
         if plain or not needs_await(transformed):
             return lines
         call = f"get_ipython().magics_manager.registry[{WorkflowMagics.__name__!r}].step_async({line!r}, {body!r})"
@@ -153,6 +162,7 @@ def await_transformer(shell: InteractiveShell):
     return transform
 
 
+@functools.lru_cache(maxsize=256)  # a pure function of the text; Run All and a re-run give the same bodies
 def _compiles(source: str) -> bool:
     """Whether ``source`` compiles as a cell (top-level ``await`` allowed, as IPython allows it)."""
     import ast
@@ -300,7 +310,9 @@ def _export_command(session: Session, arguments: list[str]) -> None:
 
 
 def _replay_command(session: Session, arguments: list[str]) -> None:
+    from wfnb.history.params import parse_overrides
     from wfnb.history.snapshots import resolve
+    from wfnb.history.variants import Variant
 
     if not arguments:
         raise UsageError("%wfnb replay takes a variant and optional overrides: %wfnb replay v2 window=30 (or --check)")

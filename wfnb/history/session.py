@@ -31,6 +31,7 @@ from wfnb.cache.stepvalues import output_digests
 from wfnb.errors import BadArgument, CorruptObject, StepFailed, StepInterrupted, StepNotStored, WfnbError
 from wfnb.history import upstream  # noqa: F401 - checks the results of other workflows a step read
 from wfnb.history.checkout import Restored
+from wfnb.history.kernel import take_waiting
 from wfnb.history.links import note_variant
 from wfnb.history.notebookpath import NotebookOrigin, find_origin, note_notebook, notebook_workflow, saved_step_names
 from wfnb.history.params import check_param, short_repr
@@ -552,7 +553,10 @@ _current: Session | None = None
 
 
 def current_session() -> Session | None:
-    """The session of the shell that loaded the extension, if any (for the Python API)."""
+    """The session of the shell that loaded the extension, if any, made now if it was not yet."""
+    shell = take_waiting()
+    if shell is not None:
+        start_session(shell)
     return _current
 
 
@@ -567,14 +571,16 @@ def resolve_store(store: Store | str | os.PathLike | None, *, create: bool = Tru
     """A store from what a Python API caller gave: a Store, a location, or None for the current one."""
     if isinstance(store, Store):
         return store
-    if store is None and _current is not None:
-        return _current.store
+    session = current_session()
+    if store is None and session is not None:
+        return session.store
     return open_store(store, create=create)
 
 
 def find_variant(ref: str | int, workflow: str | None = None, store: Store | str | None = None) -> Variant:
     """A variant as a user names it (``wfnb.variant``): in a running step, one of the step's inputs."""
-    where = workflow or (_current.workflow if _current is not None and store is None else None)
+    session = current_session()
+    where = workflow or (session.workflow if session is not None and store is None else None)
     opened = resolve_store(store, create=False)
     found = resolve(opened, ref, where)
     note_variant(ref, where, opened, found)

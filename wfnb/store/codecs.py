@@ -37,11 +37,12 @@ import types
 import warnings
 from dataclasses import dataclass
 from math import prod
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import cloudpickle
-import numpy as np
-from numpy.lib.format import descr_to_dtype, dtype_to_descr
+
+if TYPE_CHECKING:  # numpy is imported when an array is stored or read: a step of plain values never needs it
+    import numpy as np
 
 from wfnb.errors import UnstorableValue
 
@@ -86,7 +87,8 @@ def encode(value: object) -> Encoded:
     if _is_exact_json(value):
         text = json.dumps(value, ensure_ascii=True, allow_nan=True, separators=(",", ":"))
         return Encoded("json", {}, (text.encode("ascii"),))
-    if type(value) is np.ndarray:
+    np = sys.modules.get("numpy")
+    if np is not None and type(value) is np.ndarray:
         encoded = _encode_ndarray(value)
         if encoded is not None:
             return encoded
@@ -97,6 +99,8 @@ def encode(value: object) -> Encoded:
 
 def decode_encoded(encoded: Encoded) -> object:
     """Decode an ``Encoded`` value in memory, as a read from the store would (for round-trip checks)."""
+    import numpy as np
+
     payload = np.empty(encoded.payload_size, np.uint8)
     offset = 0
     for part in encoded.parts:
@@ -137,6 +141,8 @@ def map_ndarray(meta: dict[str, Any], fd: int, offset: int, size: int) -> np.nda
     reaches the file. The array is a plain ``np.ndarray`` (not ``np.memmap``),
     so it hashes exactly like the array read eagerly.
     """
+    import numpy as np
+
     whole = mmap.mmap(fd, offset + size, access=mmap.ACCESS_COPY)
     return _decode_ndarray(meta, np.frombuffer(whole, dtype=np.uint8, count=size, offset=offset))
 
@@ -147,6 +153,8 @@ def aligned_buffer(size: int) -> np.ndarray:
     The store reads payloads into it with ``readinto``: a numpy allocation
     costs far fewer page faults than a fresh ``bytes`` of the same size.
     """
+    import numpy as np
+
     raw = np.empty(size + ALIGN, dtype=np.uint8)
     start = -raw.ctypes.data % ALIGN
     return raw[start : start + size]
@@ -195,6 +203,8 @@ def _is_exact_json(value: object) -> bool:
 
 # ----- ndarray
 def _encode_ndarray(arr: np.ndarray) -> Encoded | None:
+    import numpy as np
+
     descr = _exact_descr(arr.dtype)
     if descr is None:
         return None
@@ -211,6 +221,8 @@ def _encode_ndarray(arr: np.ndarray) -> Encoded | None:
 
 
 def _decode_ndarray(meta: dict[str, Any], payload: Any) -> np.ndarray:
+    import numpy as np
+
     dtype = _dtype_from_descr(meta["dtype"])
     shape = tuple(meta["shape"])
     order = meta["order"]
@@ -231,6 +243,8 @@ def _decode_ndarray(meta: dict[str, Any], payload: Any) -> np.ndarray:
 
 def _exact_descr(dtype: np.dtype) -> str | None:
     """The ``.npy`` description of ``dtype`` as a string, or None if it is not exact."""
+    from numpy.lib.format import descr_to_dtype, dtype_to_descr
+
     if dtype.hasobject:
         return None
     try:
@@ -246,6 +260,8 @@ def _exact_descr(dtype: np.dtype) -> str | None:
 
 def _dtype_from_descr(text: str) -> np.dtype:
     """Inverse of ``_exact_descr``: structured descriptions are Python literals, as in ``.npy``."""
+    from numpy.lib.format import descr_to_dtype
+
     if not isinstance(text, str):
         raise ValueError(f"bad dtype description {text!r}")
     return descr_to_dtype(ast.literal_eval(text) if text.startswith("[") else text)
@@ -379,8 +395,16 @@ def unloadable_message(value: object, err: Exception) -> str:
     )
 
 
-def _writable_bytes(payload: Any) -> np.ndarray:
-    """``payload`` as a writable uint8 array: a view if it is writable, else one copy."""
+def _writable_bytes(payload: Any) -> Any:
+    """``payload`` as a writable uint8 array: a view if it is writable, else one copy.
+
+    Without numpy loaded, the payload is a plain pickle read into a ``bytearray`` (``objects.payload_buffer``)
+    and stays one: importing numpy only to wrap it would cost a first cache hit a tenth of a second.
+    """
+    if "numpy" not in sys.modules and not memoryview(payload).readonly:
+        return memoryview(payload).cast("B")
+    import numpy as np
+
     buf = np.frombuffer(payload, dtype=np.uint8) if memoryview(payload).nbytes else np.empty(0, np.uint8)
     if not buf.flags.writeable:
         copy = aligned_buffer(buf.nbytes)

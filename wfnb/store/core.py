@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections import OrderedDict
 import time
 import warnings
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Iterator
 import xxhash
 
 from wfnb.errors import CorruptObject, StoreError
-from wfnb.store import codecs
+from wfnb.store import codecs, runlog
 from wfnb.store.codecs import Encoded
 from wfnb.store.layout import (
     OBJECTS,
@@ -47,6 +48,7 @@ from wfnb.store.objects import (
     check_payload,
     frame,
     pack_document,
+    payload_buffer,
     read_header,
     read_payload,
     unpack_document,
@@ -55,6 +57,13 @@ from wfnb.store.refs import Refs
 
 if TYPE_CHECKING:
     from wfnb.store.remote import RemoteFiles
+
+# Small objects keep their verified bytes in memory once read: a step's graph object (its small outputs)
+# is read again by every hit, and opening its file was the largest part of a trivial hit on a busy disk.
+# An object's bytes never change (its name is their hash), so the copy is the object; it is decoded
+# anew from a fresh buffer each time, so no two reads share a value.
+KEPT_OBJECT_BYTES = 64 << 10  # larger values are leaves of their own (LEAF_MIN_BYTES): never kept
+KEPT_TOTAL_BYTES = 8 << 20  # per store, least recently read dropped first
 
 
 
@@ -92,6 +101,9 @@ class Store:
         self.root = root
         self._files = files
         self.refs = Refs(files)
+        self._run_failure: StoreError | None = None  # a run-log entry the background writer could not write
+        self._kept: OrderedDict[str, tuple[Header, bytes]] = OrderedDict()  # small objects' verified bytes
+        self._kept_size = 0
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
@@ -162,7 +174,7 @@ class Store:
             mapped = self._map_array(digest)
             if mapped is not None:
                 return mapped
-        header, payload = self._read_object(digest)
+        header, payload = self._read_kept(digest)
         if header.codec not in codecs.CODECS:
             raise UnloadableObject(
                 f"Object {digest} in the store at {self.root} uses the codec {header.codec!r}, "
@@ -238,10 +250,25 @@ class Store:
 
     # ----- run log
     def log_run(self, entry: dict[str, Any]) -> None:
-        """Append an entry to the run log: one write-once file, no sync."""
+        """Append an entry to the run log: one write-once file, no sync, written by a background
+        thread (``wfnb.store.runlog``) that this process's readers and its exit wait for."""
         now = time.time_ns()
         rel = run_path(now, os.getpid(), secrets.token_hex(4))
-        self._files.write(rel, [pack_document("run", _stem(rel), entry)])
+        if not self._files.background_writes:
+            self._files.write(rel, [pack_document("run", _stem(rel), entry)])
+            return
+        runlog.submit(lambda: self._write_run(rel, entry))  # the caller hands the entry over: packed on the writer's thread
+        failure, self._run_failure = self._run_failure, None
+        if failure is not None:  # an earlier entry's: said now, as the next step logs its run
+            raise failure
+
+    def _write_run(self, rel: str, entry: dict[str, Any]) -> None:
+        try:
+            self._files.write(rel, [pack_document("run", _stem(rel), entry)])
+        except StoreError as error:
+            self._run_failure = error
+        except Exception as error:  # noqa: BLE001 - on the writer's thread: kept, said at the next entry
+            self._run_failure = StoreError(f"A run-log entry could not be written to {rel} ({type(error).__name__}: {error}).")
 
     def runs(self) -> list[dict[str, Any]]:
         """All run-log entries, sorted by their ``started`` value, then by write time.
@@ -249,6 +276,7 @@ class Store:
         A damaged entry is quarantined and skipped with a warning: the log is a
         history, and one bad line should not hide the rest.
         """
+        runlog.wait()
         found = []
         for rel in self._files.walk(RUNS):
             if not is_run_path(rel):
@@ -271,6 +299,7 @@ class Store:
 
         For questions about the latest runs (``wfnb why``): no need to read the whole log.
         """
+        runlog.wait()
         names = sorted((rel for rel in self._files.walk(RUNS) if is_run_path(rel)), reverse=True)
         for rel in names:  # runs/<day>/<time_ns>-…: the names sort by the time they were written
             try:
@@ -287,6 +316,7 @@ class Store:
         Objects are checked byte for byte (header, padding, length, payload
         checksum, and the name of JSON blobs), without decoding any of them.
         """
+        runlog.wait()
         checked = 0
         problems: list[tuple[str, str]] = []
         with self._files.fresh_reads():  # a remote store: check the bucket's bytes, not the local cache
@@ -323,6 +353,24 @@ class Store:
             raise self._missing(digest) from None
         except OSError as err:
             raise self._files.error(err, "read", rel) from err
+
+    def _read_kept(self, digest: str) -> tuple[Header, Any]:
+        """``_read_object``, from the verified bytes kept in memory for a small object read before."""
+        kept = self._kept.get(digest)
+        if kept is not None:
+            self._kept.move_to_end(digest)
+            header, data = kept
+            payload = payload_buffer(header)
+            memoryview(payload).cast("B")[:] = data
+            return header, payload
+        header, payload = self._read_object(digest)
+        if header.payload_size <= KEPT_OBJECT_BYTES:
+            self._kept[digest] = (header, bytes(memoryview(payload).cast("B")))  # a copy: decoding may hand out views
+            self._kept_size += header.payload_size
+            while self._kept_size > KEPT_TOTAL_BYTES:
+                _, (dropped, _) = self._kept.popitem(last=False)
+                self._kept_size -= dropped.payload_size
+        return header, payload
 
     def _read_object(self, digest: str) -> tuple[Header, Any]:
         rel, f = self._open_object(digest)

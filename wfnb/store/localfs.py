@@ -50,6 +50,8 @@ class LocalFiles:
     left where it is, for ``wfnb verify`` to set aside.
     """
 
+    background_writes = True  # run-log entries may be written from another thread (wfnb.store.runlog)
+
     def __init__(self, root: Path, *, read_only: bool = False) -> None:
         self.root = root
         self.read_only = read_only

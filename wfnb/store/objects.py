@@ -20,10 +20,10 @@ from __future__ import annotations
 import json
 import os
 import struct
+import sys
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Literal
 
-import numpy as np
 import xxhash
 
 from wfnb.errors import UnstorableValue
@@ -123,9 +123,9 @@ def read_header(f: BinaryIO) -> Header:
     return header
 
 
-def read_payload(f: BinaryIO, header: Header) -> np.ndarray:
+def read_payload(f: BinaryIO, header: Header) -> Any:
     """Read the payload into one aligned, writable buffer and check its checksum."""
-    buf = aligned_buffer(header.payload_size)
+    buf = payload_buffer(header)
     view = memoryview(buf)
     digest = xxhash.xxh3_128()
     pos = 0
@@ -137,6 +137,15 @@ def read_payload(f: BinaryIO, header: Header) -> np.ndarray:
         pos += got
     _check_digest(digest, header)
     return buf
+
+
+def payload_buffer(header: Header) -> Any:
+    """A writable buffer for the payload: numpy's aligned one, unless the value is a pickle of plain
+    Python objects (no out-of-band buffers) and numpy is not loaded yet, where a ``bytearray`` does
+    the same job without importing numpy on a first cache hit."""
+    if header.codec in ("json", "pickle") and not header.meta.get("buffers") and "numpy" not in sys.modules:
+        return bytearray(header.payload_size)
+    return aligned_buffer(header.payload_size)
 
 
 def check_payload(f: BinaryIO, header: Header) -> None:

@@ -60,6 +60,8 @@ _CHUNK = 16 << 20
 class RemoteFiles:
     """A store's files under a prefix of a bucket; every method takes a relative POSIX path."""
 
+    background_writes = False  # a write is a request through fsspec's client, kept on the caller's thread
+
     def __init__(self, url: str, fs: Any, base: str, cache: Path) -> None:
         self.root = url  # what messages show
         self._fs = fs

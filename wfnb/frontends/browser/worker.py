@@ -131,7 +131,7 @@ def _replay(variant: Any, params: dict[str, Any], emit: Any) -> None:
     from wfnb.history.replay import replay
 
     def progress(report: Any) -> None:
-        emit("step", step=report.step, cached=bool(report.parts and report.parts[0] == "cached"), text=" · ".join(report.parts))
+        emit("step", step=report.step, cached=bool(report.parts and report.parts[0] == "cached"), text=" · ".join(report.details()))
 
     made = replay(variant, progress=progress, **params)
     emit("done", variants=[made.number])
