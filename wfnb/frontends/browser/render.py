@@ -152,7 +152,9 @@ def tag_html(tag: str) -> str:
 
 
 def status_html(status: str) -> str:
-    return f'<span class="wfnb-status wfnb-status-{escape(status)}">{escape(status)}</span>'
+    if not status:
+        return ""
+    return f'<span class="wfnb-status wfnb-status-{escape(status.replace(" ", "-"))}">{escape(status)}</span>'
 
 
 def maybe_html(value: Any) -> str:

@@ -22,11 +22,13 @@ from typing import TYPE_CHECKING, Any, Collection
 from traitlets import Bool, Enum, Int, List, TraitError, Unicode, observe, validate
 
 from wfnb.errors import BadArgument, WfnbError
-from wfnb.frontends.browser import details, table
+from wfnb.frontends.browser import details, grouping, table
 from wfnb.frontends.browser.actions import EXPORT_FORMATS, Actions
 from wfnb.frontends.browser.live import Live
+from wfnb.frontends.browser.prefs import TablePrefs, load_prefs, save_prefs
 from wfnb.frontends.browser.query import QueryError, compile_query
 from wfnb.history.snapshots import current_number, list_variants, resolve, workflows
+from wfnb.history.letgo import marked
 from wfnb.history.upstream import dependents
 
 if TYPE_CHECKING:
@@ -52,7 +54,9 @@ class BrowserState(Actions, Live):
     descending = Bool(True)
     page = Int(0)
     page_size = Int(20)
-    hidden = List(Unicode(), help="keys of the columns the user hid")
+    hidden = List(Unicode(), help="keys of the columns the user hid (remembered per workflow, see prefs)")
+    grouped = Bool(False, help="one row per group of variants with equal grouping parameters")
+    group_by = List(Unicode(), help="the parameters grouped by; [] for the default (all but the seed-like ones)")
     selected = Unicode("", help="'workflow/v3', or '' for none")
     baseline = Unicode("", help="the variant whose code the selected one is compared with (default: its parent)")
     ticked = List(Unicode(), help="variants ticked in the table to compare side by side, in the order ticked")
@@ -75,6 +79,9 @@ class BrowserState(Actions, Live):
         self._changes: dict[str, dict[str, table.ChangeKind]] = {}
         self._links: dict[tuple[str, int, int], list[tuple[str, str, tuple[str, ...]]]] = {}
         self._loading = False
+        self._let_go: dict[str, set[int]] = {}
+        self._groups: list[grouping.Group] | None = None
+        self._prefs_for: str | None = None  # the workflow whose remembered table was applied
         self._init_live(session)
         self._load(workflow or self._default_workflow())
 
@@ -92,6 +99,7 @@ class BrowserState(Actions, Live):
             names = [workflow] if workflow else self.workflows
             rows: dict[str, table.Row] = {}
             variants: dict[str, Variant] = {}
+            self._let_go = {name: set(marked(self.store, name)) for name in names}
             for name in names:
                 head = current_number(self.store, name)
                 for variant in list_variants(self.store, name):
@@ -103,6 +111,7 @@ class BrowserState(Actions, Live):
             try:
                 with self.hold_trait_notifications():
                     self.workflow = workflow
+                    self._apply_prefs(workflow)
                     self._keep_choices_valid()
             finally:
                 self._loading = False
@@ -111,7 +120,7 @@ class BrowserState(Actions, Live):
     def _replace_rows(self, rows: dict[str, table.Row], variants: dict[str, Variant]) -> None:
         """Publish new rows (never mutated afterwards) and forget what was computed from the old ones."""
         self._rows, self._variants = rows, variants
-        self._visible = self._columns = None
+        self._visible = self._columns = self._groups = None
         self._changes = {}
 
     def _keep_choices_valid(self) -> None:
@@ -132,9 +141,9 @@ class BrowserState(Actions, Live):
         self.page = min(self.page, self.page_count() - 1)
 
     def _status(self, workflow: str, number: int, head: int | None) -> table.RowStatus:
-        if number != head:
-            return "complete"
-        return "stale" if self._notebook_moved_on(workflow, head) else "current"
+        if number == head:
+            return "stale" if self._notebook_moved_on(workflow, head) else "current"
+        return "freed" if number in self._let_go.get(workflow, ()) else ""
 
     def _default_workflow(self) -> str:
         names = workflows(self.store)
@@ -145,7 +154,7 @@ class BrowserState(Actions, Live):
 
     def _default_selection(self) -> str:
         rows = list(self._rows.values())
-        current = [row for row in rows if row.status != "complete"]
+        current = [row for row in rows if row.status in ("current", "stale")]
         newest = table.sort_rows(current or rows, "age", True)
         return newest[0].ref if newest else ""
 
@@ -162,15 +171,33 @@ class BrowserState(Actions, Live):
             self.page = 0
             self._load(change["new"])
 
-    @observe("query", "tag_filter", "sort_by", "descending")
+    @observe("query", "tag_filter", "sort_by", "descending", "grouped", "group_by")
     def _view_changed(self, change: dict[str, Any]) -> None:
-        self._visible = None
+        self._visible = self._groups = None
         self.page = 0
         self.revision += 1
+        if change["name"] in ("grouped", "group_by"):
+            self._save_prefs()
 
     @observe("page", "hidden")
     def _page_changed(self, change: dict[str, Any]) -> None:
         self.revision += 1
+        if change["name"] == "hidden":
+            self._save_prefs()
+
+    def _apply_prefs(self, workflow: str) -> None:
+        """On opening a workflow: its columns and grouping as they were left (the defaults when never changed)."""
+        if workflow == self._prefs_for:
+            return
+        self._prefs_for = workflow
+        prefs = load_prefs(self.store, workflow) if workflow else None
+        self.hidden = list(prefs.hidden) if prefs is not None else []
+        self.grouped = prefs is not None and prefs.group_by is not None
+        self.group_by = list(prefs.group_by or ()) if prefs is not None else []
+
+    def _save_prefs(self) -> None:
+        if self.workflow and not self._loading:
+            save_prefs(self.store, self.workflow, TablePrefs(tuple(self.hidden), tuple(self.group_by) if self.grouped else None))
 
     @validate("page")
     def _valid_page(self, proposal: dict[str, Any]) -> int:
@@ -241,7 +268,60 @@ class BrowserState(Actions, Live):
         return table.page_of(self.visible_rows(), self.page, self.page_size)
 
     def page_count(self) -> int:
-        return table.page_count(len(self.visible_rows()), self.page_size)
+        shown = len(self.groups()) if self.grouped else len(self.visible_rows())
+        return table.page_count(shown, self.page_size)
+
+    # -- groups ----------------------------------------------------------------
+
+    def default_group_by(self) -> list[str]:
+        """Every parameter but the seed-like ones (see ``grouping``)."""
+        return grouping.default_group_by(list(self._rows.values()))
+
+    def grouping_params(self) -> list[str]:
+        """The parameters the table is grouped by: the chosen ones, else the default."""
+        known = {c.name for c in self.columns() if c.kind == "param"}
+        chosen = [name for name in self.group_by if name in known]
+        return chosen or self.default_group_by()
+
+    def groups(self) -> list[grouping.Group]:
+        """The filtered variants grouped by ``grouping_params()``, each metric's count, mean ± std, min and max;
+        sorted like the table (a metric by its mean). For the table, Compare and the plots' error bars."""
+        groups = self._groups
+        if groups is None:
+            made = grouping.group_rows(self.visible_rows(), self.grouping_params(), self.metric_names())
+            key = self.sort_by if self.sort_by.startswith(("metric:", "param:")) else ""
+            groups = self._groups = grouping.sort_groups(made, key, self.descending) if key else made
+        return groups
+
+    def page_groups(self) -> list[grouping.Group]:
+        groups = self.groups()
+        return groups[self.page * self.page_size : (self.page + 1) * self.page_size]
+
+    def group(self, on: bool = True, by: list[str] | None = None) -> None:
+        """Group the table (by ``by``, else the default parameters), or list every variant again."""
+        if by is not None:
+            known = [c.name for c in self.columns() if c.kind == "param"]
+            unknown = [name for name in by if name not in known]
+            if unknown:
+                raise BadArgument(f"The variants have no parameter {', '.join(unknown)}; their parameters: {', '.join(known) or 'none'}.")
+        with self.hold_trait_notifications():
+            if by is not None:
+                self.group_by = list(by)
+            self.grouped = on
+
+    def expand(self, key: str) -> None:
+        """Back to a group's members: the table lists every variant again, filtered to exactly them."""
+        group = next((g for g in self.groups() if g.key == key), None)
+        if group is None:
+            raise BadArgument("That group is no longer listed (the variants changed); group the table again.")
+        rows = self.visible_rows()
+        varying = [n for n in group.params if len({json.dumps(r.params.get(n), sort_keys=True, default=str) for r in rows}) > 1]
+        terms = grouping.members_query(group, self.metric_names(), every_workflow=not self.workflow, varying=varying)
+        previous = self.query.strip() if not self.query_error else ""
+        query = f"({previous}) and {terms}" if previous and terms else previous or terms
+        with self.hold_trait_notifications():
+            self.grouped = False
+            self.query = query
 
     @property
     def total(self) -> int:
@@ -249,7 +329,7 @@ class BrowserState(Actions, Live):
 
     def sort(self, key: str) -> None:
         """Sort by column ``key``; sorting by the same column again reverses the order."""
-        if key not in {column.key for column in self.columns()}:
+        if key not in {column.key for column in self.columns()} and not (key == "count" and self.grouped):
             raise BadArgument(f"The table has no column {key!r}; its columns: {', '.join(c.key for c in self.columns())}.")
         with self.hold_trait_notifications():
             if key == self.sort_by:
@@ -263,6 +343,10 @@ class BrowserState(Actions, Live):
 
     def metric_names(self) -> list[str]:
         return [column.name for column in self.columns() if column.kind == "metric"]
+
+    def group_decimals(self, groups: list[grouping.Group]) -> dict[str, int | None]:
+        """Each metric's decimals over the groups' means (the page shown)."""
+        return {f"metric:{m}": table.column_decimals([g.stats[m].mean for g in groups if m in g.stats]) for m in self.metric_names()}
 
     def column_decimals(self, rows: list[table.Row]) -> dict[str, int | None]:
         """Each numeric column's decimals over ``rows`` (the page shown), so that its points line up."""
@@ -372,7 +456,7 @@ class BrowserState(Actions, Live):
         if variant is None or row is None:
             return None
         session = self.session
-        live = session is not None and session.workflow == variant.workflow and row.status != "complete"
+        live = session is not None and session.workflow == variant.workflow and row.status in ("current", "stale")
         elsewhere = ""
         if session is not None and session.workflow == variant.workflow and not live:
             head = self._heads.get(variant.workflow)
@@ -406,7 +490,7 @@ class BrowserState(Actions, Live):
         """Parameters then metrics whose values differ among the filtered rows: a sweep's axes."""
         rows, _ = self.plot_rows()
         varying = []
-        for column in self.columns():
+        for column in sorted(self.columns(), key=lambda c: c.kind != "param"):  # parameters, then metrics
             if column.kind == "base":
                 continue
             values = {json.dumps(table.cell_value(r, column.key), sort_keys=True, default=str) for r in rows}
