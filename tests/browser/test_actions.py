@@ -56,8 +56,16 @@ def test_a_failing_replay_shows_the_users_traceback_and_changes_nothing_else(not
     assert "step smooth, line 2, in <module>\n    smooth = prices[column].rolling(window).mean()" in trace
     assert "ValueError" in trace and wfnb_frames(trace) == []  # the user's frames, not wfnb's
     assert [(p["step"], p["state"]) for p in state.progress] == [("load", "cached"), ("smooth", "failed"), ("plot", "pending")]
+    assert "its traceback is below" in run["text"]  # the notice shows it under the message
     assert state.selected == "demo/v1" and state.total == 3
-    assert sorted(session.store.refs.names("workflows/demo")) == refs_before  # no variant, no tag, same HEAD
+    refs_after = sorted(session.store.refs.names("workflows/demo"))
+    noted = [ref for ref in refs_after if ref.startswith("workflows/demo/failed/")]
+    assert len(noted) == 1 and [ref for ref in refs_after if ref not in noted] == refs_before  # no variant, no tag, same HEAD
+    failed = [row for row in state.visible_rows() if row.failed]  # the failure is a dimmed row: what was tried, where, why
+    assert len(failed) == 1 and failed[0].params["window"] == -1 and failed[0].changed == ("smooth",)
+    assert failed[0].error.startswith("ValueError") and failed[0].parent == 1 and state.failed_count == 1
+    state.query = "status:failed"
+    assert state.visible_rows() == failed
     assert set(notebook.user_ns) == namespace_before and session.state.current == 3
 
 

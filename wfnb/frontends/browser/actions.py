@@ -227,13 +227,21 @@ class Actions(HasTraits):
         if len(listed) >= 2:
             self.ticked = list(dict.fromkeys(listed))
         names = ", ".join(ref.split("/")[-1] for ref in dict.fromkeys(made))
+        failed = int(job.result.get("failed_points") or 0)
+        if failed:
+            self._say(
+                "run", "error",
+                f"Finished {job.label} → {names or 'no variant'} ({len(new)} new); {failed} point{'s' if failed != 1 else ''} "
+                f"failed, listed as failed rows (status:failed): {job.result.get('first_error', '')}",
+            )
+            return
         self._say(
             "run", "success",
             f"Finished {job.label} → {names} ({len(new)} new). They are ticked for Compare; Plots › parallel shows how the metrics move.",
         )
 
     def _cancelled(self, job: Job, workflow: str, before: set[str]) -> None:
-        kept = sorted((ref for ref, row in self._rows.items() if row.workflow == workflow and ref not in before), key=lambda r: self._rows[r].number)
+        kept = sorted((ref for ref, row in self._rows.items() if row.workflow == workflow and ref not in before and not row.failed), key=lambda r: self._rows[r].number)
         finished = [e["step"] for e in job.events if e["event"] == "step"]
         self.progress = [{**e, "detail": "cancelled"} if e["state"] in ("running", "pending") else e for e in self.progress]
         if job.kind == "replay":
@@ -252,7 +260,10 @@ class Actions(HasTraits):
             self._say("run", "error", f"{job.label[0].upper()}{job.label[1:]} stopped unexpectedly: {last[0]}", job.stderr)
             return
         self.progress = _mark_failed(self.progress, result.get("step", ""))
-        self._say("run", "error", result["message"], result.get("detail") or "")
+        message, detail = result["message"], result.get("detail") or ""
+        if detail:  # the notice shows the traceback under its message, not above it as a notebook does
+            message = message.replace("its traceback is above", "its traceback is below")
+        self._say("run", "error", message, detail)
 
     # -- restore, export, tag --------------------------------------------------
 

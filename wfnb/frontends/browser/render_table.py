@@ -86,6 +86,8 @@ def _header(column: table.Column, view: TableView, starts: set[str]) -> str:
 
 
 def _row(row: table.Row, columns: Sequence[table.Column], view: TableView, starts: set[str]) -> str:
+    if row.failed:
+        return _failed_row(row, columns, view, starts)
     picked = row.ref == view.selected
     ticked = row.ref in view.ticked
     classes = "wfnb-row" + (" wfnb-selected" if picked else "") + (" wfnb-ticked" if ticked else "")
@@ -119,6 +121,27 @@ def _cell(row: table.Row, column: table.Column, view: TableView, classes: str) -
     if table.is_number(value):
         return f'<td class="{classes} wfnb-num" title="{escape(repr(value))}">{escape(text)}</td>'
     return f'<td class="{classes} wfnb-text" title="{escape(text)}">{escape(text)}</td>'
+
+
+def _failed_row(row: table.Row, columns: Sequence[table.Column], view: TableView, starts: set[str]) -> str:
+    """A failed attempt, dimmed: the parameters tried, ``failed`` with the error, the step that failed, when."""
+    tried = f"a replay of v{row.parent}" if row.parent is not None else "a run"
+    cells = []
+    for column in columns:
+        classes = _classes(column, starts)
+        if column.key == "variant":
+            cells.append(f'<td class="{classes}" title="{escape(tried)} that failed: no variant was made"><span class="wfnb-variant">✖ failed</span></td>')
+        elif column.key == "status":
+            cells.append(f'<td class="{classes}" title="{escape(row.error)}">{status_html("failed")}</td>')
+        elif column.key == "changed":
+            step = row.changed[0] if row.changed else ""
+            cells.append(f'<td class="{classes} wfnb-error" title="{escape(row.error)}">step {escape(step)}: {escape(row.error)}</td>')
+        elif column.key in ("variant", "tag", "branch") or column.kind == "metric":
+            cells.append(f'<td class="{classes}"></td>')
+        else:
+            cells.append(_cell(row, column, view, classes))
+    tick = '<td class="wfnb-tick wfnb-pin0"></td>'
+    return f'<tr class="wfnb-row wfnb-failed-row" data-ref="{escape(row.ref)}" title="{escape(tried)} failed in step {escape(", ".join(row.changed))}: {escape(row.error)}">{tick}{"".join(cells)}</tr>'
 
 
 def _changed(row: table.Row, view: TableView) -> str:

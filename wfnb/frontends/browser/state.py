@@ -105,6 +105,7 @@ class BrowserState(Actions, Live):
                 for variant in list_variants(self.store, name):
                     row = table.make_row(variant, self._status(name, variant.number, head))
                     rows[row.ref], variants[row.ref] = row, variant
+                rows.update(self._failed_rows(name))
             self._heads = {name: current_number(self.store, name) for name in names}
             self._replace_rows(rows, variants)
             self._loading = True
@@ -153,7 +154,7 @@ class BrowserState(Actions, Live):
         return names[0] if len(names) == 1 else ""
 
     def _default_selection(self) -> str:
-        rows = list(self._rows.values())
+        rows = [row for row in self._rows.values() if not row.failed]
         current = [row for row in rows if row.status in ("current", "stale")]
         newest = table.sort_rows(current or rows, "age", True)
         return newest[0].ref if newest else ""
@@ -223,7 +224,7 @@ class BrowserState(Actions, Live):
         parent = f"{variant.workflow}/v{variant.parent}"
         if variant.parent is not None and parent in self._variants:
             return parent
-        others = [row for row in self._rows.values() if row.workflow == variant.workflow and row.number != variant.number]
+        others = [row for row in self._rows.values() if row.workflow == variant.workflow and row.number != variant.number and not row.failed]
         nearest = min(others, key=lambda row: (abs(row.number - variant.number), row.number), default=None)
         return nearest.ref if nearest is not None else ""
 
@@ -275,7 +276,7 @@ class BrowserState(Actions, Live):
 
     def default_group_by(self) -> list[str]:
         """Every parameter but the seed-like ones (see ``grouping``)."""
-        return grouping.default_group_by(list(self._rows.values()))
+        return grouping.default_group_by([r for r in self._rows.values() if not r.failed])
 
     def grouping_params(self) -> list[str]:
         """The parameters the table is grouped by: the chosen ones, else the default."""
@@ -288,7 +289,7 @@ class BrowserState(Actions, Live):
         sorted like the table (a metric by its mean). For the table, Compare and the plots' error bars."""
         groups = self._groups
         if groups is None:
-            made = grouping.group_rows(self.visible_rows(), self.grouping_params(), self.metric_names())
+            made = grouping.group_rows([r for r in self.visible_rows() if not r.failed], self.grouping_params(), self.metric_names())
             key = self.sort_by if self.sort_by.startswith(("metric:", "param:")) else ""
             groups = self._groups = grouping.sort_groups(made, key, self.descending) if key else made
         return groups
@@ -325,7 +326,12 @@ class BrowserState(Actions, Live):
 
     @property
     def total(self) -> int:
-        return len(self._rows)
+        """How many variants are listed (failed attempts not counted: ``failed_count``)."""
+        return len(self._variants)
+
+    @property
+    def failed_count(self) -> int:
+        return len(self._rows) - len(self._variants)
 
     def sort(self, key: str) -> None:
         """Sort by column ``key``; sorting by the same column again reverses the order."""
@@ -447,7 +453,7 @@ class BrowserState(Actions, Live):
         variant = self.variant()
         if variant is None:
             return []
-        rows = [r for r in self._rows.values() if r.workflow == variant.workflow]
+        rows = [r for r in self._rows.values() if r.workflow == variant.workflow and not r.failed]
         return [(f"{r.name}" + (f" [{', '.join(r.tags)}]" if r.tags else ""), r.ref) for r in table.sort_rows(rows, "variant", True)]
 
     def dag(self) -> details.Dag | None:
@@ -483,7 +489,7 @@ class BrowserState(Actions, Live):
 
     def plot_rows(self) -> tuple[list[table.Row], int]:
         """The filtered rows a plot draws, oldest first (the most recent ``PLOT_LIMIT``), and how many were left out."""
-        rows = sorted(self.visible_rows(), key=lambda r: (r.created.timestamp() if r.created else 0.0, r.number))
+        rows = sorted((r for r in self.visible_rows() if not r.failed), key=lambda r: (r.created.timestamp() if r.created else 0.0, r.number))
         return rows[-PLOT_LIMIT:], max(0, len(rows) - PLOT_LIMIT)
 
     def varying_columns(self) -> list[table.Column]:

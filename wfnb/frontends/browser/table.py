@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
 
 if TYPE_CHECKING:
+    from wfnb.history.attempts import FailedAttempt
     from wfnb.history.snapshots import Variant
 
 ColumnKind = Literal["base", "param", "metric"]
@@ -67,7 +68,12 @@ class Row:
 
     @property
     def name(self) -> str:
-        return f"v{self.number}"
+        return f"v{self.number}" if not self.failed else "failed"
+
+    @property
+    def failed(self) -> bool:
+        """A failed attempt: no variant behind the row, only the parameters tried and the error."""
+        return self.status == "failed"
 
 
 def make_row(variant: Variant, status: RowStatus) -> Row:
@@ -90,6 +96,27 @@ def make_row(variant: Variant, status: RowStatus) -> Row:
         text=" ".join(str(word) for word in words).lower(),
         pinned=variant.pinned,
         branches=branches,
+    )
+
+
+def failed_row(attempt: FailedAttempt) -> Row:
+    """A row for a failed attempt: the parameters tried, the step that failed (as its changed step), the error."""
+    words = [attempt.workflow, "failed", attempt.step, attempt.error, attempt.label]
+    return Row(
+        ref=f"{attempt.workflow}/failed/{attempt.ident}",
+        workflow=attempt.workflow,
+        number=attempt.replayed if attempt.replayed is not None else 0,
+        tags=(),
+        notes={},
+        created=parse_time(attempt.at),
+        parent=attempt.replayed,
+        changed=(attempt.step,),
+        status="failed",
+        identity="",
+        params=dict(attempt.params),
+        metrics={},
+        text=" ".join(words).lower(),
+        error=attempt.error,
     )
 
 

@@ -241,8 +241,9 @@ class BrowserView(w.VBox):
         self._draw_group_note()
         shown, total = len(state.visible_rows()), state.total
         where = state.workflow or "all workflows"
-        self.heading.value = f"{where} · {total} variant{'s' if total != 1 else ''}"
-        filtered = f" ({shown} match the filter)" if shown != total else ""
+        failed = f" · {state.failed_count} failed" if state.failed_count else ""
+        self.heading.value = f"{where} · {total} variant{'s' if total != 1 else ''}{failed}"
+        filtered = f" ({shown} match the filter)" if shown != total + state.failed_count else ""
         self.page.value = f'<span class="wfnb-muted">&nbsp;page {state.page + 1} of {state.page_count()}{filtered}&nbsp;</span>'
         self.previous.disabled = state.page == 0
         self.next.disabled = state.page >= state.page_count() - 1
