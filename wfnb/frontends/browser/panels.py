@@ -51,7 +51,12 @@ class ComparePanel(_Panel):
         names = ", ".join(ref.split("/")[-1] if state.workflow else ref for ref in refs)
         self.title.value = f'<div class="wfnb-title">Side by side: {escape(names) or "—"} <span class="wfnb-muted">· {escape(how)}</span></div>'
         self.side.value = render_compare.side_by_side_html(state.side_by_side())
-        self.code.value = render_compare.comparison_html(state.comparison())
+        ticked = len(state.ticked) >= 2
+        self.compare_to.layout.display = "none" if ticked else None  # the ticked variants are compared with the first
+        comparisons = state.comparisons()
+        self.code.value = "".join(map(render_compare.comparison_html, comparisons)) if comparisons else render_compare.comparison_html(None)
+        if state.grouped:
+            self.side.value = render_compare.groups_side_by_side_html(state.groups(), state.grouping_params(), state.metric_names()) + self.side.value
 
 
 class PlotsPanel(_Panel):

@@ -437,9 +437,18 @@ class BrowserState(Actions, Live):
         return details.variant_detail(variant, parent, row.status, opened)
 
     def comparison(self) -> details.Comparison | None:
-        """The code of the selected variant against the baseline's, step by step."""
+        """The code compared step by step: the first two ticked variants, else the selected one against the baseline."""
+        found = self.comparisons()
+        return found[0] if found else None
+
+    def comparisons(self) -> list[details.Comparison]:
+        """The code of the ticked variants, each against the first ticked (two or more ticked), else
+        the selected variant's against the baseline's (its parent by default)."""
+        ticked = [self._variants[ref] for ref in self.ticked if ref in self._variants]
+        if len(ticked) >= 2:
+            return [details.compare_variants(ticked[0], other) for other in ticked[1:]]
         new, old = self.variant(), self.variant(self.baseline) if self.baseline else None
-        return details.compare_variants(old, new) if new is not None and old is not None else None
+        return [details.compare_variants(old, new)] if new is not None and old is not None else []
 
     def side_by_side(self) -> details.SideBySide | None:
         """Parameters, metrics and figures of every compared variant (two or more)."""
