@@ -219,3 +219,27 @@ def test_a_worker_that_cannot_start_is_reported_and_leaves_nothing_busy(state, m
     run = state.notice("run")
     assert run["kind"] == "error" and "Replay failed: FileNotFoundError" in run["text"]
     assert not state.busy and not state.job.running
+
+
+def test_restore_names_the_cells_that_differ_and_writes_the_variants_cells_beside(notebook, tmp_path, monkeypatch):
+    import nbformat
+
+    from .conftest import demo_cell
+
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))  # no Jupyter server serves this folder
+    for cell in ("%%params\nwindow = 3\ncolumn = 'close'", demo_cell("load"), demo_cell("smooth", rewritten=True), demo_cell("plot")):
+        assert notebook.run_cell(cell).success  # the notebook's cells: v3's
+    session = current_session()
+    state = BrowserState(session.store, session=session)
+    state.select("v2")
+    state.checkout()
+    said = state.notice("restore")["text"]
+    assert "the code of step smooth" in said and "window=3 (v2: 5)" in said and "'Write its cells'" in said
+    written = state.write_cells()
+    assert written == Path.cwd() / "demo-v2.ipynb" and written.exists()
+    cells = [cell.source for cell in nbformat.read(written, as_version=4).cells if cell.cell_type == "code"]
+    assert any(source.startswith("%%step smooth") and "rolling(window)" in source for source in cells)  # v2's code, not v3's
+    assert any("window = 5" in source for source in cells)
+    notice = state.notice("restore")
+    assert "Wrote the cells of demo/v2 to demo-v2.ipynb" in notice["text"] and "link" not in notice
+    assert state.write_cells() == Path.cwd() / "demo-v2-2.ipynb"  # never over an earlier one

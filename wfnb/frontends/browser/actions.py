@@ -284,8 +284,38 @@ class Actions(HasTraits):
                 )
             restored = session.checkout(variant.name)
             self.sync(variant.workflow)
-            self._say("restore", "success", f"Restored {variant.workflow}/{variant.name} into the notebook: its values are in the namespace and it is the current variant.")
+            differs = session.out_of_step()
+            if differs:
+                cells = f"{differs} Or click 'Write its cells' here: a new notebook with {variant.name}'s cells, beside this one."
+            elif not session.state.records:
+                cells = (f"This kernel has run no step yet, so wfnb cannot tell which of the notebook's cells differ from {variant.name}'s; "
+                         "'Write its cells' makes a new notebook with them, beside this one.")
+            else:
+                cells = f"The notebook's cells are {variant.name}'s."
+            self._say("restore", "success", f"Restored {variant.workflow}/{variant.name} into the notebook: its values are in the namespace and it is the current variant. {cells}")
             return restored
+        return None
+
+    def write_cells(self) -> Path | None:
+        """Write the selected variant's cells (``%%params``, ``%%step``, with their outputs) as a new notebook
+        beside the notebook's own (else in the working folder); the notice links to it in JupyterLab."""
+        from wfnb.frontends.browser.lablink import lab_url
+
+        with self._action("restore", "Write cells"):
+            variant = self._require_selected()
+            session = self.session
+            path = session.origin.path if session is not None else None
+            folder, stem = (path.parent, path.stem) if path is not None else (Path.cwd(), variant.workflow)
+            target = folder / f"{stem}-{variant.name}.ipynb"
+            count = 2
+            while target.exists():  # never over a file: the user may have edited an earlier one
+                target, count = folder / f"{stem}-{variant.name}-{count}.ipynb", count + 1
+            PublicVariant.of(variant).to_notebook(str(target))
+            beside = f"beside {path.name}" if path is not None else f"in {folder}"
+            link = lab_url(target) or ""
+            how = "Open it with the link." if link else f"Open {target} in your editor."
+            self._say("restore", "success", f"Wrote the cells of {variant.workflow}/{variant.name} to {target.name}, {beside}. {how}", link=link, link_text=f"open {target.name}")
+            return target
         return None
 
     def export(self, path: str, overwrite: bool = False) -> Path | None:
@@ -377,10 +407,14 @@ class Actions(HasTraits):
         except Exception as error:  # the browser must not break the notebook: show it where the user looks
             self._say(action, "error", f"{what} failed: {type(error).__name__}: {error}", traceback.format_exc())
 
-    def _say(self, action: str, kind: str, text: str, detail: str = "", keep: bool = False) -> None:
+    def _say(self, action: str, kind: str, text: str, detail: str = "", keep: bool = False, link: str = "", link_text: str = "") -> None:
         Actions._notice_count += 1
         stamp = Actions._notice_count
-        self.notices = {**self.notices, action: {"kind": kind, "text": text, "detail": detail, "stamp": stamp}}
+        notice = {"kind": kind, "text": text, "detail": detail, "stamp": stamp}
+        if link:
+            notice.update(link=link, link_text=link_text or link)
+            keep = True  # a link is there to be clicked: it stays until dismissed
+        self.notices = {**self.notices, action: notice}
         if kind != "error" and not keep and NOTICE_SECONDS > 0:
             timer = threading.Timer(NOTICE_SECONDS, self._expire, (action, stamp))
             timer.daemon = True

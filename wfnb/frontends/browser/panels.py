@@ -124,6 +124,8 @@ class ActionsPanel(_Panel):
         self.points = w.HTML()
         self.progress = w.VBox()
         self.restore = w.Button(description="Restore into notebook", icon="undo", layout=w.Layout(width="200px"), tooltip="%wfnb checkout: its values into the namespace")
+        self.write_cells = w.Button(description="Write its cells", icon="file-code-o", layout=w.Layout(width="160px"),
+                                    tooltip="a new notebook with this variant's %%params and %%step cells, beside this one")
         self.export_format = w.ToggleButtons(options=list(EXPORT_FORMATS), style={"button_width": "64px"})
         self.export_path = w.Text(description="path", layout=w.Layout(width="380px"), style={"description_width": "initial"})
         self.overwrite = w.Checkbox(description="overwrite", indent=False, layout=w.Layout(width="100px"))
@@ -139,7 +141,7 @@ class ActionsPanel(_Panel):
         run_buttons = w.HBox([self.replay, self.sweep, self.check, self.cancel, self.points], layout=w.Layout(align_items="center"))
         self.widget = w.VBox([
             _section("Replay, sweep or check in a worker process (the notebook stays free)", self.form, run_buttons, self.progress, self.notices["run"]),
-            _section("Restore into the notebook", self.restore, self.notices["restore"]),
+            _section("Restore into the notebook", w.HBox([self.restore, self.write_cells]), self.notices["restore"]),
             _section("Export", w.HBox([self.export_format, self.export_path, self.overwrite, self.export], layout=w.Layout(align_items="center", flex_flow="row wrap")), self.notices["export"]),
             _section("Tag or pin", w.HBox([self.tag_name, self.tag_note, self.tag_button, self.pin_button], layout=w.Layout(flex_flow="row wrap")), self.notices["tag"]),
         ])
@@ -148,6 +150,7 @@ class ActionsPanel(_Panel):
         self.check.on_click(lambda _: state.check())
         self.cancel.on_click(lambda _: state.cancel())
         self.restore.on_click(lambda _: state.checkout())
+        self.write_cells.on_click(lambda _: state.write_cells())
         self.export.on_click(lambda _: state.export(self.export_path.value, overwrite=self.overwrite.value))
         self.tag_button.on_click(lambda _: self._tag())
         self.pin_button.on_click(lambda _: self._pin())

@@ -140,6 +140,9 @@ def notice_html(action: str, notice: Mapping[str, str]) -> str:
         return ""
     icon = {"success": "✔", "error": "✖", "info": "…"}.get(kind, "")
     more = f'<details open><summary>details</summary><pre class="wfnb-trace">{escape(detail)}</pre></details>' if detail else ""
+    link = notice.get("link", "")
+    if link:  # a new browser tab: JupyterLab opens the file there
+        more = f' <a class="wfnb-open-link" href="{escape(link)}" target="_blank" rel="noopener">{escape(notice.get("link_text") or link)}</a>' + more
     close = f'<span class="wfnb-dismiss" title="dismiss" role="button" {bridge.act("dismiss", action)}>×</span>'
     return (
         f'<div class="wfnb-msg wfnb-msg-{escape(kind)}" data-action="{escape(action)}" {bridge.on_click_attribute()}>'
