@@ -149,3 +149,20 @@ def test_a_group_whose_values_cannot_be_written_as_a_filter_lists_its_members_by
     state.expand(group.key)
     assert state.query == "(v5 or v4)" and not state.query_error
     assert sorted(row.name for row in state.visible_rows()) == ["v4", "v5"]
+
+
+def test_the_view_groups_by_the_parameters_ticked(demo_store):
+    from wfnb.frontends.browser.view import BrowserView
+
+    study(demo_store)
+    view = BrowserView(BrowserState(demo_store, "demo"))
+    assert view.group_by.layout.display == "none"
+    view.search.value = "lr > 0"
+    view.group_button.value = True
+    boxes = {box.description: box for box in view.group_by.children[1:]}
+    assert {name: box.value for name, box in boxes.items()} == {"column": True, "window": True, "lr": True, "seed": False}
+    boxes["lr"].value = False
+    boxes["seed"].value = True
+    assert view.state.grouping_params() == ["column", "window", "seed"]
+    assert sorted(g.size for g in view.state.groups()) == [2, 2, 2]  # each seed over the two learning rates
+    view.close()

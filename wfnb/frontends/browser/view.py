@@ -62,6 +62,8 @@ class BrowserView(w.VBox):
         )
         self.filter_note = w.HTML()
         self.group_note = w.HTML()
+        self.group_by = w.HBox(layout=w.Layout(flex_flow="row wrap", align_items="center", display="none"))
+        self._group_choice: tuple[Any, ...] = ()
         self.columns_panel = w.VBox(layout=w.Layout(display="none"))
         self.columns_panel.add_class("wfnb-box")
 
@@ -83,7 +85,7 @@ class BrowserView(w.VBox):
         self.tabs = w.Tab(children=[self.detail, w.VBox(), w.VBox(), w.VBox()])
         self.tabs.titles = TABS
         style = w.HTML(theme.style_html() + table_style.style_html(), layout=w.Layout(display="none"))
-        self.children = [style, self.events, toolbar, self.filter_note, self.group_note, self.columns_panel, self.table, pager, self.tabs]
+        self.children = [style, self.events, toolbar, self.filter_note, self.group_by, self.group_note, self.columns_panel, self.table, pager, self.tabs]
         self._link()
         self._draw_table()
         self._draw_tab()
@@ -255,10 +257,12 @@ class BrowserView(w.VBox):
 
     def _draw_group_note(self) -> None:
         state = self.state
+        self.group_by.layout.display = None if state.grouped else "none"
         if not state.grouped:
             self.group_note.value = ""
             return
         by = state.grouping_params()
+        self._draw_group_by(by)
         left_out = [c.name for c in state.columns() if c.kind == "param" and c.name not in by]
         groups = len(state.groups())
         out = f" · left out: {', '.join(left_out)} (their values are averaged over)" if left_out else ""
@@ -266,6 +270,30 @@ class BrowserView(w.VBox):
             f'<div class="wfnb-muted wfnb-group-note">{groups} group{"s" if groups != 1 else ""} by {escape(", ".join(by) or "nothing")}'
             f"{escape(out)} · click a group to list its variants · Group again to list every variant</div>"
         )
+
+    def _draw_group_by(self, by: list[str]) -> None:
+        """A checkbox per parameter, ticked for those grouped by (built again only when the parameters change)."""
+        state = self.state
+        params = tuple(c.name for c in state.columns() if c.kind == "param")
+        if params != self._group_choice:
+            self._group_choice = params
+
+            def chosen(_: Any) -> None:
+                if not self._syncing:
+                    picked = [box.description for box in self.group_by.children[1:] if box.value]
+                    self._quietly(lambda: state.group(by=picked))
+
+            boxes = [w.Checkbox(description=name, indent=False, layout=w.Layout(width="auto", margin="0 12px 0 0")) for name in params]
+            for box in boxes:
+                box.observe(chosen, "value")
+            head = w.HTML('<span class="wfnb-section-title-text">group by</span>', layout=w.Layout(width="90px"))
+            self.group_by.children = [head, *boxes]
+        self._syncing = True
+        try:
+            for box in self.group_by.children[1:]:
+                box.value = box.description in by
+        finally:
+            self._syncing = False
 
     def _draw_ticked(self) -> None:
         count = len(self.state.ticked)
