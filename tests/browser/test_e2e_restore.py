@@ -66,6 +66,23 @@ def test_metrics_on_screen_and_restore_writes_the_variants_cells_opened_in_jupyt
             expect(table.locator('tr[data-ref="demo/v1"] td.wfnb-col-metric').first).to_have_text("30.5")
 
             page.screenshot(path=str(ARTIFACTS / "jupyterlab-1400-metrics.png"))
+
+            for ref in ("demo/v1", "demo/v2"):  # Compare: a figure opens full size over the page, and closes
+                table.locator(f'tr[data-ref="{ref}"] td.wfnb-tick').click()
+            view.get_by_role("button", name="Compare ticked").click()
+            figure = view.locator(".wfnb-figure-grid .wfnb-zoomable").first
+            expect(figure).to_be_visible(timeout=30_000)
+            small = figure.locator("img").bounding_box()
+            figure.click()
+            shown = page.locator("body > .wfnb-lightbox")
+            expect(shown).to_have_count(1)
+            cover, large = shown.bounding_box(), shown.locator("img").bounding_box()
+            assert cover["width"] >= 1398 and cover["height"] >= 998, cover  # the whole window, not the notebook panel
+            assert large["width"] > small["width"] * 1.5, (small, large)
+            page.screenshot(path=str(ARTIFACTS / "jupyterlab-figure-full-size.png"))
+            shown.click()
+            expect(shown).to_have_count(0)
+            view.get_by_role("button", name="Clear ticks").click()
             table.locator('tr[data-ref="demo/v2"]').click()
             view.get_by_role("tab", name="Actions").click()
             view.get_by_role("button", name="Restore into notebook").click()

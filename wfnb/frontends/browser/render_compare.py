@@ -21,7 +21,15 @@ _TOKEN = re.compile(r"\w+|\s+|[^\w\s]")  # words, spaces, single symbols: the un
 SIMILAR = 0.5  # lines at least this alike (difflib ratio) are shown as one edited line, characters marked
 GROUPS_COMPARED = 12  # groups side by side in Compare, at most
 _ID_NAMES = re.compile(r"(?:^|_)(id|ids|idx|index|key|uid)$", re.IGNORECASE)
-ZOOM = "this.classList.toggle('wfnb-zoomed')"  # a figure opens full size over the page, and closes, on a click
+# A click opens a figure over the whole window (on <body>: a notebook panel's containment would otherwise
+# hold a fixed overlay inside the panel), and a click on it closes it.
+ZOOM = (
+    "var o=document.createElement('div');o.className='wfnb-lightbox';o.title='click to close';"
+    "o.style.cssText='position:fixed;inset:0;z-index:100000;display:flex;align-items:center;justify-content:center;"
+    "padding:16px;background:rgba(20,20,20,0.88);cursor:zoom-out';"
+    "var i=this.querySelector('img').cloneNode();i.style.cssText='width:100%;height:100%;object-fit:contain;background:white';"
+    "o.appendChild(i);o.onclick=function(){o.remove()};document.body.appendChild(o);"
+)
 
 def comparison_html(comparison: details.Comparison | None) -> str:
     """The code of two variants step by step: changed steps open, with the changed words marked."""
@@ -135,7 +143,7 @@ def _figure_grid(compared: details.SideBySide) -> str:
 
 
 def _zoomable(image: details.Image) -> str:
-    return f'<span class="wfnb-zoomable" title="click to open full size (click again to close)" onclick="{ZOOM}">{image_html(image)}</span>'
+    return f'<span class="wfnb-zoomable" title="click to open it over the whole window" onclick="{ZOOM}">{image_html(image)}</span>'
 
 
 def delta(old: Any, new: Any) -> str:

@@ -1,4 +1,4 @@
-"""CSS for the table's groups, failed attempts and statuses, and for figures opened full size.
+"""CSS for the table's groups, failed attempts and statuses, and figures that open on a click.
 
 Apart from ``theme`` (the browser's colours and layout) so that these rules
 travel with the features that need them; the same JupyterLab variables, so
@@ -20,9 +20,6 @@ CSS = f"""
 .wfnb-browser tr.wfnb-group-row .wfnb-range {{ color: {_MUTED}; font-size: 11px; line-height: 12px; padding-bottom: 3px; }}
 .wfnb-browser .wfnb-group-note {{ padding: 2px 4px; }}
 .wfnb-browser .wfnb-figure-grid img, .wfnb-browser .wfnb-figure-grid svg {{ cursor: zoom-in; }}
-.wfnb-browser .wfnb-zoomed {{ position: fixed; inset: 0; z-index: 10000; display: flex; align-items: center; justify-content: center;
-  background: color-mix(in srgb, var(--jp-layout-color0, #000) 85%, transparent); cursor: zoom-out; padding: 16px; }}
-.wfnb-browser .wfnb-zoomed img, .wfnb-browser .wfnb-zoomed svg {{ max-width: 100%; max-height: 100%; width: auto; height: auto; cursor: zoom-out; }}
 """
 
 
