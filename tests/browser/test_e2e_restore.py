@@ -31,6 +31,7 @@ def lab(demo_template: Path, tmp_path_factory: pytest.TempPathFactory):
     notebooks.mkdir()
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell('%load_ext wfnb\n%wfnb workflow demo\nimport wfnb\nwfnb.browse("demo")'),
+        nbformat.v4.new_code_cell('try:\n    wfnb.replay("v1", window=-1)\nexcept Exception as error:\n    print(type(error).__name__)'),
     ])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     nbformat.write(notebook, notebooks / "restore.ipynb")
@@ -66,6 +67,26 @@ def test_metrics_on_screen_and_restore_writes_the_variants_cells_opened_in_jupyt
             expect(table.locator('tr[data-ref="demo/v1"] td.wfnb-col-metric').first).to_have_text("30.5")
 
             page.screenshot(path=str(ARTIFACTS / "jupyterlab-1400-metrics.png"))
+
+            run_cell(page, cells.nth(1))  # a replay that fails in a cell: the open browser lists it, dimmed
+            failed = table.locator("tr.wfnb-failed-row")
+            expect(failed).to_have_count(1, timeout=60_000)
+            expect(failed).to_contain_text("step smooth: ValueError")
+            expect(view.locator(".wfnb-heading")).to_contain_text("3 variants · 1 failed")
+            assert float(failed.locator("td").nth(2).evaluate("td => getComputedStyle(td).opacity")) < 1  # dimmed
+
+            view.get_by_role("button", name="Group").click()  # one row per setting: window 3 (v1, v3), window 5 (v2)
+            grouped = view.locator("table.wfnb-grouped")
+            expect(grouped.locator("tr.wfnb-group-row")).to_have_count(2, timeout=30_000)
+            expect(grouped.locator("tr.wfnb-group-row", has_text="2 variants")).to_contain_text("30.5 ± 0.0")
+            expect(view.locator(".wfnb-group-note")).to_contain_text("2 groups by column, window")
+            expect(view.get_by_role("checkbox", name="window")).to_be_checked()  # the grouping, to change
+            page.screenshot(path=str(ARTIFACTS / "jupyterlab-grouped.png"))
+            grouped.locator("tr.wfnb-group-row", has_text="2 variants").click()  # back to its members
+            expect(table.locator("tr.wfnb-row")).to_have_count(2, timeout=30_000)
+            expect(view.locator(".wfnb-search input")).to_have_value("window == 3")
+            view.locator(".wfnb-search input").fill("")
+            expect(table.locator("tr.wfnb-row")).to_have_count(4, timeout=30_000)
 
             for ref in ("demo/v1", "demo/v2"):  # Compare: a figure opens full size over the page, and closes
                 table.locator(f'tr[data-ref="{ref}"] td.wfnb-tick').click()

@@ -117,7 +117,7 @@ def groups_side_by_side_html(groups: Sequence[grouping.Group], by: Sequence[str]
             if stats is None:
                 cells.append('<td class="wfnb-num">—</td>')
                 continue
-            spread = f'<div class="wfnb-range">{escape(table.format_value(stats.low, decimals))} – {escape(table.format_value(stats.high, decimals))}</div>' if stats.count > 1 else ""
+            spread = f'<div class="wfnb-range">{escape(table.format_value(stats.low, decimals))} – {escape(table.format_value(stats.high, decimals))}</div>' if stats.low != stats.high else ""
             cells.append(f'<td class="wfnb-num">{escape(grouping.format_stats(stats, decimals))}{spread}</td>')
         rows.append(f"<tr><th>{escape(name)}</th>{''.join(cells)}</tr>")
     more = f'<div class="wfnb-muted">the first {GROUPS_COMPARED} of {len(groups)} groups, in the table\'s order</div>' if len(groups) > GROUPS_COMPARED else ""

@@ -204,7 +204,7 @@ def _group_row_html(group: grouping.Group, by: Sequence[str], metrics: Sequence[
             cells.append(f'<td class="wfnb-col-metric{start}"></td>')
             continue
         decimals = view.decimals.get(f"metric:{name}")
-        spread = f"{table.format_value(stats.low, decimals)} – {table.format_value(stats.high, decimals)}" if stats.count > 1 else ""
+        spread = f"{table.format_value(stats.low, decimals)} – {table.format_value(stats.high, decimals)}" if stats.low != stats.high else ""
         tip = f"{name}: mean {stats.mean!r}, std {stats.std!r}, min {stats.low!r}, max {stats.high!r} over {stats.count}"
         cells.append(
             f'<td class="wfnb-col-metric wfnb-num{start}" title="{escape(tip)}">{escape(grouping.format_stats(stats, decimals))}'
