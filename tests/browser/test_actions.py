@@ -243,3 +243,25 @@ def test_restore_names_the_cells_that_differ_and_writes_the_variants_cells_besid
     notice = state.notice("restore")
     assert "Wrote the cells of demo/v2 to demo-v2.ipynb" in notice["text"] and "link" not in notice
     assert state.write_cells() == Path.cwd() / "demo-v2-2.ipynb"  # never over an earlier one
+
+
+def test_after_a_restart_restore_reads_the_saved_notebook_to_say_which_cells_differ(notebook, tmp_path):
+    import nbformat
+
+    from wfnb.history.notebookpath import NotebookOrigin
+
+    from .conftest import demo_cell
+
+    saved = tmp_path / "analysis.ipynb"
+    cells = ["%load_ext wfnb", "%%params\nwindow = 3\ncolumn = 'close'", demo_cell("load"), demo_cell("smooth", rewritten=True)]
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), saved)
+    session = current_session()
+    session._origin = NotebookOrigin("demo", saved, "Jupyter")  # the kernel's notebook file, as Jupyter names it
+    state = BrowserState(session.store, session=session)
+    state.select("v2")
+    state.checkout()
+    said = state.notice("restore")["text"]
+    assert "The saved analysis.ipynb shows other cells than v2: the code of step smooth; no cell for step plot" in said
+    state.select("v3")
+    state.checkout()  # v3's own smooth, with a comment the file does not have: same code
+    assert "the code of step" not in state.notice("restore")["text"] and "no cell for step plot" in state.notice("restore")["text"]

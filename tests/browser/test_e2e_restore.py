@@ -109,6 +109,7 @@ def test_metrics_on_screen_and_restore_writes_the_variants_cells_opened_in_jupyt
             view.get_by_role("button", name="Restore into notebook").click()
             notice = view.locator('.wfnb-msg[data-action="restore"]')
             expect(notice).to_contain_text("Restored demo/v2 into the notebook", timeout=30_000)
+            expect(notice).to_contain_text("The saved restore.ipynb shows other cells than v2: no cell for steps load, smooth, plot")
             view.get_by_role("button", name="Write its cells").click()
             expect(notice).to_contain_text("Wrote the cells of demo/v2 to restore-v2.ipynb, beside restore.ipynb", timeout=30_000)
             assert (notebooks / "restore-v2.ipynb").exists()

@@ -285,11 +285,10 @@ class Actions(HasTraits):
             restored = session.checkout(variant.name)
             self.sync(variant.workflow)
             differs = session.out_of_step()
-            if differs:
+            if not session.steps_run_here:  # after a restart: what the cells show is in the saved file
+                cells = _saved_cells_differ(session, variant)
+            elif differs:
                 cells = f"{differs} Or click 'Write its cells' here: a new notebook with {variant.name}'s cells, beside this one."
-            elif not session.state.records:
-                cells = (f"This kernel has run no step yet, so wfnb cannot tell which of the notebook's cells differ from {variant.name}'s; "
-                         "'Write its cells' makes a new notebook with them, beside this one.")
             else:
                 cells = f"The notebook's cells are {variant.name}'s."
             self._say("restore", "success", f"Restored {variant.workflow}/{variant.name} into the notebook: its values are in the namespace and it is the current variant. {cells}")
@@ -427,6 +426,27 @@ class Actions(HasTraits):
     # provided by BrowserState
     _rows: dict[str, Any]
     _variants: dict[str, Any]
+
+
+def _saved_cells_differ(session: Any, variant: Variant) -> str:
+    """After a kernel restart (nothing ran yet): which cells of the saved notebook differ from the variant's."""
+    from wfnb.frontends.browser.notebookcells import differing_steps
+
+    path = session.origin.path
+    found = differing_steps(path, variant) if path is not None else None
+    write = f"'Write its cells' makes a new notebook with {variant.name}'s cells, beside this one."
+    if found is None:
+        return f"This kernel has run no step yet, so wfnb cannot tell which of the notebook's cells differ from {variant.name}'s; {write}"
+    other, missing = found
+    if not other and not missing:
+        return f"The saved notebook's %%step cells are {variant.name}'s (its %%params cell may differ: {variant.name} has {_params_text(variant)})."
+    parts = [f"the code of step{'s' if len(other) > 1 else ''} {', '.join(other)}"] if other else []
+    parts += [f"no cell for step{'s' if len(missing) > 1 else ''} {', '.join(missing)}"] if missing else []
+    return f"The saved {path.name} shows other cells than {variant.name}: {'; '.join(parts)}. Running them leaves {variant.name} again. {write}"
+
+
+def _params_text(variant: Variant) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in variant.params.items()) or "no parameters"
 
 
 def parse_value(text: str) -> Any:
