@@ -166,3 +166,14 @@ def test_the_view_groups_by_the_parameters_ticked(demo_store):
     assert view.state.grouping_params() == ["column", "window", "seed"]
     assert sorted(g.size for g in view.state.groups()) == [2, 2, 2]  # each seed over the two learning rates
     view.close()
+
+
+def test_groups_sort_by_their_size(demo_store):
+    study(demo_store)
+    state = BrowserState(demo_store, "demo")
+    state.group(by=["lr"])
+    state.sort("count")
+    assert [g.size for g in state.groups()] == [3, 3, 3]
+    add_study(demo_store, [({"lr": 0.5, "seed": seed}, {"score": 1.0}) for seed in (0, 1, 2, 3)])
+    state.refresh()
+    assert [g.size for g in state.groups()][0] == 4 and state.descending  # the largest first

@@ -24,6 +24,7 @@ from traitlets import Bool, Enum, Int, List, TraitError, Unicode, observe, valid
 from wfnb.errors import BadArgument, WfnbError
 from wfnb.frontends.browser import details, grouping, table
 from wfnb.frontends.browser.actions import EXPORT_FORMATS, Actions
+from wfnb.frontends.browser.grouped import Grouped
 from wfnb.frontends.browser.live import Live
 from wfnb.frontends.browser.prefs import TablePrefs, load_prefs, save_prefs
 from wfnb.frontends.browser.query import QueryError, compile_query
@@ -42,7 +43,7 @@ PLOT_LIMIT = 2000  # points in a plot: the most recent of the filtered variants
 ORDER_AXIS = "variant"  # the plots' axis for the order variants were made in
 
 
-class BrowserState(Actions, Live):
+class BrowserState(Actions, Live, Grouped):
     """The browser over one store; see the module docstring."""
 
     workflow = Unicode("", help="the workflow listed; '' lists every workflow")
@@ -55,8 +56,6 @@ class BrowserState(Actions, Live):
     page = Int(0)
     page_size = Int(20)
     hidden = List(Unicode(), help="keys of the columns the user hid (remembered per workflow, see prefs)")
-    grouped = Bool(False, help="one row per group of variants with equal grouping parameters")
-    group_by = List(Unicode(), help="the parameters grouped by; [] for the default (all but the seed-like ones)")
     selected = Unicode("", help="'workflow/v3', or '' for none")
     baseline = Unicode("", help="the variant whose code the selected one is compared with (default: its parent)")
     ticked = List(Unicode(), help="variants ticked in the table to compare side by side, in the order ticked")
@@ -272,58 +271,6 @@ class BrowserState(Actions, Live):
         shown = len(self.groups()) if self.grouped else len(self.visible_rows())
         return table.page_count(shown, self.page_size)
 
-    # -- groups ----------------------------------------------------------------
-
-    def default_group_by(self) -> list[str]:
-        """Every parameter but the seed-like ones (see ``grouping``)."""
-        return grouping.default_group_by([r for r in self._rows.values() if not r.failed])
-
-    def grouping_params(self) -> list[str]:
-        """The parameters the table is grouped by: the chosen ones, else the default."""
-        known = {c.name for c in self.columns() if c.kind == "param"}
-        chosen = [name for name in self.group_by if name in known]
-        return chosen or self.default_group_by()
-
-    def groups(self) -> list[grouping.Group]:
-        """The filtered variants grouped by ``grouping_params()``, each metric's count, mean ± std, min and max;
-        sorted like the table (a metric by its mean). For the table, Compare and the plots' error bars."""
-        groups = self._groups
-        if groups is None:
-            made = grouping.group_rows([r for r in self.visible_rows() if not r.failed], self.grouping_params(), self.metric_names())
-            key = self.sort_by if self.sort_by.startswith(("metric:", "param:")) else ""
-            groups = self._groups = grouping.sort_groups(made, key, self.descending) if key else made
-        return groups
-
-    def page_groups(self) -> list[grouping.Group]:
-        groups = self.groups()
-        return groups[self.page * self.page_size : (self.page + 1) * self.page_size]
-
-    def group(self, on: bool = True, by: list[str] | None = None) -> None:
-        """Group the table (by ``by``, else the default parameters), or list every variant again."""
-        if by is not None:
-            known = [c.name for c in self.columns() if c.kind == "param"]
-            unknown = [name for name in by if name not in known]
-            if unknown:
-                raise BadArgument(f"The variants have no parameter {', '.join(unknown)}; their parameters: {', '.join(known) or 'none'}.")
-        with self.hold_trait_notifications():
-            if by is not None:
-                self.group_by = list(by)
-            self.grouped = on
-
-    def expand(self, key: str) -> None:
-        """Back to a group's members: the table lists every variant again, filtered to exactly them."""
-        group = next((g for g in self.groups() if g.key == key), None)
-        if group is None:
-            raise BadArgument("That group is no longer listed (the variants changed); group the table again.")
-        rows = self.visible_rows()
-        varying = [n for n in group.params if len({json.dumps(r.params.get(n), sort_keys=True, default=str) for r in rows}) > 1]
-        terms = grouping.members_query(group, self.metric_names(), every_workflow=not self.workflow, varying=varying)
-        previous = self.query.strip() if not self.query_error else ""
-        query = f"({previous}) and {terms}" if previous and terms else previous or terms
-        with self.hold_trait_notifications():
-            self.grouped = False
-            self.query = query
-
     @property
     def total(self) -> int:
         """How many variants are listed (failed attempts not counted: ``failed_count``)."""
@@ -349,10 +296,6 @@ class BrowserState(Actions, Live):
 
     def metric_names(self) -> list[str]:
         return [column.name for column in self.columns() if column.kind == "metric"]
-
-    def group_decimals(self, groups: list[grouping.Group]) -> dict[str, int | None]:
-        """Each metric's decimals over the groups' means (the page shown)."""
-        return {f"metric:{m}": table.column_decimals([g.stats[m].mean for g in groups if m in g.stats]) for m in self.metric_names()}
 
     def column_decimals(self, rows: list[table.Row]) -> dict[str, int | None]:
         """Each numeric column's decimals over ``rows`` (the page shown), so that its points line up."""
