@@ -302,6 +302,9 @@ class Actions(HasTraits):
 
         with self._action("restore", "Write cells"):
             variant = self._require_selected()
+            if getattr(self, "read_only", False):  # wfnb ui (the merge with main brings the flag): only look
+                raise BadArgument("This browser only looks (wfnb ui): writing a notebook on the server is refused. "
+                                  "Start it with `wfnb ui --allow-runs` to allow it.")
             session = self.session
             path = session.origin.path if session is not None else None
             folder, stem = (path.parent, path.stem) if path is not None else (Path.cwd(), variant.workflow)

@@ -196,7 +196,7 @@ class BrowserState(Actions, Live, Grouped):
         self.group_by = list(prefs.group_by or ()) if prefs is not None else []
 
     def _save_prefs(self) -> None:
-        if self.workflow and not self._loading:
+        if self.workflow and not self._loading and not getattr(self, "read_only", False):  # wfnb ui only looks
             save_prefs(self.store, self.workflow, TablePrefs(tuple(self.hidden), tuple(self.group_by) if self.grouped else None))
 
     @validate("page")
