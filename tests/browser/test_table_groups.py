@@ -177,3 +177,11 @@ def test_groups_sort_by_their_size(demo_store):
     add_study(demo_store, [({"lr": 0.5, "seed": seed}, {"score": 1.0}) for seed in (0, 1, 2, 3)])
     state.refresh()
     assert [g.size for g in state.groups()][0] == 4 and state.descending  # the largest first
+
+
+def test_a_browser_that_only_looks_remembers_nothing_in_the_store(demo_store):
+    state = BrowserState(demo_store, "demo")
+    state.read_only = True  # as wfnb ui sets it (BrowserState(read_only=True) on main)
+    state.show_column("age", False)
+    assert state.hidden == ["age"] and demo_store.refs.read("workflows/demo/browser") is None
+    assert state.write_cells() is None and "only looks" in state.notice("restore")["text"]
