@@ -75,3 +75,18 @@ def test_a_shared_step_missing_from_the_cache_runs_once_for_all_points(notebook_
     assert list(table["scale"]) == [5, 6, 7]
     assert _executions("load", store) == 2  # the notebook's run, then the first point alone; the others restored it
     assert _executions("smooth", store) == 4  # the notebook's, then once per point
+
+
+def test_a_failing_point_does_not_stop_the_others_and_is_noted_in_the_store(notebook_variant, tmp_path, capsys):
+    from wfnb.history.attempts import failed_attempts
+    from wfnb.store import open_store
+
+    table = wfnb.sweep(notebook_variant, grid={"window": [3, 0, 4]}, backend="threading", n_jobs=2, progress=False)
+    assert "wfnb: 1 of 3 points failed" in capsys.readouterr().err
+    assert list(table["window"]) == [3, 0, 4]
+    assert table["variant"].isna().tolist() == [False, True, False]  # the other points finished
+    assert "step smooth failed" in table["error"][1] and "slice step cannot be zero" in table["error"][1]
+    assert table["mean"][2] == pytest.approx(_expected_mean(4, 1))
+    [noted] = failed_attempts(open_store(tmp_path / "store", create=False), notebook_variant.workflow)
+    assert noted.params == {"window": 0, "scale": 1} and noted.step == "smooth" and noted.replayed == 1
+    assert noted.error == "ValueError: slice step cannot be zero"

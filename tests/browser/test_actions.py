@@ -56,8 +56,16 @@ def test_a_failing_replay_shows_the_users_traceback_and_changes_nothing_else(not
     assert "step smooth, line 2, in <module>\n    smooth = prices[column].rolling(window).mean()" in trace
     assert "ValueError" in trace and wfnb_frames(trace) == []  # the user's frames, not wfnb's
     assert [(p["step"], p["state"]) for p in state.progress] == [("load", "cached"), ("smooth", "failed"), ("plot", "pending")]
+    assert "its traceback is below" in run["text"]  # the notice shows it under the message
     assert state.selected == "demo/v1" and state.total == 3
-    assert sorted(session.store.refs.names("workflows/demo")) == refs_before  # no variant, no tag, same HEAD
+    refs_after = sorted(session.store.refs.names("workflows/demo"))
+    noted = [ref for ref in refs_after if ref.startswith("workflows/demo/failed/")]
+    assert len(noted) == 1 and [ref for ref in refs_after if ref not in noted] == refs_before  # no variant, no tag, same HEAD
+    failed = [row for row in state.visible_rows() if row.failed]  # the failure is a dimmed row: what was tried, where, why
+    assert len(failed) == 1 and failed[0].params["window"] == -1 and failed[0].changed == ("smooth",)
+    assert failed[0].error.startswith("ValueError") and failed[0].parent == 1 and state.failed_count == 1
+    state.query = "status:failed"
+    assert state.visible_rows() == failed
     assert set(notebook.user_ns) == namespace_before and session.state.current == 3
 
 
@@ -211,3 +219,49 @@ def test_a_worker_that_cannot_start_is_reported_and_leaves_nothing_busy(state, m
     run = state.notice("run")
     assert run["kind"] == "error" and "Replay failed: FileNotFoundError" in run["text"]
     assert not state.busy and not state.job.running
+
+
+def test_restore_names_the_cells_that_differ_and_writes_the_variants_cells_beside(notebook, tmp_path, monkeypatch):
+    import nbformat
+
+    from .conftest import demo_cell
+
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))  # no Jupyter server serves this folder
+    for cell in ("%%params\nwindow = 3\ncolumn = 'close'", demo_cell("load"), demo_cell("smooth", rewritten=True), demo_cell("plot")):
+        assert notebook.run_cell(cell).success  # the notebook's cells: v3's
+    session = current_session()
+    state = BrowserState(session.store, session=session)
+    state.select("v2")
+    state.checkout()
+    said = state.notice("restore")["text"]
+    assert "the code of step smooth" in said and "window=3 (v2: 5)" in said and "'Write its cells'" in said
+    written = state.write_cells()
+    assert written == Path.cwd() / "demo-v2.ipynb" and written.exists()
+    cells = [cell.source for cell in nbformat.read(written, as_version=4).cells if cell.cell_type == "code"]
+    assert any(source.startswith("%%step smooth") and "rolling(window)" in source for source in cells)  # v2's code, not v3's
+    assert any("window = 5" in source for source in cells)
+    notice = state.notice("restore")
+    assert "Wrote the cells of demo/v2 to demo-v2.ipynb" in notice["text"] and "link" not in notice
+    assert state.write_cells() == Path.cwd() / "demo-v2-2.ipynb"  # never over an earlier one
+
+
+def test_after_a_restart_restore_reads_the_saved_notebook_to_say_which_cells_differ(notebook, tmp_path):
+    import nbformat
+
+    from wfnb.history.notebookpath import NotebookOrigin
+
+    from .conftest import demo_cell
+
+    saved = tmp_path / "analysis.ipynb"
+    cells = ["%load_ext wfnb", "%%params\nwindow = 3\ncolumn = 'close'", demo_cell("load"), demo_cell("smooth", rewritten=True)]
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), saved)
+    session = current_session()
+    session._origin = NotebookOrigin("demo", saved, "Jupyter")  # the kernel's notebook file, as Jupyter names it
+    state = BrowserState(session.store, session=session)
+    state.select("v2")
+    state.checkout()
+    said = state.notice("restore")["text"]
+    assert "The saved analysis.ipynb shows other cells than v2: the code of step smooth; no cell for step plot" in said
+    state.select("v3")
+    state.checkout()  # v3's own smooth, with a comment the file does not have: same code
+    assert "the code of step" not in state.notice("restore")["text"] and "no cell for step plot" in state.notice("restore")["text"]

@@ -30,10 +30,10 @@ def state(demo_store) -> BrowserState:
 def test_variants_are_listed_newest_first_with_a_column_per_parameter_and_metric(state):
     assert names(state.page_rows()) == ["v3", "v2", "v1"]
     keys = [column.key for column in state.columns()]
-    assert keys == ["variant", "tag", "age", "changed", "status", "param:column", "param:window", "metric:score", "metric:last"]
+    assert keys == ["variant", "metric:score", "metric:last", "param:column", "param:window", "status", "tag", "changed", "age"]
     v1 = state.row("demo/v1")
     assert v1.tags == ("baseline",) and v1.params["window"] == 3 and v1.metrics["score"] == 30.5
-    assert [row.status for row in state.page_rows()] == ["current", "complete", "complete"]
+    assert [row.status for row in state.page_rows()] == ["current", "", ""]
     assert state.row("demo/v3").changed == ("smooth", "plot")
     assert state.selected == "demo/v3"  # the current variant is selected at first
 
@@ -57,7 +57,7 @@ def test_every_workflow_lists_them_all_with_a_workflow_column(state):
         ("param:window", ["v2", "v3", "v1"], ["v3", "v1", "v2"]),  # ties stay newest first
         ("metric:score", ["v2", "v3", "v1"], ["v3", "v1", "v2"]),
         ("variant", ["v3", "v2", "v1"], ["v1", "v2", "v3"]),
-        ("status", ["v2", "v1", "v3"], ["v3", "v2", "v1"]),  # text sorts A→Z first
+        ("status", ["v3", "v2", "v1"], ["v3", "v2", "v1"]),  # text sorts A→Z first; rows without a status last
     ],
 )
 def test_sort_by_any_column_and_again_to_reverse(state, key, first, then):
@@ -92,7 +92,7 @@ def test_columns_can_be_hidden_and_shown_again_but_never_the_variant(state):
     state.show_column("param:column", False)
     state.show_column("status", False)
     state.show_column("variant", False)
-    assert [c.key for c in state.shown_columns()] == ["variant", "tag", "age", "changed", "param:window", "metric:score", "metric:last"]
+    assert [c.key for c in state.shown_columns()] == ["variant", "metric:score", "metric:last", "param:window", "tag", "changed", "age"]
     assert len(state.columns()) == 9  # hidden, not gone: the filter and the plots still know them
     state.show_column("status", True)
     assert "status" in [c.key for c in state.shown_columns()] and state.hidden == ["param:column"]
@@ -333,5 +333,5 @@ def test_a_dropped_browser_stops_listening(notebook):
 def test_text_form_is_the_table(state):
     text = state.describe()
     assert text.splitlines()[0] == "wfnb browser · workflow demo · 3 variants, newest first"
-    assert text.splitlines()[1].split()[:3] == ["variant", "tag", "age"]
+    assert text.splitlines()[1].split()[:3] == ["variant", "score", "last"]
     assert text.splitlines()[4].startswith("v1") and "baseline" in text

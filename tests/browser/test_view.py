@@ -136,11 +136,12 @@ def test_compare_shows_the_ticked_variants_side_by_side_and_the_code_diff(view):
     assert "Side by side: v1, v2, v3" in view.compare.title.value
     assert '<tr class="wfnb-changed"><th>window</th>' in side and side.count("<img") == 3  # plot's figure, each variant
     assert 'class="wfnb-num wfnb-high" title="the highest of the compared">50.5 <span class="wfnb-delta">+20 (+65.6%)</span>' in side
-    code = view.compare.code.value
-    assert "Code: v1 → v3" in code and '<span class="wfnb-chg">rolling</span>' in code and '<span class="wfnb-chg">ewm</span>' in code
+    code = view.compare.code.value  # the ticked variants' code, each against the first ticked
+    assert "Code: v1 → v2" in code and "Code: v1 → v3" in code
+    assert '<span class="wfnb-chg">rolling</span>' in code and '<span class="wfnb-chg">ewm</span>' in code
+    view.clear_ticks.click()
     view.compare.compare_to.value = "demo/v2"
     assert view.state.baseline == "demo/v2" and "Code: v2 → v3" in view.compare.code.value
-    view.clear_ticks.click()
     assert view.state.ticked == [] and "Side by side: v2, v3" in view.compare.title.value
 
 

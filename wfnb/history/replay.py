@@ -26,6 +26,7 @@ from wfnb.cache.statusline import StepReport
 from wfnb.cache.stepline import StepOptions
 from wfnb.errors import BadArgument, CorruptObject, StepFailed
 from wfnb.history import upstream  # noqa: F401 - checks the results of other workflows a step read
+from wfnb.history.attempts import note_failure
 from wfnb.history.records import StepRecord, Variant
 from wfnb.history.snapshots import record_variant, refill_variant
 from wfnb.history.state import WorkflowState
@@ -154,6 +155,8 @@ def run_steps(
                 print(host.last_traceback, end="", file=sys.stderr, flush=True)
             cause = failure.__cause__
             detail = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
+            error = f"{type(cause).__name__}: {cause}" if cause is not None else str(failure)
+            note_failure(store, workflow, params, step.name, error, parent, label)  # a failure is a result too
             raise StepFailed(
                 f"{label}: step {step.name} failed{detail}, so no variant was made and nothing was cached; its "
                 "traceback is above. Try other parameters, or fix the step in the notebook and run it there."

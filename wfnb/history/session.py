@@ -460,6 +460,11 @@ class Session:
         where = self.origin.path.name if self.origin.path else "the notebook"
         return rows + [(step, "left out", f"no longer in {where}") for step in self._left_out]
 
+    @property
+    def steps_run_here(self) -> tuple[str, ...]:
+        """The steps this kernel has run or restored since it started (none: its cells are only on disk)."""
+        return tuple(self._ran_at)
+
     def out_of_step(self) -> str:
         """After ``checkout``: how the notebook's cells differ from the variant restored, and how to bring
         its cells back; "" when they match (or the notebook has moved on). For the status and the browser."""

@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, Literal
 
-from wfnb.errors import BadArgument, WfnbError, api_boundary
+from wfnb.errors import BadArgument, StepFailed, WfnbError, api_boundary
 from wfnb.store.changes import announce
 
 if TYPE_CHECKING:
@@ -84,7 +84,9 @@ def sweep(
     -------
     pandas.DataFrame
         One row per point in grid order: ``variant``, then the parameters, then
-        the metrics of the resulting variant.
+        the metrics of the resulting variant. A point whose step failed does not
+        stop the others: its ``variant`` is None and column ``error`` says why
+        (the failure is also noted in the store, ``wfnb.history.attempts``).
     """
     import pandas as pd
 
@@ -127,6 +129,14 @@ def sweep(
                 announce(store.root, f"workflows/{start.workflow}/variants")
     finally:
         bar.close()
+    failed = [row for row in rows if row is not None and row.get("variant") is None]
+    if failed:
+        from wfnb.cache.execution import warn
+
+        warn(
+            f"{len(failed)} of {len(points)} points failed; their rows have no variant and say why in column "
+            f"'error' (the first: {failed[0]['error']}). The browser lists them as failed rows."
+        )
     return pd.DataFrame(rows)
 
 
@@ -214,8 +224,12 @@ def _run_point(task: tuple[Any, ...], index: int, point: dict[str, Any]) -> tupl
         preimport(imports)
     settings.configure(storage_options=storage_options, cache_dir=cache_dir)
     store = open_store(location, create=False)
-    with taking_turns(turns) if turns is not None else nullcontext():
-        result = replay(load_variant(store, workflow, number), progress=_quiet, **point)
+    start = load_variant(store, workflow, number)
+    try:
+        with taking_turns(turns) if turns is not None else nullcontext():
+            result = replay(start, progress=_quiet, **point)
+    except StepFailed as failure:  # noted in the store (attempts); the other points go on
+        return index, {"variant": None, **point, **{k: v for k, v in start.params.items() if k not in point}, "error": str(failure)}
     row: dict[str, Any] = {"variant": result.name}
     params = {**point, **result.params}  # the swept parameters first, in the grid's order
     row.update({(f"param {k}" if k in row else k): v for k, v in params.items()})

@@ -229,13 +229,21 @@ class Actions(HasTraits):
         if len(listed) >= 2:
             self.ticked = list(dict.fromkeys(listed))
         names = ", ".join(ref.split("/")[-1] for ref in dict.fromkeys(made))
+        failed = int(job.result.get("failed_points") or 0)
+        if failed:
+            self._say(
+                "run", "error",
+                f"Finished {job.label} → {names or 'no variant'} ({len(new)} new); {failed} point{'s' if failed != 1 else ''} "
+                f"failed, listed as failed rows (status:failed): {job.result.get('first_error', '')}",
+            )
+            return
         self._say(
             "run", "success",
             f"Finished {job.label} → {names} ({len(new)} new). They are ticked for Compare; Plots › parallel shows how the metrics move.",
         )
 
     def _cancelled(self, job: Job, workflow: str, before: set[str]) -> None:
-        kept = sorted((ref for ref, row in self._rows.items() if row.workflow == workflow and ref not in before), key=lambda r: self._rows[r].number)
+        kept = sorted((ref for ref, row in self._rows.items() if row.workflow == workflow and ref not in before and not row.failed), key=lambda r: self._rows[r].number)
         finished = [e["step"] for e in job.events if e["event"] == "step"]
         self.progress = [{**e, "detail": "cancelled"} if e["state"] in ("running", "pending") else e for e in self.progress]
         if job.kind == "replay":
@@ -254,7 +262,10 @@ class Actions(HasTraits):
             self._say("run", "error", f"{job.label[0].upper()}{job.label[1:]} stopped unexpectedly: {last[0]}", job.stderr)
             return
         self.progress = _mark_failed(self.progress, result.get("step", ""))
-        self._say("run", "error", result["message"], result.get("detail") or "")
+        message, detail = result["message"], result.get("detail") or ""
+        if detail:  # the notice shows the traceback under its message, not above it as a notebook does
+            message = message.replace("its traceback is above", "its traceback is below")
+        self._say("run", "error", message, detail)
 
     # -- restore, export, tag --------------------------------------------------
 
@@ -276,8 +287,40 @@ class Actions(HasTraits):
                 )
             restored = session.checkout(variant.name)
             self.sync(variant.workflow)
-            self._say("restore", "success", f"Restored {variant.workflow}/{variant.name} into the notebook: its values are in the namespace and it is the current variant.")
+            differs = session.out_of_step()
+            if not session.steps_run_here:  # after a restart: what the cells show is in the saved file
+                cells = _saved_cells_differ(session, variant)
+            elif differs:
+                cells = f"{differs} Or click 'Write its cells' here: a new notebook with {variant.name}'s cells, beside this one."
+            else:
+                cells = f"The notebook's cells are {variant.name}'s."
+            self._say("restore", "success", f"Restored {variant.workflow}/{variant.name} into the notebook: its values are in the namespace and it is the current variant. {cells}")
             return restored
+        return None
+
+    def write_cells(self) -> Path | None:
+        """Write the selected variant's cells (``%%params``, ``%%step``, with their outputs) as a new notebook
+        beside the notebook's own (else in the working folder); the notice links to it in JupyterLab."""
+        from wfnb.frontends.browser.lablink import lab_url
+
+        with self._action("restore", "Write cells"):
+            variant = self._require_selected()
+            if getattr(self, "read_only", False):  # wfnb ui (the merge with main brings the flag): only look
+                raise BadArgument("This browser only looks (wfnb ui): writing a notebook on the server is refused. "
+                                  "Start it with `wfnb ui --allow-runs` to allow it.")
+            session = self.session
+            path = session.origin.path if session is not None else None
+            folder, stem = (path.parent, path.stem) if path is not None else (Path.cwd(), variant.workflow)
+            target = folder / f"{stem}-{variant.name}.ipynb"
+            count = 2
+            while target.exists():  # never over a file: the user may have edited an earlier one
+                target, count = folder / f"{stem}-{variant.name}-{count}.ipynb", count + 1
+            PublicVariant.of(variant).to_notebook(str(target))
+            beside = f"beside {path.name}" if path is not None else f"in {folder}"
+            link = lab_url(target) or ""
+            how = "Open it with the link." if link else f"Open {target} in your editor."
+            self._say("restore", "success", f"Wrote the cells of {variant.workflow}/{variant.name} to {target.name}, {beside}. {how}", link=link, link_text=f"open {target.name}")
+            return target
         return None
 
     def export(self, path: str, overwrite: bool = False) -> Path | None:
@@ -379,10 +422,14 @@ class Actions(HasTraits):
         except Exception as error:  # the browser must not break the notebook: show it where the user looks
             self._say(action, "error", f"{what} failed: {type(error).__name__}: {error}", traceback.format_exc())
 
-    def _say(self, action: str, kind: str, text: str, detail: str = "", keep: bool = False) -> None:
+    def _say(self, action: str, kind: str, text: str, detail: str = "", keep: bool = False, link: str = "", link_text: str = "") -> None:
         Actions._notice_count += 1
         stamp = Actions._notice_count
-        self.notices = {**self.notices, action: {"kind": kind, "text": text, "detail": detail, "stamp": stamp}}
+        notice = {"kind": kind, "text": text, "detail": detail, "stamp": stamp}
+        if link:
+            notice.update(link=link, link_text=link_text or link)
+            keep = True  # a link is there to be clicked: it stays until dismissed
+        self.notices = {**self.notices, action: notice}
         if kind != "error" and not keep and NOTICE_SECONDS > 0:
             timer = threading.Timer(NOTICE_SECONDS, self._expire, (action, stamp))
             timer.daemon = True
@@ -395,6 +442,27 @@ class Actions(HasTraits):
     # provided by BrowserState
     _rows: dict[str, Any]
     _variants: dict[str, Any]
+
+
+def _saved_cells_differ(session: Any, variant: Variant) -> str:
+    """After a kernel restart (nothing ran yet): which cells of the saved notebook differ from the variant's."""
+    from wfnb.frontends.browser.notebookcells import differing_steps
+
+    path = session.origin.path
+    found = differing_steps(path, variant) if path is not None else None
+    write = f"'Write its cells' makes a new notebook with {variant.name}'s cells, beside this one."
+    if found is None:
+        return f"This kernel has run no step yet, so wfnb cannot tell which of the notebook's cells differ from {variant.name}'s; {write}"
+    other, missing = found
+    if not other and not missing:
+        return f"The saved notebook's %%step cells are {variant.name}'s (its %%params cell may differ: {variant.name} has {_params_text(variant)})."
+    parts = [f"the code of step{'s' if len(other) > 1 else ''} {', '.join(other)}"] if other else []
+    parts += [f"no cell for step{'s' if len(missing) > 1 else ''} {', '.join(missing)}"] if missing else []
+    return f"The saved {path.name} shows other cells than {variant.name}: {'; '.join(parts)}. Running them leaves {variant.name} again. {write}"
+
+
+def _params_text(variant: Variant) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in variant.params.items()) or "no parameters"
 
 
 def parse_value(text: str) -> Any:

@@ -22,6 +22,7 @@ from traitlets import Bool, HasTraits
 
 from wfnb.errors import WfnbError
 from wfnb.frontends.browser import table
+from wfnb.history.attempts import failed_attempts
 from wfnb.history.snapshots import (
     current_number,
     list_variants,
@@ -113,7 +114,7 @@ class Live(HasTraits):
         if len(parts) < 3 or parts[0] != "workflows":
             return
         workflow, kind = parts[1], parts[2]
-        if kind not in ("variants", "tags", "HEAD", "pins", "checks"):
+        if kind not in ("variants", "tags", "HEAD", "pins", "checks", "failed"):
             return  # identity pointers and the like change nothing shown
         with self._lock:
             if workflow not in self.workflows:
@@ -124,6 +125,8 @@ class Live(HasTraits):
                 self._read_variant(workflow, int(parts[3]))  # a pin or a check's marks: that variant's row and detail
             elif kind == "variants":
                 self._read_new(workflow)
+            elif kind == "failed":
+                self._read_failed(workflow)
             elif kind == "tags":
                 self._read_workflow(workflow)
             else:
@@ -134,6 +137,7 @@ class Live(HasTraits):
         """Read what changed in ``workflow`` without a notice: new variants and its HEAD (after an action)."""
         with self._lock:
             self._read_new(workflow)
+            self._read_failed(workflow)
             self._read_head(workflow)
             self._mark_dirty()
 
@@ -147,7 +151,7 @@ class Live(HasTraits):
 
     def _read_new(self, workflow: str) -> None:
         """Variants of ``workflow`` not listed yet (a sweep's points, another kernel's work)."""
-        known = {row.number for row in self._rows.values() if row.workflow == workflow}
+        known = {row.number for row in self._rows.values() if row.workflow == workflow and not row.failed}
         names = self.store.refs.names(f"workflows/{workflow}/variants")
         for name in names:
             number = name.rsplit("/", 1)[-1]
@@ -162,7 +166,21 @@ class Live(HasTraits):
         for variant in list_variants(self.store, workflow):
             row = table.make_row(variant, self._status(workflow, variant.number, head))
             rows[row.ref], variants[row.ref] = row, variant
+        rows.update(self._failed_rows(workflow))
         self._replace_rows(rows, variants)
+
+    def _read_failed(self, workflow: str) -> None:
+        """The workflow's failed attempts again (one was just noted)."""
+        rows = {ref: row for ref, row in self._rows.items() if not (row.workflow == workflow and row.failed)}
+        rows.update(self._failed_rows(workflow))
+        self._replace_rows(rows, dict(self._variants))
+
+    def _failed_rows(self, workflow: str) -> dict[str, table.Row]:
+        try:
+            attempts = failed_attempts(self.store, workflow)
+        except WfnbError:  # an unreadable listing hides the failures, never the variants
+            return {}
+        return {row.ref: row for row in map(table.failed_row, attempts)}
 
     def _read_head(self, workflow: str) -> None:
         """The workflow's current variant, and the notebook's place: only rows whose status changes are remade."""
@@ -173,7 +191,7 @@ class Live(HasTraits):
         self._heads = {**self._heads, workflow: head}
         rows, variants = dict(self._rows), self._variants
         for ref, row in self._rows.items():
-            if row.workflow == workflow:
+            if row.workflow == workflow and not row.failed:
                 status = self._status(workflow, row.number, head)
                 if status != row.status:
                     rows[ref] = table.make_row(variants[ref], status)

@@ -51,7 +51,12 @@ class ComparePanel(_Panel):
         names = ", ".join(ref.split("/")[-1] if state.workflow else ref for ref in refs)
         self.title.value = f'<div class="wfnb-title">Side by side: {escape(names) or "—"} <span class="wfnb-muted">· {escape(how)}</span></div>'
         self.side.value = render_compare.side_by_side_html(state.side_by_side())
-        self.code.value = render_compare.comparison_html(state.comparison())
+        ticked = len(state.ticked) >= 2
+        self.compare_to.layout.display = "none" if ticked else None  # the ticked variants are compared with the first
+        comparisons = state.comparisons()
+        self.code.value = "".join(map(render_compare.comparison_html, comparisons)) if comparisons else render_compare.comparison_html(None)
+        if state.grouped:
+            self.side.value = render_compare.groups_side_by_side_html(state.groups(), state.grouping_params(), state.metric_names()) + self.side.value
 
 
 class PlotsPanel(_Panel):
@@ -168,6 +173,8 @@ class ActionsPanel(_Panel):
         self.points = w.HTML()
         self.progress = w.VBox()
         self.restore = w.Button(description="Restore into notebook", icon="undo", layout=w.Layout(width="200px"), tooltip="%wfnb checkout: its values into the namespace")
+        self.write_cells = w.Button(description="Write its cells", icon="file-code-o", layout=w.Layout(width="160px"),
+                                    tooltip="a new notebook with this variant's %%params and %%step cells, beside this one")
         self.export_format = w.ToggleButtons(options=list(EXPORT_FORMATS), style={"button_width": "64px"})
         self.export_path = w.Text(description="path", layout=w.Layout(width="380px"), style={"description_width": "initial"})
         self.overwrite = w.Checkbox(description="overwrite", indent=False, layout=w.Layout(width="100px"))
@@ -183,7 +190,7 @@ class ActionsPanel(_Panel):
         run_buttons = w.HBox([self.replay, self.sweep, self.check, self.cancel, self.points], layout=w.Layout(align_items="center"))
         self.widget = w.VBox([
             _section("Replay, sweep or check in a worker process (the notebook stays free)", self.form, run_buttons, self.progress, self.notices["run"]),
-            _section("Restore into the notebook", self.restore, self.notices["restore"]),
+            _section("Restore into the notebook", w.HBox([self.restore, self.write_cells]), self.notices["restore"]),
             _section("Export", w.HBox([self.export_format, self.export_path, self.overwrite, self.export], layout=w.Layout(align_items="center", flex_flow="row wrap")), self.notices["export"]),
             _section("Tag or pin", w.HBox([self.tag_name, self.tag_note, self.tag_button, self.pin_button], layout=w.Layout(flex_flow="row wrap")), self.notices["tag"]),
         ])
@@ -194,6 +201,7 @@ class ActionsPanel(_Panel):
         self.check.on_click(lambda _: state.check())
         self.cancel.on_click(lambda _: state.cancel())
         self.restore.on_click(lambda _: state.checkout())
+        self.write_cells.on_click(lambda _: state.write_cells())
         self.export.on_click(lambda _: state.export(self.export_path.value, overwrite=self.overwrite.value))
         self.tag_button.on_click(lambda _: self._tag())
         self.pin_button.on_click(lambda _: self._pin())

@@ -141,6 +141,9 @@ def notice_html(action: str, notice: Mapping[str, str]) -> str:
         return ""
     icon = {"success": "✔", "error": "✖", "info": "…"}.get(kind, "")
     more = f'<details open><summary>details</summary><pre class="wfnb-trace">{escape(detail)}</pre></details>' if detail else ""
+    link = notice.get("link", "")
+    if link:  # a new browser tab: JupyterLab opens the file there
+        more = f' <a class="wfnb-open-link" href="{escape(link)}" target="_blank" rel="noopener">{escape(notice.get("link_text") or link)}</a>' + more
     close = f'<span class="wfnb-dismiss" title="dismiss" role="button" {bridge.act("dismiss", action)}>×</span>'
     return (
         f'<div class="wfnb-msg wfnb-msg-{escape(kind)}" data-action="{escape(action)}" {bridge.on_click_attribute()}>'
@@ -153,7 +156,9 @@ def tag_html(tag: str) -> str:
 
 
 def status_html(status: str) -> str:
-    return f'<span class="wfnb-status wfnb-status-{escape(status)}">{escape(status)}</span>'
+    if not status:
+        return ""
+    return f'<span class="wfnb-status wfnb-status-{escape(status.replace(" ", "-"))}">{escape(status)}</span>'
 
 
 def maybe_html(value: Any) -> str:

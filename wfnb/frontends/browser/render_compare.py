@@ -11,14 +11,25 @@ from __future__ import annotations
 import difflib
 import re
 from html import escape
-from typing import Any
+from typing import Any, Sequence
 
-from wfnb.frontends.browser import details, table
+from wfnb.frontends.browser import details, grouping, table
 from wfnb.frontends.browser.render import highlight, image_html, maybe_html, tag_html
 
 DIFF_CONTEXT = 3  # unchanged lines kept around a change; longer runs fold into one line
 _TOKEN = re.compile(r"\w+|\s+|[^\w\s]")  # words, spaces, single symbols: the units a changed line is marked in
 SIMILAR = 0.5  # lines at least this alike (difflib ratio) are shown as one edited line, characters marked
+GROUPS_COMPARED = 12  # groups side by side in Compare, at most
+_ID_NAMES = re.compile(r"(?:^|_)(id|ids|idx|index|key|uid)$", re.IGNORECASE)
+# A click opens a figure over the whole window (on <body>: a notebook panel's containment would otherwise
+# hold a fixed overlay inside the panel), and a click on it closes it.
+ZOOM = (
+    "var o=document.createElement('div');o.className='wfnb-lightbox';o.title='click to close';"
+    "o.style.cssText='position:fixed;inset:0;z-index:100000;display:flex;align-items:center;justify-content:center;"
+    "padding:16px;background:rgba(20,20,20,0.88);cursor:zoom-out';"
+    "var i=this.querySelector('img').cloneNode();i.style.cssText='width:100%;height:100%;object-fit:contain;background:white';"
+    "o.appendChild(i);o.onclick=function(){o.remove()};document.body.appendChild(o);"
+)
 
 def comparison_html(comparison: details.Comparison | None) -> str:
     """The code of two variants step by step: changed steps open, with the changed words marked."""
@@ -63,6 +74,9 @@ def side_by_side_html(compared: details.SideBySide | None) -> str:
 
 
 def _side_row(row: details.ValueRow, marked: bool) -> str:
+    """One parameter or metric across the variants; no change in % for an id or a category (a seed
+    going from 1 to 2 is not +100%)."""
+    measured = marked or not is_identifier(row.name)
     numbers = [v for v in row.values if table.is_number(v)]
     low, high = (min(numbers), max(numbers)) if marked and len(numbers) > 1 and min(numbers) != max(numbers) else (None, None)
     decimals = table.column_decimals(list(row.values))
@@ -70,12 +84,44 @@ def _side_row(row: details.ValueRow, marked: bool) -> str:
     for i, value in enumerate(row.values):
         text = maybe_html(value) if value is None else escape(table.format_value(value, decimals))
         change = delta(row.values[0], value) if i and row.values[0] is not None and value is not None else ""
-        extra = f' <span class="wfnb-delta">{escape(change)}</span>' if change and table.is_number(value) else ""
+        extra = f' <span class="wfnb-delta">{escape(change)}</span>' if change and measured and table.is_number(value) else ""
         mark = " wfnb-high" if high is not None and value == high else " wfnb-low" if low is not None and value == low else ""
         title = f' title="the {"highest" if mark == " wfnb-high" else "lowest"} of the compared"' if mark else ""
         cells.append(f'<td class="wfnb-num{mark}"{title}>{text}{extra}</td>')
     differs = ' class="wfnb-changed"' if row.differs else ""
     return f"<tr{differs}><th>{escape(row.name)}</th>{''.join(cells)}</tr>"
+
+
+def is_identifier(name: str) -> bool:
+    """A parameter that names something rather than measures it: a seed, a repeat, an id, an index."""
+    return bool(grouping.SEED_NAMES.search(name) or _ID_NAMES.search(name))
+
+
+def groups_side_by_side_html(groups: Sequence[grouping.Group], by: Sequence[str], metrics: Sequence[str]) -> str:
+    """The groups of the table (at most ``GROUPS_COMPARED``), a column each: the grouping values, the
+    number of variants, each metric's mean ± std and its min – max."""
+    if not groups:
+        return ""
+    shown = list(groups[:GROUPS_COMPARED])
+    head = "".join(f"<th>group {i + 1}</th>" for i in range(len(shown)))
+    rows = [f'<tr><th class="wfnb-corner"></th>{head}</tr>', f'<tr class="wfnb-section"><td colspan="{len(shown) + 1}">grouped by</td></tr>']
+    for name in by:
+        rows.append(f"<tr><th>{escape(name)}</th>" + "".join(f'<td class="wfnb-num">{maybe_html(g.params.get(name))}</td>' for g in shown) + "</tr>")
+    rows.append("<tr><th>variants</th>" + "".join(f'<td class="wfnb-num">{g.size}</td>' for g in shown) + "</tr>")
+    rows.append(f'<tr class="wfnb-section"><td colspan="{len(shown) + 1}">metrics: mean ± std (min – max)</td></tr>')
+    for name in metrics:
+        decimals = table.column_decimals([g.stats[name].mean for g in shown if name in g.stats])
+        cells = []
+        for group in shown:
+            stats = group.stats.get(name)
+            if stats is None:
+                cells.append('<td class="wfnb-num">—</td>')
+                continue
+            spread = f'<div class="wfnb-range">{escape(table.format_value(stats.low, decimals))} – {escape(table.format_value(stats.high, decimals))}</div>' if stats.low != stats.high else ""
+            cells.append(f'<td class="wfnb-num">{escape(grouping.format_stats(stats, decimals))}{spread}</td>')
+        rows.append(f"<tr><th>{escape(name)}</th>{''.join(cells)}</tr>")
+    more = f'<div class="wfnb-muted">the first {GROUPS_COMPARED} of {len(groups)} groups, in the table\'s order</div>' if len(groups) > GROUPS_COMPARED else ""
+    return f'<div class="wfnb-title">Groups</div><div class="wfnb-scroll"><table class="wfnb-side wfnb-groups-side">{"".join(rows)}</table></div>{more}'
 
 
 def _figure_grid(compared: details.SideBySide) -> str:
@@ -86,7 +132,7 @@ def _figure_grid(compared: details.SideBySide) -> str:
     blocks = []
     for row in compared.figures:
         cells = "".join(
-            f'<div class="wfnb-grid-cell">{"".join(image_html(image) for image in images) or "<span class=wfnb-muted>no figure</span>"}</div>'
+            f'<div class="wfnb-grid-cell">{"".join(_zoomable(image) for image in images) or "<span class=wfnb-muted>no figure</span>"}</div>'
             for images in row.images
         )
         blocks.append(f'<div class="wfnb-grid-step" style="grid-column: 1 / span {columns}"><span class="wfnb-step-name">{escape(row.step)}</span></div>{cells}')
@@ -94,6 +140,10 @@ def _figure_grid(compared: details.SideBySide) -> str:
         f'<div class="wfnb-title">Figures</div><div class="wfnb-figure-grid" style="grid-template-columns: repeat({columns}, minmax(200px, 1fr))">'
         f'{head}{"".join(blocks)}</div>'
     )
+
+
+def _zoomable(image: details.Image) -> str:
+    return f'<span class="wfnb-zoomable" title="click to open it over the whole window" onclick="{ZOOM}">{image_html(image)}</span>'
 
 
 def delta(old: Any, new: Any) -> str:

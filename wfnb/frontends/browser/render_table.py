@@ -16,7 +16,7 @@ from datetime import datetime
 from html import escape
 from typing import Callable, Mapping, Sequence
 
-from wfnb.frontends.browser import bridge, icons, table
+from wfnb.frontends.browser import bridge, grouping, icons, table
 from wfnb.frontends.browser.render import status_html, tag_html
 
 CHANGE_MARKS = {
@@ -86,6 +86,8 @@ def _header(column: table.Column, view: TableView, starts: set[str]) -> str:
 
 
 def _row(row: table.Row, columns: Sequence[table.Column], view: TableView, starts: set[str]) -> str:
+    if row.failed:
+        return _failed_row(row, columns, view, starts)
     picked = row.ref == view.selected
     ticked = row.ref in view.ticked
     classes = "wfnb-row" + (" wfnb-selected" if picked else "") + (" wfnb-ticked" if ticked else "")
@@ -121,6 +123,27 @@ def _cell(row: table.Row, column: table.Column, view: TableView, classes: str) -
     return f'<td class="{classes} wfnb-text" title="{escape(text)}">{escape(text)}</td>'
 
 
+def _failed_row(row: table.Row, columns: Sequence[table.Column], view: TableView, starts: set[str]) -> str:
+    """A failed attempt, dimmed: the parameters tried, ``failed`` with the error, the step that failed, when."""
+    tried = f"a replay of v{row.parent}" if row.parent is not None else "a run"
+    cells = []
+    for column in columns:
+        classes = _classes(column, starts)
+        if column.key == "variant":
+            cells.append(f'<td class="{classes}" title="{escape(tried)} that failed: no variant was made"><span class="wfnb-variant">✖ failed</span></td>')
+        elif column.key == "status":
+            cells.append(f'<td class="{classes}" title="{escape(row.error)}">{status_html("failed")}</td>')
+        elif column.key == "changed":
+            step = row.changed[0] if row.changed else ""
+            cells.append(f'<td class="{classes} wfnb-error" title="{escape(row.error)}">step {escape(step)}: {escape(row.error)}</td>')
+        elif column.key in ("variant", "tag", "branch") or column.kind == "metric":
+            cells.append(f'<td class="{classes}"></td>')
+        else:
+            cells.append(_cell(row, column, view, classes))
+    tick = '<td class="wfnb-tick wfnb-pin0"></td>'
+    return f'<tr class="wfnb-row wfnb-failed-row" data-ref="{escape(row.ref)}" title="{escape(tried)} failed in step {escape(", ".join(row.changed))}: {escape(row.error)}">{tick}{"".join(cells)}</tr>'
+
+
 def _changed(row: table.Row, view: TableView) -> str:
     """Each changed step with its kind of change; a first variant says so instead of listing every step."""
     if row.parent is None:
@@ -143,3 +166,55 @@ def _classes(column: table.Column, starts: set[str]) -> str:
     if column.key == "variant":
         classes.append("wfnb-pin1")
     return " ".join(classes)
+
+
+def groups_html(groups: Sequence[grouping.Group], by: Sequence[str], metrics: Sequence[str], view: TableView) -> str:
+    """One row per group: its parameters, how many variants, each metric's mean ± std (min–max under it).
+    A click on a group lists its members (``expand``)."""
+    head = (
+        '<tr class="wfnb-groups"><th class="wfnb-pin0"></th>'
+        f'<th class="wfnb-group-head wfnb-g-base wfnb-pin1"></th>'
+        + (f'<th class="wfnb-group-head wfnb-g-metric wfnb-group" colspan="{len(metrics)}">metrics: mean ± std (min – max)</th>' if metrics else "")
+        + (f'<th class="wfnb-group-head wfnb-g-param wfnb-group" colspan="{len(by)}">grouped by</th>' if by else "")
+        + "</tr>"
+    )
+    cells = ['<th class="wfnb-tick wfnb-pin0"></th>', f'<th class="wfnb-col-base wfnb-pin1 wfnb-sortable" {bridge.act("sort", "count")}>variants</th>']
+    for kind, names in (("metric", metrics), ("param", by)):
+        for index, name in enumerate(names):
+            key = f"{kind}:{name}"
+            arrow = (" ▼" if view.descending else " ▲") if key == view.sort_by else ""
+            start = " wfnb-group-start" if index == 0 else ""
+            cells.append(f'<th class="wfnb-col-{kind}{start} wfnb-sortable" title="sort the groups by {escape(name)}" {bridge.act("sort", key)}>{escape(name)}{arrow}</th>')
+    body = "".join(_group_row_html(group, by, metrics, view) for group in groups)
+    if not groups:
+        body = f'<tr><td class="wfnb-empty-row" colspan="{len(by) + len(metrics) + 2}">{escape(view.empty)}</td></tr>'
+    return (
+        f'<div class="wfnb-table-scroll" {bridge.on_click_attribute()}><table class="wfnb-table wfnb-grouped">'
+        f'<thead>{head}<tr>{"".join(cells)}</tr></thead><tbody>{body}</tbody></table></div>'
+    )
+
+
+def _group_row_html(group: grouping.Group, by: Sequence[str], metrics: Sequence[str], view: TableView) -> str:
+    count = f"{group.size} variant{'s' if group.size != 1 else ''}"
+    cells = [f'<td class="wfnb-tick wfnb-pin0">▸</td><td class="wfnb-col-base wfnb-pin1"><span class="wfnb-variant">{count}</span></td>']
+    for index, name in enumerate(metrics):
+        start = " wfnb-group-start" if index == 0 else ""
+        stats = group.stats.get(name)
+        if stats is None:
+            cells.append(f'<td class="wfnb-col-metric{start}"></td>')
+            continue
+        decimals = view.decimals.get(f"metric:{name}")
+        spread = f"{table.format_value(stats.low, decimals)} – {table.format_value(stats.high, decimals)}" if stats.low != stats.high else ""
+        tip = f"{name}: mean {stats.mean!r}, std {stats.std!r}, min {stats.low!r}, max {stats.high!r} over {stats.count}"
+        cells.append(
+            f'<td class="wfnb-col-metric wfnb-num{start}" title="{escape(tip)}">{escape(grouping.format_stats(stats, decimals))}'
+            + (f'<div class="wfnb-range">{escape(spread)}</div>' if spread else "") + "</td>"
+        )
+    for index, name in enumerate(by):
+        start = " wfnb-group-start" if index == 0 else ""
+        value = group.params.get(name)
+        text = "" if value is None else table.format_value(value)
+        align = " wfnb-num" if table.is_number(value) else " wfnb-text"
+        cells.append(f'<td class="wfnb-col-param{align}{start}">{escape(text)}</td>')
+    title = f"list the {count} of this group"
+    return f'<tr class="wfnb-row wfnb-group-row" data-group="{escape(group.key)}" title="{escape(title)}" {bridge.act("expand", group.key)}>{"".join(cells)}</tr>'

@@ -22,12 +22,15 @@ from typing import TYPE_CHECKING, Any, Collection
 from traitlets import Bool, Enum, Int, List, TraitError, Unicode, observe, validate
 
 from wfnb.errors import BadArgument, WfnbError
-from wfnb.frontends.browser import details, table
+from wfnb.frontends.browser import details, grouping, table
 from wfnb.frontends.browser.actions import EXPORT_FORMATS, Actions
+from wfnb.frontends.browser.grouped import Grouped
 from wfnb.frontends.browser.live import Live
 from wfnb.frontends.browser.plotting import Plotting
+from wfnb.frontends.browser.prefs import TablePrefs, load_prefs, save_prefs
 from wfnb.frontends.browser.query import QueryError, compile_query
 from wfnb.history.snapshots import current_number, list_variants, resolve, workflows
+from wfnb.history.letgo import marked
 from wfnb.history.upstream import dependents
 
 if TYPE_CHECKING:
@@ -41,7 +44,7 @@ PLOT_LIMIT = 2000  # points in a plot: the most recent of the filtered variants
 ORDER_AXIS = "variant"  # the plots' axis for the order variants were made in
 
 
-class BrowserState(Actions, Live, Plotting):
+class BrowserState(Actions, Live, Grouped, Plotting):
     """The browser over one store; see the module docstring."""
 
     workflow = Unicode("", help="the workflow listed; '' lists every workflow")
@@ -53,7 +56,7 @@ class BrowserState(Actions, Live, Plotting):
     descending = Bool(True)
     page = Int(0)
     page_size = Int(20)
-    hidden = List(Unicode(), help="keys of the columns the user hid")
+    hidden = List(Unicode(), help="keys of the columns the user hid (remembered per workflow, see prefs)")
     selected = Unicode("", help="'workflow/v3', or '' for none")
     baseline = Unicode("", help="the variant whose code the selected one is compared with (default: its parent)")
     ticked = List(Unicode(), help="variants ticked in the table to compare side by side, in the order ticked")
@@ -77,6 +80,9 @@ class BrowserState(Actions, Live, Plotting):
         self._changes: dict[str, dict[str, table.ChangeKind]] = {}
         self._links: dict[tuple[str, int, int], list[tuple[str, str, tuple[str, ...]]]] = {}
         self._loading = False
+        self._let_go: dict[str, set[int]] = {}
+        self._groups: list[grouping.Group] | None = None
+        self._prefs_for: str | None = None  # the workflow whose remembered table was applied
         self._init_live(session)
         self._load(workflow or self._default_workflow())
 
@@ -94,17 +100,20 @@ class BrowserState(Actions, Live, Plotting):
             names = [workflow] if workflow else self.workflows
             rows: dict[str, table.Row] = {}
             variants: dict[str, Variant] = {}
+            self._let_go = {name: set(marked(self.store, name)) for name in names}
             for name in names:
                 head = current_number(self.store, name)
                 for variant in list_variants(self.store, name):
                     row = table.make_row(variant, self._status(name, variant.number, head))
                     rows[row.ref], variants[row.ref] = row, variant
+                rows.update(self._failed_rows(name))
             self._heads = {name: current_number(self.store, name) for name in names}
             self._replace_rows(rows, variants)
             self._loading = True
             try:
                 with self.hold_trait_notifications():
                     self.workflow = workflow
+                    self._apply_prefs(workflow)
                     self._keep_choices_valid()
             finally:
                 self._loading = False
@@ -113,7 +122,7 @@ class BrowserState(Actions, Live, Plotting):
     def _replace_rows(self, rows: dict[str, table.Row], variants: dict[str, Variant]) -> None:
         """Publish new rows (never mutated afterwards) and forget what was computed from the old ones."""
         self._rows, self._variants = rows, variants
-        self._visible = self._columns = None
+        self._visible = self._columns = self._groups = None
         self._changes = {}
 
     def _keep_choices_valid(self) -> None:
@@ -134,9 +143,9 @@ class BrowserState(Actions, Live, Plotting):
         self.page = min(self.page, self.page_count() - 1)
 
     def _status(self, workflow: str, number: int, head: int | None) -> table.RowStatus:
-        if number != head:
-            return "complete"
-        return "stale" if self._notebook_moved_on(workflow, head) else "current"
+        if number == head:
+            return "stale" if self._notebook_moved_on(workflow, head) else "current"
+        return "freed" if number in self._let_go.get(workflow, ()) else ""
 
     def _default_workflow(self) -> str:
         names = workflows(self.store)
@@ -146,8 +155,8 @@ class BrowserState(Actions, Live, Plotting):
         return names[0] if len(names) == 1 else ""
 
     def _default_selection(self) -> str:
-        rows = list(self._rows.values())
-        current = [row for row in rows if row.status != "complete"]
+        rows = [row for row in self._rows.values() if not row.failed]
+        current = [row for row in rows if row.status in ("current", "stale")]
         newest = table.sort_rows(current or rows, "age", True)
         return newest[0].ref if newest else ""
 
@@ -164,15 +173,33 @@ class BrowserState(Actions, Live, Plotting):
             self.page = 0
             self._load(change["new"])
 
-    @observe("query", "tag_filter", "sort_by", "descending")
+    @observe("query", "tag_filter", "sort_by", "descending", "grouped", "group_by")
     def _view_changed(self, change: dict[str, Any]) -> None:
-        self._visible = None
+        self._visible = self._groups = None
         self.page = 0
         self.revision += 1
+        if change["name"] in ("grouped", "group_by"):
+            self._save_prefs()
 
     @observe("page", "hidden")
     def _page_changed(self, change: dict[str, Any]) -> None:
         self.revision += 1
+        if change["name"] == "hidden":
+            self._save_prefs()
+
+    def _apply_prefs(self, workflow: str) -> None:
+        """On opening a workflow: its columns and grouping as they were left (the defaults when never changed)."""
+        if workflow == self._prefs_for:
+            return
+        self._prefs_for = workflow
+        prefs = load_prefs(self.store, workflow) if workflow else None
+        self.hidden = list(prefs.hidden) if prefs is not None else []
+        self.grouped = prefs is not None and prefs.group_by is not None
+        self.group_by = list(prefs.group_by or ()) if prefs is not None else []
+
+    def _save_prefs(self) -> None:
+        if self.workflow and not self._loading and not getattr(self, "read_only", False):  # wfnb ui only looks
+            save_prefs(self.store, self.workflow, TablePrefs(tuple(self.hidden), tuple(self.group_by) if self.grouped else None))
 
     @validate("page")
     def _valid_page(self, proposal: dict[str, Any]) -> int:
@@ -198,7 +225,7 @@ class BrowserState(Actions, Live, Plotting):
         parent = f"{variant.workflow}/v{variant.parent}"
         if variant.parent is not None and parent in self._variants:
             return parent
-        others = [row for row in self._rows.values() if row.workflow == variant.workflow and row.number != variant.number]
+        others = [row for row in self._rows.values() if row.workflow == variant.workflow and row.number != variant.number and not row.failed]
         nearest = min(others, key=lambda row: (abs(row.number - variant.number), row.number), default=None)
         return nearest.ref if nearest is not None else ""
 
@@ -243,15 +270,21 @@ class BrowserState(Actions, Live, Plotting):
         return table.page_of(self.visible_rows(), self.page, self.page_size)
 
     def page_count(self) -> int:
-        return table.page_count(len(self.visible_rows()), self.page_size)
+        shown = len(self.groups()) if self.grouped else len(self.visible_rows())
+        return table.page_count(shown, self.page_size)
 
     @property
     def total(self) -> int:
-        return len(self._rows)
+        """How many variants are listed (failed attempts not counted: ``failed_count``)."""
+        return len(self._variants)
+
+    @property
+    def failed_count(self) -> int:
+        return len(self._rows) - len(self._variants)
 
     def sort(self, key: str) -> None:
         """Sort by column ``key``; sorting by the same column again reverses the order."""
-        if key not in {column.key for column in self.columns()}:
+        if key not in {column.key for column in self.columns()} and not (key == "count" and self.grouped):
             raise BadArgument(f"The table has no column {key!r}; its columns: {', '.join(c.key for c in self.columns())}.")
         with self.hold_trait_notifications():
             if key == self.sort_by:
@@ -350,9 +383,18 @@ class BrowserState(Actions, Live, Plotting):
         return details.variant_detail(variant, parent, row.status, opened, eager_bytes)
 
     def comparison(self) -> details.Comparison | None:
-        """The code of the selected variant against the baseline's, step by step."""
+        """The code compared step by step: the first two ticked variants, else the selected one against the baseline."""
+        found = self.comparisons()
+        return found[0] if found else None
+
+    def comparisons(self) -> list[details.Comparison]:
+        """The code of the ticked variants, each against the first ticked (two or more ticked), else
+        the selected variant's against the baseline's (its parent by default)."""
+        ticked = [self._variants[ref] for ref in self.ticked if ref in self._variants]
+        if len(ticked) >= 2:
+            return [details.compare_variants(ticked[0], other) for other in ticked[1:]]
         new, old = self.variant(), self.variant(self.baseline) if self.baseline else None
-        return details.compare_variants(old, new) if new is not None and old is not None else None
+        return [details.compare_variants(old, new)] if new is not None and old is not None else []
 
     def side_by_side(self) -> details.SideBySide | None:
         """Parameters, metrics and figures of every compared variant (two or more)."""
@@ -366,7 +408,7 @@ class BrowserState(Actions, Live, Plotting):
         variant = self.variant()
         if variant is None:
             return []
-        rows = [r for r in self._rows.values() if r.workflow == variant.workflow]
+        rows = [r for r in self._rows.values() if r.workflow == variant.workflow and not r.failed]
         return [(f"{r.name}" + (f" [{', '.join(r.tags)}]" if r.tags else ""), r.ref) for r in table.sort_rows(rows, "variant", True)]
 
     def dag(self) -> details.Dag | None:
@@ -375,7 +417,7 @@ class BrowserState(Actions, Live, Plotting):
         if variant is None or row is None:
             return None
         session = self.session
-        live = session is not None and session.workflow == variant.workflow and row.status != "complete"
+        live = session is not None and session.workflow == variant.workflow and row.status in ("current", "stale")
         elsewhere = ""
         if session is not None and session.workflow == variant.workflow and not live:
             head = self._heads.get(variant.workflow)
@@ -402,14 +444,14 @@ class BrowserState(Actions, Live, Plotting):
 
     def plot_rows(self) -> tuple[list[table.Row], int]:
         """The filtered rows a plot draws, oldest first (the most recent ``PLOT_LIMIT``), and how many were left out."""
-        rows = sorted(self.visible_rows(), key=lambda r: (r.created.timestamp() if r.created else 0.0, r.number))
+        rows = sorted((r for r in self.visible_rows() if not r.failed), key=lambda r: (r.created.timestamp() if r.created else 0.0, r.number))
         return rows[-PLOT_LIMIT:], max(0, len(rows) - PLOT_LIMIT)
 
     def varying_columns(self) -> list[table.Column]:
         """Parameters then metrics whose values differ among the filtered rows: a sweep's axes."""
         rows, _ = self.plot_rows()
         varying = []
-        for column in self.columns():
+        for column in sorted(self.columns(), key=lambda c: c.kind != "param"):  # parameters, then metrics
             if column.kind == "base":
                 continue
             values = {json.dumps(table.cell_value(r, column.key), sort_keys=True, default=str) for r in rows}

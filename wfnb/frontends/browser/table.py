@@ -14,18 +14,21 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
 
 if TYPE_CHECKING:
+    from wfnb.history.attempts import FailedAttempt
     from wfnb.history.snapshots import Variant
 
 ColumnKind = Literal["base", "param", "metric"]
-RowStatus = Literal["current", "stale", "complete"]
+# current: the notebook is at it; stale: the notebook has left it; freed: `wfnb gc` let its values go
+# (a replay computes them); failed: an attempt (a replay, a sweep's point) that failed; "": a variant kept as made.
+RowStatus = Literal["current", "stale", "freed", "failed", ""]
 ChangeKind = Literal["code", "params", "inputs", "new"]
 ANY_TAG = ""  # the tag filter that keeps every variant
 TAGGED = "*"  # the tag filter that keeps the tagged ones
 # A text column sorts A→Z on its first click; a number or a date is most useful largest/newest first.
-_ASCENDING_FIRST = {"workflow", "tag", "changed", "status"}
+_ASCENDING_FIRST = {"workflow", "tag", "changed", "status", "branch"}
 SIGNIFICANT = 5  # digits a metric shows at most (its full value is in the cell's tooltip)
 MAX_DECIMALS = 6  # past this a column's small numbers switch to scientific notation
-BASE_COLUMNS = ("variant", "workflow", "tag", "age", "changed", "status")
+BASE_COLUMNS = ("variant", "workflow", "status", "tag", "branch", "changed", "age")
 
 
 @dataclass(frozen=True)
@@ -60,15 +63,23 @@ class Row:
     metrics: Mapping[str, Any]
     text: str = field(repr=False, compare=False)  # lower-case words a bare filter word searches
     pinned: bool = False  # wfnb gc keeps what it needs
+    branches: Mapping[str, str] = field(default_factory=dict)  # step → the branch its choices took
+    error: str = ""  # a failed attempt's error (its row has no variant behind it)
 
     @property
     def name(self) -> str:
-        return f"v{self.number}"
+        return f"v{self.number}" if not self.failed else "failed"
+
+    @property
+    def failed(self) -> bool:
+        """A failed attempt: no variant behind the row, only the parameters tried and the error."""
+        return self.status == "failed"
 
 
 def make_row(variant: Variant, status: RowStatus) -> Row:
     """A row for ``variant``, reading only its manifest (no step record is loaded)."""
-    words = [variant.workflow, *variant.tags, *variant.notes.values(), *variant.changed_steps, status, "pinned" if variant.pinned else ""]
+    branches = variant.steps.branches() if hasattr(variant.steps, "branches") else {}
+    words = [variant.workflow, *variant.tags, *variant.notes.values(), *variant.changed_steps, status, "pinned" if variant.pinned else "", *branches.values()]
     return Row(
         ref=f"{variant.workflow}/{variant.name}",
         workflow=variant.workflow,
@@ -84,23 +95,62 @@ def make_row(variant: Variant, status: RowStatus) -> Row:
         metrics=dict(variant.metrics),
         text=" ".join(str(word) for word in words).lower(),
         pinned=variant.pinned,
+        branches=branches,
+    )
+
+
+def failed_row(attempt: FailedAttempt) -> Row:
+    """A row for a failed attempt: the parameters tried, the step that failed (as its changed step), the error."""
+    words = [attempt.workflow, "failed", attempt.step, attempt.error, attempt.label]
+    return Row(
+        ref=f"{attempt.workflow}/failed/{attempt.ident}",
+        workflow=attempt.workflow,
+        number=attempt.replayed if attempt.replayed is not None else 0,
+        tags=(),
+        notes={},
+        created=parse_time(attempt.at),
+        parent=attempt.replayed,
+        changed=(attempt.step,),
+        status="failed",
+        identity="",
+        params=dict(attempt.params),
+        metrics={},
+        text=" ".join(words).lower(),
+        error=attempt.error,
     )
 
 
 def columns_for(rows: Sequence[Row], every_workflow: bool) -> list[Column]:
-    """The fixed columns, then one per parameter and one per metric seen in ``rows``, in first-seen order."""
+    """The variant, then one column per metric and one per parameter seen in ``rows`` (first-seen
+    order), then status, tag, branch (when some step took one), changed steps and age.
+
+    Metrics lead: they are what a table of experiments is read for, and at a laptop's width with
+    JupyterLab's file panel open the columns after the first few are off-screen.
+    """
     columns = [Column("variant", "variant")]
     if every_workflow:
         columns.append(Column("workflow", "workflow"))
-    columns += [Column("tag", "tag"), Column("age", "age"), Column("changed", "changed steps"), Column("status", "status")]
     params: dict[str, None] = {}
     metrics: dict[str, None] = {}
+    branched = False
     for row in rows:
         params.update(dict.fromkeys(row.params))
         metrics.update(dict.fromkeys(row.metrics))
-    columns += [Column(f"param:{name}", name, "param") for name in params]
+        branched = branched or bool(row.branches)
     columns += [Column(f"metric:{name}", name, "metric") for name in metrics]
+    columns += [Column(f"param:{name}", name, "param") for name in params]
+    columns += [Column("status", "status"), Column("tag", "tag")]
+    if branched:
+        columns.append(Column("branch", "branch"))
+    columns += [Column("changed", "changed steps"), Column("age", "age")]
     return columns
+
+
+def branch_text(branches: Mapping[str, str]) -> str:
+    """The branches a variant's steps took: 'else' for one step, 'trend: else · fit: if …' for several."""
+    if len(branches) == 1:
+        return next(iter(branches.values()))
+    return " · ".join(f"{step}: {taken}" for step, taken in branches.items())
 
 
 def filter_by_tag(rows: Sequence[Row], tag: str) -> list[Row]:
@@ -139,7 +189,9 @@ def cell_value(row: Row, key: str) -> Any:
     if key == "changed":
         return ", ".join(row.changed) or None
     if key == "status":
-        return row.status
+        return row.status or None
+    if key == "branch":
+        return branch_text(row.branches) or None
     kind, _, name = key.partition(":")
     source = row.params if kind == "param" else row.metrics if kind == "metric" else {}
     return source.get(name)

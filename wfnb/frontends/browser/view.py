@@ -16,7 +16,7 @@ import ipywidgets as w
 from traitlets import TraitError
 
 from wfnb.errors import WfnbError
-from wfnb.frontends.browser import bridge, render, render_table, table, theme
+from wfnb.frontends.browser import bridge, render, render_table, table, table_style, theme
 from wfnb.frontends.browser.panels import (
     ActionsPanel,
     ComparePanel,
@@ -53,14 +53,19 @@ class BrowserView(w.VBox):
         self.search = w.Text(placeholder=FILTER_HINT, layout=w.Layout(flex="1 1 260px", width="auto", min_width="200px"))
         self.search.add_class("wfnb-search")
         self.tag = w.Dropdown(layout=w.Layout(width="120px"), tooltip="tag")
+        self.group_button = w.ToggleButton(description="Group", icon="object-group", layout=w.Layout(width="90px"),
+                                           tooltip="one row per setting: the variants with equal parameters (seeds left out), each metric's mean ± std")
         self.columns_button = w.ToggleButton(description="Columns", icon="columns", layout=w.Layout(width="104px"), tooltip="choose the columns shown")
         self.live = w.Checkbox(description="Live", indent=False, layout=w.Layout(width="60px"), tooltip="follow the notebook and the store as they change")
         self.refresh = w.Button(description="Refresh", icon="refresh", layout=w.Layout(width="96px"), tooltip="read every variant again")
         toolbar = w.HBox(
-            [self.heading, self.workflow, self.search, self.tag, self.columns_button, self.live, self.refresh],
+            [self.heading, self.workflow, self.search, self.tag, self.group_button, self.columns_button, self.live, self.refresh],
             layout=w.Layout(align_items="center", flex_flow="row wrap"),
         )
         self.filter_note = w.HTML()
+        self.group_note = w.HTML()
+        self.group_by = w.HBox(layout=w.Layout(flex_flow="row wrap", align_items="center", display="none"))
+        self._group_choice: tuple[Any, ...] = ()
         self.columns_panel = w.VBox(layout=w.Layout(display="none"))
         self.columns_panel.add_class("wfnb-box")
 
@@ -81,8 +86,8 @@ class BrowserView(w.VBox):
         self._panels: dict[str, Any] = {}  # the other tabs' widgets, built when first opened: a faster first paint
         self.tabs = w.Tab(children=[self.detail, w.VBox(), w.VBox(), w.VBox()])
         self.tabs.titles = TABS
-        style = w.HTML(theme.style_html(), layout=w.Layout(display="none"))
-        self.children = [style, self.events, toolbar, self.filter_note, self.columns_panel, self.table, pager, self.tabs]
+        style = w.HTML(theme.style_html() + table_style.style_html(), layout=w.Layout(display="none"))
+        self.children = [style, self.events, toolbar, self.filter_note, self.group_by, self.group_note, self.columns_panel, self.table, pager, self.tabs]
         self._link()
         self._draw_table()
         self._draw_tab()
@@ -93,6 +98,7 @@ class BrowserView(w.VBox):
         state = self.state
         w.link((state, "query"), (self.search, "value"))
         w.link((state, "live"), (self.live, "value"))
+        w.link((state, "grouped"), (self.group_button, "value"))
         self._choice(self.workflow, "workflow", lambda: [("all workflows", "")] + [(n, n) for n in state.workflows])
         self._choice(self.tag, "tag_filter", state.tag_options)
         self._refreshers.append(self._refresh_panels)
@@ -100,6 +106,7 @@ class BrowserView(w.VBox):
         self.bridge.on("select", lambda ref: self._quietly(lambda: setattr(state, "selected", ref)))
         self.bridge.on("tick", lambda ref: self._quietly(lambda: state.tick(ref)))
         self.bridge.on("sort", lambda key: self._quietly(lambda: state.sort(key)))
+        self.bridge.on("expand", lambda key: self._quietly(lambda: state.expand(key)))
         self.bridge.on("dismiss", state.dismiss)
         self.bridge.on("step", self.toggle_step)
         self.bridge.on("brush", lambda ranges: self._quietly(lambda: state.brush_from_page(ranges)))
@@ -223,23 +230,30 @@ class BrowserView(w.VBox):
 
     def _draw_table(self) -> None:
         state = self.state
-        rows = state.page_rows()
+        rows = state.page_rows() if not state.grouped else []
+        groups = state.page_groups() if state.grouped else []
         columns = state.shown_columns()
         view = render_table.TableView(
             selected=state.selected,
             ticked=state.ticked,
             sort_by=state.sort_by,
             descending=state.descending,
-            decimals=state.column_decimals(rows),
+            decimals=state.group_decimals(groups) if state.grouped else state.column_decimals(rows),
             change_kinds=state.change_kinds,
             now=table.now_utc(),
             empty="No variant matches the filter." if state.total else "No variants yet: run the notebook's %%step cells.",
         )
-        self.table.value = render_table.table_html(rows, columns, view)
+        if state.grouped:
+            metrics = [c.name for c in columns if c.kind == "metric"]
+            self.table.value = render_table.groups_html(groups, state.grouping_params(), metrics, view)
+        else:
+            self.table.value = render_table.table_html(rows, columns, view)
+        self._draw_group_note()
         shown, total = len(state.visible_rows()), state.total
         where = state.workflow or "all workflows"
-        self.heading.value = f"{where} · {total} variant{'s' if total != 1 else ''}"
-        filtered = f" ({shown} match the filter)" if shown != total else ""
+        failed = f" · {state.failed_count} failed" if state.failed_count else ""
+        self.heading.value = f"{where} · {total} variant{'s' if total != 1 else ''}{failed}"
+        filtered = f" ({shown} match the filter)" if shown != total + state.failed_count else ""
         self.page.value = f'<span class="wfnb-muted">&nbsp;page {state.page + 1} of {state.page_count()}{filtered}&nbsp;</span>'
         self.previous.disabled = state.page == 0
         self.next.disabled = state.page >= state.page_count() - 1
@@ -248,6 +262,46 @@ class BrowserView(w.VBox):
         self.columns_button.layout.width = "150px" if hidden else "104px"
         self._draw_ticked()
         self._draw_filter_note()
+
+    def _draw_group_note(self) -> None:
+        state = self.state
+        self.group_by.layout.display = None if state.grouped else "none"
+        if not state.grouped:
+            self.group_note.value = ""
+            return
+        by = state.grouping_params()
+        self._draw_group_by(by)
+        left_out = [c.name for c in state.columns() if c.kind == "param" and c.name not in by]
+        groups = len(state.groups())
+        out = f" · left out: {', '.join(left_out)} (their values are averaged over)" if left_out else ""
+        self.group_note.value = (
+            f'<div class="wfnb-muted wfnb-group-note">{groups} group{"s" if groups != 1 else ""} by {escape(", ".join(by) or "nothing")}'
+            f"{escape(out)} · click a group to list its variants · Group again to list every variant</div>"
+        )
+
+    def _draw_group_by(self, by: list[str]) -> None:
+        """A checkbox per parameter, ticked for those grouped by (built again only when the parameters change)."""
+        state = self.state
+        params = tuple(c.name for c in state.columns() if c.kind == "param")
+        if params != self._group_choice:
+            self._group_choice = params
+
+            def chosen(_: Any) -> None:
+                if not self._syncing:
+                    picked = [box.description for box in self.group_by.children[1:] if box.value]
+                    self._quietly(lambda: state.group(by=picked))
+
+            boxes = [w.Checkbox(description=name, indent=False, layout=w.Layout(width="auto", margin="0 12px 0 0")) for name in params]
+            for box in boxes:
+                box.observe(chosen, "value")
+            head = w.HTML('<span class="wfnb-section-title-text">group by</span>', layout=w.Layout(width="90px"))
+            self.group_by.children = [head, *boxes]
+        self._syncing = True
+        try:
+            for box in self.group_by.children[1:]:
+                box.value = box.description in by
+        finally:
+            self._syncing = False
 
     def _draw_ticked(self) -> None:
         count = len(self.state.ticked)

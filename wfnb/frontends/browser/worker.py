@@ -166,8 +166,9 @@ def _sweep(variant: Any, grid: dict[str, list[Any]], backend: str, n_jobs: int |
         frame = sweep(variant, grid, backend=backend, n_jobs=n_jobs, progress=False)
     finally:
         changes.unsubscribe(on_point)  # the worker lives on: the next sweep counts its own points
-    numbers = [int(str(name).lstrip("v")) for name in frame["variant"]]
-    emit("done", variants=numbers)
+    numbers = [int(str(name).lstrip("v")) for name in frame["variant"] if isinstance(name, str)]
+    errors = [str(e) for e in frame["error"] if isinstance(e, str)] if "error" in frame else []
+    emit("done", variants=numbers, failed_points=len(errors), first_error=errors[0] if errors else "")
 
 
 def _failed_step(failure: StepFailed) -> str:
