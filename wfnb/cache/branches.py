@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import ast
 import builtins
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 RECORDER_NAME = "__wfnb_branch__"  # a builtin only while a step runs
 SKIPPED = "skipped"  # the path of an `if` without `else` that was not taken

@@ -13,8 +13,8 @@ from __future__ import annotations
 import ast
 import inspect
 import tokenize
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from wfnb.cache import clock
 

@@ -23,6 +23,7 @@ import importlib.util
 import os
 import sys
 import weakref
+from collections.abc import Callable, Iterator
 from types import (
     BuiltinFunctionType,
     CodeType,
@@ -32,7 +33,7 @@ from types import (
     MethodType,
     ModuleType,
 )
-from typing import TYPE_CHECKING, Any, Callable, Iterator, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import xxhash
 
@@ -78,7 +79,7 @@ def global_token(obj: object, resolvable: bool = True) -> tuple[str, str, str] |
     """
     try:
         module, qualname = obj.__module__, obj.__qualname__  # type: ignore[attr-defined]
-    except Exception:
+    except Exception:  # noqa: BLE001 - a proxy or odd object whose attributes raise: no origin
         return None
     if not isinstance(module, str) or not isinstance(qualname, str) or "<" in qualname:
         return None
@@ -97,7 +98,7 @@ def _lookup(module: str, qualname: str) -> object:
     try:
         for part in qualname.split("."):
             found = getattr(found, part)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a module attribute that raises when read: not found
         return None
     return found
 
@@ -185,7 +186,7 @@ def _enc_function(enc: Encoder, fn: FunctionType) -> Iterator[object]:
     yield fn.__dict__  # holds __wrapped__ for decorated functions
     try:
         annotations = fn.__annotations__
-    except Exception:
+    except Exception:  # noqa: BLE001 - a lazy __annotations__ that fails to evaluate
         annotations = None
     yield annotations
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import struct
 import sys
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from wfnb.cache.encoder import _ATOMS, _HANDLERS, Handler, _atom_once, _items, _pack_len
 

@@ -17,8 +17,9 @@ import random
 import sys
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from wfnb.cache import libsettings, localmodules, patches, probes, randomness
 from wfnb.cache.codeorigin import is_user_module, user_modules

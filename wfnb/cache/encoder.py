@@ -18,7 +18,8 @@ import dis
 import functools
 import io
 import struct
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import xxhash
 
@@ -401,7 +402,7 @@ def _closed_h5py_file(obj: object) -> bool:
     return kind.__name__ == "File" and kind.__module__.startswith("h5py.") and not obj
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _ignores_state(kind: type) -> bool:
     """Whether the class's ``__setstate__`` is written to do nothing (``def __setstate__(self, state): pass``).
 

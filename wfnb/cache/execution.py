@@ -16,8 +16,9 @@ import itertools
 import linecache
 import sys
 import traceback
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from wfnb.cache import branches, capture
 from wfnb.cache.capture import patched
@@ -153,7 +154,7 @@ class NamespaceHost:
                 value = _await(eval(compile(expression, filename, "eval", flags=flags, dont_inherit=True), self.namespace))
                 if value is not None:
                     self._events.append(capture.result_event(value, self._shell))
-        except Exception as error:  # the user's error: shown with the user's frames only
+        except Exception as error:  # noqa: BLE001 - the user's error: shown with the user's frames only
             self.last_traceback = format_user_traceback(error, step)
             print(self.last_traceback, end="", file=sys.stderr)
             return error

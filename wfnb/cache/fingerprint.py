@@ -21,8 +21,9 @@ import re
 import sys
 import time
 import types
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import xxhash
 
@@ -133,7 +134,7 @@ def fingerprint_step(analysis: CellAnalysis, namespace: Mapping[str, Any], deps:
     code = xxhash.xxh3_128_hexdigest(analysis.code.encode())
     parts = {
         "format": KEY_FORMAT_VERSION,
-        "python": "%d.%d" % sys.version_info[:2],
+        "python": f"{sys.version_info[0]}.{sys.version_info[1]}",
         "code": code,
         "inputs": inputs,
         "files": files,
@@ -342,7 +343,7 @@ def _global_names(code: types.CodeType) -> set[str]:
 
 def _cell_filled(cell: types.CellType) -> bool:
     try:
-        cell.cell_contents
+        _ = cell.cell_contents  # reading an empty cell raises
     except ValueError:
         return False
     return True

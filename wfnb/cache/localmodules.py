@@ -18,8 +18,9 @@ import importlib.machinery
 import sys
 import threading
 import types
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import xxhash
 

@@ -28,8 +28,9 @@ import sys
 import threading
 import types
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from wfnb.cache import setorder
 from wfnb.cache.encoder import _closed_h5py_file
@@ -448,7 +449,7 @@ def _masked_array(data: Any, mask: Any, fill_value: Any, hard: bool) -> Any:
 def _closed_file(name: str, mode: str, encoding: str | None) -> Any:
     """A closed file that says what it was: name, mode, closed."""
     binary = "b" in mode
-    handle = open(os.devnull, "rb" if binary else "r", encoding=None if binary else (encoding or "utf-8"))  # noqa: SIM115
+    handle = open(os.devnull, "rb" if binary else "r", encoding=None if binary else (encoding or "utf-8"))
     raw = handle if binary else handle.buffer
     raw = getattr(raw, "raw", raw)
     try:

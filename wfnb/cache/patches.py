@@ -13,7 +13,8 @@ from __future__ import annotations
 import ast
 import sys
 import types
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from wfnb.cache.codeorigin import is_library_module
 

@@ -14,8 +14,9 @@ import importlib.machinery
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import xxhash
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 import functools
 import random
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 ENTROPY = "entropy"  # the state of a generator no code seeded: not reproducible, not a dependency
 GENERATORS = ("random", "numpy")

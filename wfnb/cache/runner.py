@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any
 
 from wfnb.cache import branches, capture, evidence, metrics, probes, stepvalues, tracing
 from wfnb.cache.cellcode import CellAnalysis, analyze_cell
@@ -471,7 +472,7 @@ class StepRunner:
             return digests
         try:
             restored = stepvalues.round_trip(packed, self.host.namespace).outputs
-        except Exception as error:  # noqa: BLE001 - a value that cannot be loaded back must not be stored
+        except Exception as error:  # a value that cannot be loaded back must not be stored
             raise UnstorableValue(f"it cannot be loaded back once stored ({type(error).__name__}: {error})") from error
         for name in doubtful:
             again = hash_value(restored[name])

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import itertools
 import sys
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 _MAX_DEPTH = 4  # tuples of tuples of numbers, and no deeper
 _EMPTY_SIZE = sys.getsizeof(set())

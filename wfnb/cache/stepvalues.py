@@ -11,9 +11,10 @@ from __future__ import annotations
 import pickle
 import threading
 import weakref
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 from wfnb.cache import inplace, objectgraph
 from wfnb.cache.effects import Effects

@@ -30,14 +30,15 @@ import genericpath
 import glob
 import itertools
 import os
-import subprocess
 import pathlib
+import subprocess
 import sys
 import threading
 import types
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Literal
+from typing import Any, Literal
 
 from wfnb.cache.codehash import names_used
 from wfnb.cache.codeorigin import is_user_file

@@ -21,8 +21,9 @@ import re
 import sys
 import threading
 import types
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from wfnb.cache.codeorigin import is_library_module, is_user_file
 from wfnb.cache.onimport import LoadedThen

@@ -4,7 +4,8 @@ finds its store and its variants (``wfnb.frontends.cli`` and ``wfnb.frontends.cl
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from wfnb.errors import WfnbError
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import shlex
 import textwrap
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
@@ -140,7 +141,7 @@ def await_transformer(shell: InteractiveShell):
         as_plain_cell = code.splitlines(keepends=True)
         try:
             transformed = shell.transform_cell(code)
-        except Exception:  # IPython cannot read it: as a plain cell, it says why
+        except Exception:  # noqa: BLE001 - IPython cannot read it: as a plain cell, it says why
             return as_plain_cell
         if not _compiles(transformed):
             return as_plain_cell

@@ -11,8 +11,9 @@ together with the way to get the variant's cells: ``%wfnb show`` prints them,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from wfnb.history.records import Variant

@@ -27,9 +27,10 @@ from __future__ import annotations
 import base64
 import re
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 from wfnb.cache.hashing import hash_value
 from wfnb.cache.valuediff import Difference, difference, figure_difference

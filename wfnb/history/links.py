@@ -11,7 +11,8 @@ the link in both workflows without loading values.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from wfnb.cache.watch import current
 

@@ -20,11 +20,12 @@ import os
 import re
 import textwrap
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from wfnb.cache.plaincode import to_plain_python
 from wfnb.errors import BadArgument, CorruptObject, WfnbError

@@ -12,9 +12,10 @@ reached by position or by name (``v.steps["trend"]``), values by name
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from wfnb.cache.branches import describe as describe_branches
 from wfnb.cache.stepvalues import load_values, output_digests

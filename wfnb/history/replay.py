@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 from wfnb.cache.execution import NamespaceHost
 from wfnb.cache.fingerprint import ABSENT
@@ -30,7 +31,6 @@ from wfnb.history.records import StepRecord, Variant
 from wfnb.history.snapshots import record_variant, refill_variant
 from wfnb.history.state import WorkflowState
 from wfnb.store import Store
-
 
 # A step's run records what it shows by taking over the process's sys.stdout, the shell's display hooks and
 # matplotlib's list of open figures. Runs in threads of one process (a sweep's threading backend) share a lock

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from wfnb.cache import stepvalues
 from wfnb.cache.cellcode import analyze_cell
@@ -422,7 +423,7 @@ class Session:
         for listener in list(self.listeners):
             try:
                 listener(self)
-            except Exception as error:  # a broken view must not break the notebook
+            except Exception as error:  # noqa: BLE001 - a broken view must not break the notebook
                 self.listeners.remove(listener)
                 warn(f"a wfnb listener failed and was removed: {type(error).__name__}: {error}")
 

@@ -22,7 +22,8 @@ It also finds, for the browser, which steps of other workflows read a variant.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from wfnb.cache import probes
 from wfnb.history.links import describe_probe, state_of

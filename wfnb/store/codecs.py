@@ -331,7 +331,7 @@ def _encode_pickle(value: object) -> Encoded:
         with io.BytesIO() as file:
             _Pickler(file, protocol=5, buffer_callback=buffers.append).dump(value)
             data = file.getvalue()
-    except Exception as err:  # noqa: BLE001 - pickling can fail in any way a __reduce__ likes
+    except Exception as err:  # pickling can fail in any way a __reduce__ likes
         raise UnstorableValue(unpicklable_message(value, err)) from err
     parts: list[Any] = [data]
     offset = len(data)

@@ -17,9 +17,10 @@ import os
 import secrets
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import xxhash
 
@@ -171,7 +172,7 @@ class Store:
             )
         try:
             return codecs.decode(header.codec, header.meta, payload)
-        except Exception as err:  # noqa: BLE001 - unpickling can raise anything
+        except Exception as err:  # unpickling can raise anything
             reason = f"{type(err).__name__}: {' '.join(str(err).split())[:200]}"
             if header.codec in codecs.ENVIRONMENT_DEPENDENT:
                 what = header.meta.get("type") or header.meta.get("name") or header.codec

@@ -28,8 +28,9 @@ its copies of every object that is not kept.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from wfnb.errors import CorruptObject, StoreError
 from wfnb.store.layout import (

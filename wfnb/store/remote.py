@@ -168,7 +168,7 @@ class RemoteFiles:
                 self._s3("delete_object", rel, **({"IfMatch": etag} if etag else {}))
             except FileNotFoundError:
                 return False
-            except Exception as err:  # noqa: BLE001 - classified below
+            except Exception as err:  # classified below
                 if is_conflict(err):
                     return False  # rewritten meanwhile
                 raise
@@ -246,7 +246,7 @@ class RemoteFiles:
                 self._s3("put_object", rel, Body=data, IfNoneMatch="*")
             except FileNotFoundError as err:
                 raise no_bucket(self.root, err) from None
-            except Exception as err:  # noqa: BLE001 - classified below
+            except Exception as err:  # classified below
                 if is_conflict(err):
                     return False
                 raise
@@ -296,7 +296,7 @@ class RemoteFiles:
                 self._s3("delete_object", rel, **({"IfMatch": etag} if etag else {}))
             except FileNotFoundError:
                 return None
-            except Exception as err:  # noqa: BLE001 - classified below
+            except Exception as err:  # classified below
                 if is_conflict(err):
                     return None  # rewritten meanwhile by another writer: keep the new one
                 raise
@@ -340,7 +340,7 @@ class RemoteFiles:
             yield
         except (FileNotFoundError, StoreError):
             raise
-        except Exception as err:  # noqa: BLE001 - network, credentials, client errors of every kind
+        except Exception as err:  # network, credentials, client errors of every kind
             raise self.error(err, action, rel) from err
 
     def _copy_to(self, rel: str, target: BinaryIO) -> str:
@@ -385,7 +385,7 @@ class RemoteFiles:
                     self._fs.put_file(str(tmp), self._path(rel), mode="create")
                 except FileNotFoundError as err:
                     raise no_bucket(self.root, err) from None
-                except Exception as err:  # noqa: BLE001 - classified below
+                except Exception as err:  # classified below
                     if not is_conflict(err):
                         raise
                     written = 0  # another writer stored this name first: same name, same content
@@ -414,7 +414,7 @@ class RemoteFiles:
                     if etag is None:
                         raise no_bucket(self.root, err) from None
                     # deleted since we looked: try again as a new file
-                except Exception as err:  # noqa: BLE001 - classified below
+                except Exception as err:  # classified below
                     if not is_conflict(err):
                         raise
             time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
@@ -465,7 +465,7 @@ def open_files(url: str, storage_options: dict[str, Any], cache_root: Path) -> R
     options = {**storage_options, "use_listings_cache": False, "skip_instance_cache": True}
     try:
         fs, base = fsspec.core.url_to_fs(url, **options)
-    except Exception as err:  # noqa: BLE001 - bad options surface here in many forms
+    except Exception as err:  # bad options surface here in many forms
         raise StoreError(
             f"Could not set up the file system for {url!r} ({type(err).__name__}: {err}). Check storage_options "
             "(wfnb.configure or WFNB_STORAGE_OPTIONS)."

@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import threading
 import traceback
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from traitlets import Bool, Dict, HasTraits, List
 
@@ -363,7 +364,7 @@ class Actions(HasTraits):
             yield
         except WfnbError as error:
             self._say(action, "error", str(error))
-        except Exception as error:  # the browser must not break the notebook: show it where the user looks
+        except Exception as error:  # noqa: BLE001 - the browser must not break the notebook: show it where the user looks
             self._say(action, "error", f"{what} failed: {type(error).__name__}: {error}", traceback.format_exc())
 
     def _say(self, action: str, kind: str, text: str, detail: str = "", keep: bool = False) -> None:

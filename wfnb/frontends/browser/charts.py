@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import itertools
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
-from typing import Any, Sequence
+from typing import Any
 
 from wfnb.frontends.browser import bridge, scales
 from wfnb.frontends.browser.table import format_value

@@ -8,8 +8,9 @@ and tests check content without parsing HTML.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Collection, Literal, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from wfnb.errors import WfnbError
 from wfnb.frontends.browser.table import parse_time

@@ -16,7 +16,8 @@ off nothing is read; ``refresh()`` reads everything again.
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from traitlets import Bool, HasTraits
 

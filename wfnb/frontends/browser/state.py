@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import TYPE_CHECKING, Any, Collection
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any
 
 from traitlets import Bool, Enum, Int, List, TraitError, Unicode, observe, validate
 
