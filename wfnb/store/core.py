@@ -20,12 +20,13 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
 import xxhash
 
 from wfnb.errors import CorruptObject, StoreError
 from wfnb.store import codecs
+from wfnb.store.backend import Backend
 from wfnb.store.codecs import Encoded
 from wfnb.store.layout import (
     OBJECTS,
@@ -53,10 +54,6 @@ from wfnb.store.objects import (
     unpack_document,
 )
 from wfnb.store.refs import Refs
-
-if TYPE_CHECKING:
-    from wfnb.store.remote import RemoteFiles
-
 
 
 class UnloadableObject(CorruptObject):
@@ -87,9 +84,9 @@ class VerifyReport:
 
 
 class Store:
-    """A wfnb store in a local directory; create it with ``open_store``."""
+    """A wfnb store, in a local directory or a bucket (its ``Backend``); create it with ``open_store``."""
 
-    def __init__(self, root: Path | str, files: LocalFiles | RemoteFiles) -> None:
+    def __init__(self, root: Path | str, files: Backend) -> None:
         self.root = root
         self._files = files
         self.refs = Refs(files)
@@ -100,7 +97,7 @@ class Store:
     @property
     def read_only(self) -> bool:
         """True if this store was opened to read only: nothing in it changes (see ``open_store``)."""
-        return bool(getattr(self._files, "read_only", False))
+        return self._files.read_only
 
     # ----- objects
     def encode(self, value: object) -> Encoded:

@@ -159,6 +159,23 @@ class LocalFiles:
         return contextlib.nullcontext()
 
     # ----- writing
+    def refuse_foreign(self, names: Iterable[str]) -> None:
+        """Refuse to scatter store directories into a directory that holds something else."""
+        try:
+            entries = set(os.listdir(self.root))
+        except FileNotFoundError:
+            return
+        except OSError as err:
+            raise self.error(err, "list") from err
+        foreign = sorted(entries - set(names))
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (", …" if len(foreign) > 5 else "")
+            raise StoreError(
+                f"The directory {self.root} is not a wfnb store (it has no FORMAT file) and is not empty "
+                f"(it holds {shown}). Choose a new or empty directory with WFNB_STORE or "
+                "open_store(path), so that wfnb never mixes its files with yours."
+            )
+
     def make_dirs(self, names: Iterable[str]) -> None:
         """Create the store's top-level directories (and the root) if missing."""
         self._refuse_writes()
@@ -289,6 +306,10 @@ class LocalFiles:
         if self.read_only:
             return 0
         return remove_stale_tmp(self.root / TMP)
+
+    def prune_cache(self, keep: Iterable[str]) -> int:
+        """Nothing to prune: a local store keeps no copies elsewhere (a remote one caches its objects)."""
+        return 0
 
     # ----- errors
     def error(self, err: OSError, action: str, rel: str | None = None) -> StoreError:

@@ -60,6 +60,8 @@ _CHUNK = 16 << 20
 class RemoteFiles:
     """A store's files under a prefix of a bucket; every method takes a relative POSIX path."""
 
+    read_only = False  # not enforced here: the bucket's permissions decide what a reader may change
+
     def __init__(self, url: str, fs: Any, base: str, cache: Path) -> None:
         self.root = url  # what messages show
         self._fs = fs
