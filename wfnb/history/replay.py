@@ -26,11 +26,13 @@ from wfnb.cache.runner import StepRunner, run_sync
 from wfnb.cache.statusline import StepReport
 from wfnb.cache.stepline import StepOptions
 from wfnb.errors import BadArgument, CorruptObject, StepFailed
-from wfnb.history import upstream  # noqa: F401 - checks the results of other workflows a step read
+from wfnb.history import upstream
 from wfnb.history.records import StepRecord, Variant
 from wfnb.history.snapshots import record_variant, refill_variant
 from wfnb.history.state import WorkflowState
 from wfnb.store import Store
+
+upstream.register()  # a step that read another workflow's result (a `variant` probe) can be checked
 
 # A step's run records what it shows by taking over the process's sys.stdout, the shell's display hooks and
 # matplotlib's list of open figures. Runs in threads of one process (a sweep's threading backend) share a lock

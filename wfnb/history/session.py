@@ -30,7 +30,7 @@ from wfnb.cache.statusline import StepReport
 from wfnb.cache.stepline import StepOptions
 from wfnb.cache.stepvalues import output_digests
 from wfnb.errors import BadArgument, CorruptObject, StepFailed, StepInterrupted, StepNotStored, WfnbError
-from wfnb.history import upstream  # noqa: F401 - checks the results of other workflows a step read
+from wfnb.history import upstream
 from wfnb.history.checkout import Restored
 from wfnb.history.links import note_variant
 from wfnb.history.notebookpath import NotebookOrigin, find_origin, note_notebook, notebook_workflow, saved_step_names
@@ -53,6 +53,8 @@ from wfnb.store.opening import open_store_to_write_or_read
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
+
+upstream.register()  # a step that read another workflow's result (a `variant` probe) can be checked
 
 __all__ = ["Session", "StepOptions", "current_session", "resolve_store", "start_session"]
 
