@@ -31,12 +31,11 @@ from wfnb.cache import clock, localmodules, patches
 from wfnb.cache.cellcode import CellAnalysis, analyze_cell
 from wfnb.cache.codehash import names_used
 from wfnb.cache.codeorigin import is_library_module, is_user_file
-from wfnb.cache.files import digest_files, literal_files
+from wfnb.cache.files import ABSENT, digest_files, literal_files
 from wfnb.cache.hashing import hash_value, module_version
 
 # Bump whenever the meaning of a key changes, so that no old entry is ever hit by mistake.
 KEY_FORMAT_VERSION = 2  # 2: verified traces; indirect inputs; local modules by source and state
-ABSENT = "absent"  # an input name that was not defined when the step ran
 # IPython turns `%magic` and `!cmd` lines into calls through this function: machinery, not data.
 _SHELL_MACHINERY = frozenset({"get_ipython"})
 # Builtins IPython adds: a step reads them the same way in a notebook and in a plain process.

@@ -25,7 +25,7 @@ from typing import Any
 import xxhash
 
 from wfnb.cache.codeorigin import is_user_file, is_user_module, user_modules
-from wfnb.cache.files import path_digest
+from wfnb.cache.files import ABSENT, path_digest
 from wfnb.errors import UnhashableValue
 
 PRISTINE = "fresh"  # a module's data as right after loading it
@@ -104,7 +104,7 @@ def _watch_loader(loader: Any) -> None:
 
         def exec_module(self: Any, module: types.ModuleType) -> None:
             origin = getattr(getattr(module, "__spec__", None), "origin", None)
-            source = path_digest(origin) if isinstance(origin, str) else "absent"
+            source = path_digest(origin) if isinstance(origin, str) else ABSENT
             super(watching, self).exec_module(module)  # type: ignore[misc]
             _loaded[module.__name__] = Loaded(source, data_digests(module))
 
@@ -162,7 +162,7 @@ def source_state(name: str) -> str:
         file = getattr(module, "__file__", None)
         return path_digest(file) if file else "nofile"
     origin = locate(name)
-    return path_digest(origin) if origin else "absent"
+    return path_digest(origin) if origin else ABSENT
 
 
 def data_state(name: str) -> str:

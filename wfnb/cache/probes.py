@@ -22,6 +22,7 @@ import xxhash
 
 from wfnb.cache import libsettings, localmodules, patches, randomness
 from wfnb.cache.files import (
+    ABSENT,
     glob_digest,
     listing_digest,
     path_digest,
@@ -31,7 +32,6 @@ from wfnb.cache.files import (
 from wfnb.errors import UnhashableValue
 
 Probe = tuple[str, str, str]  # (kind, what, value)
-ABSENT = "absent"
 UNSET = "unset"
 
 

@@ -18,13 +18,12 @@ from typing import Any
 
 from wfnb.cache import inplace, objectgraph
 from wfnb.cache.effects import Effects
+from wfnb.cache.files import ABSENT
 from wfnb.cache.hashing import hash_value
 from wfnb.cache.objectgraph import LiveIndex, Path
 from wfnb.cache.rebinding import rebind
 from wfnb.errors import CorruptObject, UnhashableValue, UnstorableValue
 from wfnb.store import Store
-
-ABSENT = "absent"  # an input that was not defined (as in wfnb.cache.fingerprint)
 
 
 @dataclass

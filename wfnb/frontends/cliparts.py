@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from wfnb.errors import WfnbError
 
 if TYPE_CHECKING:
-    from wfnb.history.records import Variant
+    from wfnb.history.records import RecordedVariant
     from wfnb.store import Store
 
 
@@ -62,7 +62,7 @@ whole_number = non_negative(int, "a whole number")
 seconds = non_negative(float, "a number of seconds")
 
 
-def variant_of(args: argparse.Namespace, ref: str, default_workflow: str | None = None, *, read_only: bool = False) -> Variant:
+def variant_of(args: argparse.Namespace, ref: str, default_workflow: str | None = None, *, read_only: bool = False) -> RecordedVariant:
     """The variant ``ref`` names; ``read_only``: from the store opened read-only (the command changes nothing)."""
     from wfnb.frontends import api
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from wfnb.history.records import Variant
+    from wfnb.history.records import RecordedVariant
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Restored:
     extra: tuple[str, ...]  # steps the notebook ran that the variant does not have
 
     @classmethod
-    def between(cls, variant: Variant, records: Mapping[str, Mapping[str, Any]], params: Mapping[str, Any]) -> Restored:
+    def between(cls, variant: RecordedVariant, records: Mapping[str, Mapping[str, Any]], params: Mapping[str, Any]) -> Restored:
         """Compare ``variant`` with what the notebook last ran: step records and parameters by name."""
         steps = tuple(
             record.step

@@ -27,7 +27,7 @@ from wfnb.cache.statusline import StepReport
 from wfnb.cache.stepline import StepOptions
 from wfnb.errors import BadArgument, CorruptObject, StepFailed
 from wfnb.history import upstream
-from wfnb.history.records import StepRecord, Variant
+from wfnb.history.records import RecordedVariant, StepRecord
 from wfnb.history.snapshots import record_variant, refill_variant
 from wfnb.history.state import WorkflowState
 from wfnb.store import Store
@@ -71,8 +71,8 @@ class StepCode:
 
 
 def replay(
-    variant: Variant, *, progress: Callable[[StepReport], None] | None = None, **params: Any
-) -> Variant:
+    variant: RecordedVariant, *, progress: Callable[[StepReport], None] | None = None, **params: Any
+) -> RecordedVariant:
     """Re-run ``variant`` with ``params`` overriding its parameters; return the resulting variant.
 
     Parameters
@@ -99,7 +99,7 @@ def replay(
     )
 
 
-def _values_gone(store: Store, variant: Variant) -> bool:
+def _values_gone(store: Store, variant: RecordedVariant) -> bool:
     """Whether ``wfnb gc`` let some of the variant's values go (its history stays; a replay computes them)."""
     from wfnb.store.gc import value_objects
 
@@ -119,8 +119,8 @@ def run_steps(
     setup: str = "",
     label: str,
     missing_hint: str,
-    refill: Variant | None = None,
-) -> Variant:
+    refill: RecordedVariant | None = None,
+) -> RecordedVariant:
     """Run ``steps`` in order in a fresh namespace through the cache, and record the variant they make.
 
     ``refill`` is a variant whose values were let go, being replayed as it was:

@@ -36,7 +36,7 @@ from wfnb.history.links import note_variant
 from wfnb.history.notebookpath import NotebookOrigin, find_origin, note_notebook, notebook_workflow, saved_step_names
 from wfnb.history.params import check_param, short_repr
 from wfnb.history.snapshots import (
-    Variant,
+    RecordedVariant,
     current_number,
     known_variant,
     load_variant,
@@ -172,7 +172,7 @@ class Session:
                 self._leave_out_deleted_steps()
         return self._state
 
-    def _starting_variant(self) -> Variant | None:
+    def _starting_variant(self) -> RecordedVariant | None:
         """The variant HEAD names; if HEAD or that variant is damaged, the newest sound one (made current again).
 
         Starting from nothing instead would let the next step alone make a
@@ -198,7 +198,7 @@ class Session:
         warn(f"{problem} This kernel starts from v{fallback}, the newest sound variant of {workflow}{repaired}.")
         return load_variant(store, workflow, fallback)
 
-    def _adopt(self, variant: Variant) -> None:
+    def _adopt(self, variant: RecordedVariant) -> None:
         self._growing = None
         state = self._state if self._state is not None else WorkflowState(self.workflow)
         state.order = [record.step for record in variant.steps]
@@ -467,7 +467,7 @@ class Session:
         its cells back; "" when they match (or the notebook has moved on). For the status and the browser."""
         return self._restored.explain() if self._restored is not None else ""
 
-    def checkout(self, ref: str) -> Variant:
+    def checkout(self, ref: str) -> RecordedVariant:
         """Restore a variant's values into the notebook and make it the current variant.
 
         The cells keep the code the notebook last ran; ``out_of_step()`` then
@@ -497,7 +497,7 @@ class Session:
         self.notify()
         return variant
 
-    def tag(self, name: str, note: str | None) -> Variant:
+    def tag(self, name: str, note: str | None) -> RecordedVariant:
         """Name the current variant."""
         state = self.state
         if state.current is None:
@@ -510,7 +510,7 @@ class Session:
         self.notify()
         return variant
 
-    def pin(self, ref: str | None, note: str | None) -> Variant:
+    def pin(self, ref: str | None, note: str | None) -> RecordedVariant:
         """Pin variant ``ref`` (default: the current one), so that ``wfnb gc`` keeps what it needs."""
         from wfnb.history.snapshots import pin_variant
 
@@ -575,7 +575,7 @@ def resolve_store(store: Store | str | os.PathLike | None, *, create: bool = Tru
     return open_store(store, create=create)
 
 
-def find_variant(ref: str | int, workflow: str | None = None, store: Store | str | None = None) -> Variant:
+def find_variant(ref: str | int, workflow: str | None = None, store: Store | str | None = None) -> RecordedVariant:
     """A variant as a user names it (``wfnb.variant``): in a running step, one of the step's inputs."""
     where = workflow or (_current.workflow if _current is not None and store is None else None)
     opened = resolve_store(store, create=False)

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from wfnb.history.records import Variant
+    from wfnb.history.records import RecordedVariant
 
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"  # what ipykernel puts in MPLBACKEND
 _setting_up = threading.Lock()
@@ -108,7 +108,7 @@ def take_context(environ: dict[str, str], cwd: str) -> None:
         importlib.invalidate_caches()
 
 
-def step_imports(variant: Variant) -> list[str]:
+def step_imports(variant: RecordedVariant) -> list[str]:
     """The top-level modules the variant's steps imported when they ran (numpy, pandas, the user's own)."""
     names: list[str] = []
     for step in variant.steps:

@@ -37,7 +37,7 @@ from wfnb.store.layout import (
     OBJECTS,
     RECORDS,
     REFS,
-    check_name,
+    check_digest,
     digest_of_object_path,
     key_of_record_path,
     object_path,
@@ -244,7 +244,7 @@ def needed_by_record(store: Store, record: Any, problems: list[str], where: str)
 
 def is_digest(value: Any) -> bool:
     try:
-        check_name(value)
+        check_digest(value)
     except StoreError:
         return False
     return True

@@ -18,7 +18,7 @@ from wfnb.history.links import uses_of
 from wfnb.history.state import data_flow
 
 if TYPE_CHECKING:
-    from wfnb.history.snapshots import Variant
+    from wfnb.history.snapshots import RecordedVariant
 
 Event = Mapping[str, Any]  # a captured output event, see wfnb.cache.capture
 Image = tuple[str, str]  # (mime type, base64 data or SVG text)
@@ -158,7 +158,7 @@ class Dag:
     notebook_at: str = ""  # when the notebook is at another variant of this workflow: which ("v3")
 
 
-def variant_detail(variant: Variant, parent: Variant | None, status: str, opened: Collection[str] | None = None) -> Detail:
+def variant_detail(variant: RecordedVariant, parent: RecordedVariant | None, status: str, opened: Collection[str] | None = None) -> Detail:
     """The detail of ``variant``; ``parent`` (its parent variant, if still there) tells what was reused.
 
     Only the outputs of the steps in ``opened`` are read (None: every step's): a
@@ -202,7 +202,7 @@ def variant_detail(variant: Variant, parent: Variant | None, status: str, opened
     )
 
 
-def compare_variants(old: Variant, new: Variant) -> Comparison:
+def compare_variants(old: RecordedVariant, new: RecordedVariant) -> Comparison:
     """The code of each step in both, in the new variant's order, then the steps it dropped."""
     diff = new.diff(old)
     old_steps = {s.step: s for s in old.steps}
@@ -224,7 +224,7 @@ def compare_variants(old: Variant, new: Variant) -> Comparison:
 
 
 def step_graph(
-    variant: Variant,
+    variant: RecordedVariant,
     statuses: Mapping[str, tuple[str, str]] | None,
     notebook_at: str = "",
     used_by: Sequence[tuple[str, str, tuple[str, ...]]] = (),
@@ -277,7 +277,7 @@ def step_graph(
     return Dag(title=title, nodes=tuple(nodes), edges=edges, live=statuses is not None, notebook_at=notebook_at)
 
 
-def side_by_side(variants: Sequence[Variant]) -> SideBySide:
+def side_by_side(variants: Sequence[RecordedVariant]) -> SideBySide:
     """Every parameter and metric of any of ``variants``, the steps each changed from the first, and
     the figures of each step that showed any, one column per variant."""
     first = {record.step: record.key for record in variants[0].steps}
@@ -305,19 +305,19 @@ def _value_rows(sources: Sequence[Mapping[str, Any]]) -> tuple[ValueRow, ...]:
     return tuple(ValueRow(name, tuple(source.get(name) for source in sources)) for name in names)
 
 
-def _step_names(variant: Variant) -> list[str]:
+def _step_names(variant: RecordedVariant) -> list[str]:
     steps = variant.steps
     return steps.names() if hasattr(steps, "names") else [record.step for record in steps]
 
 
-def _steps_in_order(variants: Sequence[Variant]) -> list[str]:
+def _steps_in_order(variants: Sequence[RecordedVariant]) -> list[str]:
     order: dict[str, None] = {}
     for variant in variants:
         order.update(dict.fromkeys(_step_names(variant)))
     return list(order)
 
 
-def step_events(variant: Variant, step: str) -> tuple[list[Event], str]:
+def step_events(variant: RecordedVariant, step: str) -> tuple[list[Event], str]:
     """The output events of one step, or none and why (a damaged or missing object)."""
     try:
         return list(variant.display_events(step)), ""
@@ -340,12 +340,12 @@ def images_of(events: list[Event] | tuple[Event, ...]) -> tuple[Image, ...]:
     return tuple(found)
 
 
-def _images(variant: Variant, step: str) -> tuple[Image, ...]:
+def _images(variant: RecordedVariant, step: str) -> tuple[Image, ...]:
     events, _ = step_events(variant, step)
     return images_of(events)
 
 
-def _reuse(variant: Variant, step: str, started: str, parent: Variant | None) -> Reuse:
+def _reuse(variant: RecordedVariant, step: str, started: str, parent: RecordedVariant | None) -> Reuse:
     """A step the parent had unchanged is reused; one computed before the parent existed was restored."""
     if parent is None:
         return "ran"

@@ -33,7 +33,7 @@ from wfnb.store import changes
 
 if TYPE_CHECKING:
     from wfnb.history.session import Session
-    from wfnb.history.snapshots import Variant
+    from wfnb.history.snapshots import RecordedVariant
 
 
 class Live(HasTraits):
@@ -180,7 +180,7 @@ class Live(HasTraits):
                     rows[ref] = table.make_row(variants[ref], status)
         self._replace_rows(rows, dict(variants))
 
-    def _put(self, ref: str, variant: Variant | None) -> None:
+    def _put(self, ref: str, variant: RecordedVariant | None) -> None:
         rows, variants = dict(self._rows), dict(self._variants)
         rows.pop(ref, None)
         variants.pop(ref, None)

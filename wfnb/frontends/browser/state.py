@@ -32,7 +32,7 @@ from wfnb.history.upstream import dependents
 
 if TYPE_CHECKING:
     from wfnb.history.session import Session
-    from wfnb.history.snapshots import Variant
+    from wfnb.history.snapshots import RecordedVariant
     from wfnb.store import Store
 
 __all__ = ["EXPORT_FORMATS", "BrowserState"]
@@ -70,7 +70,7 @@ class BrowserState(Actions, Live):
         self.store = store
         self._lock = threading.RLock()
         self._rows: dict[str, table.Row] = {}
-        self._variants: dict[str, Variant] = {}
+        self._variants: dict[str, RecordedVariant] = {}
         self._visible: list[table.Row] | None = None
         self._columns: list[table.Column] | None = None
         self._changes: dict[str, dict[str, table.ChangeKind]] = {}
@@ -92,7 +92,7 @@ class BrowserState(Actions, Live):
                 workflow = ""
             names = [workflow] if workflow else self.workflows
             rows: dict[str, table.Row] = {}
-            variants: dict[str, Variant] = {}
+            variants: dict[str, RecordedVariant] = {}
             for name in names:
                 head = current_number(self.store, name)
                 for variant in list_variants(self.store, name):
@@ -109,7 +109,7 @@ class BrowserState(Actions, Live):
                 self._loading = False
             self.revision += 1
 
-    def _replace_rows(self, rows: dict[str, table.Row], variants: dict[str, Variant]) -> None:
+    def _replace_rows(self, rows: dict[str, table.Row], variants: dict[str, RecordedVariant]) -> None:
         """Publish new rows (never mutated afterwards) and forget what was computed from the old ones."""
         self._rows, self._variants = rows, variants
         self._visible = self._columns = None
@@ -333,7 +333,7 @@ class BrowserState(Actions, Live):
             raise BadArgument(f"{found} is not listed in this browser (workflow {self.workflow or 'all'}); refresh or pick its workflow.")
         return found
 
-    def variant(self, ref: str | None = None) -> Variant | None:
+    def variant(self, ref: str | None = None) -> RecordedVariant | None:
         return self._variants.get(self.selected if ref is None else ref)
 
     def row(self, ref: str | None = None) -> table.Row | None:
@@ -381,7 +381,7 @@ class BrowserState(Actions, Live):
         statuses = session.state.statuses() if live else None
         return details.step_graph(variant, statuses, notebook_at=elsewhere, used_by=self.used_by(variant))
 
-    def used_by(self, variant: Variant) -> list[tuple[str, str, tuple[str, ...]]]:
+    def used_by(self, variant: RecordedVariant) -> list[tuple[str, str, tuple[str, ...]]]:
         """The steps of other workflows' variants that read ``variant`` (kept until the rows change)."""
         key = (variant.workflow, variant.number, self.revision)
         if key not in self._links:

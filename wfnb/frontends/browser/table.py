@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from wfnb.history.snapshots import Variant
+    from wfnb.history.snapshots import RecordedVariant
 
 ColumnKind = Literal["base", "param", "metric"]
 RowStatus = Literal["current", "stale", "complete"]
@@ -67,7 +67,7 @@ class Row:
         return f"v{self.number}"
 
 
-def make_row(variant: Variant, status: RowStatus) -> Row:
+def make_row(variant: RecordedVariant, status: RowStatus) -> Row:
     """A row for ``variant``, reading only its manifest (no step record is loaded)."""
     words = [variant.workflow, *variant.tags, *variant.notes.values(), *variant.changed_steps, status, "pinned" if variant.pinned else ""]
     return Row(
