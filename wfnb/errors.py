@@ -96,7 +96,7 @@ def api_boundary(function: _Function) -> _Function:
             show_errors_plainly()
             raise error.with_traceback(None) from None
 
-    return call  # type: ignore[return-value]
+    return call  # type: ignore[return-value]  # the wrapper takes and returns what the function does
 
 
 def show_errors_plainly(shell: Any = None) -> None:

@@ -17,7 +17,7 @@ import numpy  # noqa: F401 - imported before forking, so children start warm
 from IPython.core.interactiveshell import InteractiveShell
 
 import wfnb.frontends.magics
-import wfnb.store  # noqa: F401
+import wfnb.store  # noqa: F401 - likewise, with the magics above
 
 CELLS = [
     "%%params\nseed = {seed}",

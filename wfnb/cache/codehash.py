@@ -78,7 +78,7 @@ def global_token(obj: object, resolvable: bool = True) -> tuple[str, str, str] |
     must be hashed by content, since its name does not say what it does.
     """
     try:
-        module, qualname = obj.__module__, obj.__qualname__  # type: ignore[attr-defined]
+        module, qualname = obj.__module__, obj.__qualname__  # type: ignore[attr-defined]  # any object: one without them raises, caught below
     except Exception:  # noqa: BLE001 - a proxy or odd object whose attributes raise: no origin
         return None
     if not isinstance(module, str) or not isinstance(qualname, str) or "<" in qualname:
@@ -195,7 +195,7 @@ def _absolute_module(name: str, level: int, package: object) -> str | None:
     if not level:
         return name
     try:
-        return importlib.util.resolve_name("." * level + name, package)  # type: ignore[arg-type]
+        return importlib.util.resolve_name("." * level + name, package)  # type: ignore[arg-type]  # a bad package raises, caught below
     except (ImportError, ValueError, TypeError):
         return None
 
@@ -234,8 +234,13 @@ def _code_info(enc: Encoder, code: CodeType) -> _CodeInfo:
         getattr(code, "co_exceptiontable", b""),  # try/except ranges: behaviour, not position
     )
     info = _CodeInfo(enc.digest_of(fields), tuple(sorted(names)), tuple(sorted(imports)))
-    _CODE_INFO[key] = (weakref.ref(code, lambda _ref, key=key: _CODE_INFO.pop(key, None)), info)
+    _CODE_INFO[key] = (weakref.ref(code, functools.partial(_forget_code, key)), info)
     return info
+
+
+def _forget_code(key: int, _ref: object) -> None:
+    """A code object is gone: its id may be reused, so what was learnt about it goes too."""
+    _CODE_INFO.pop(key, None)
 
 
 def _behaviour_consts(code: CodeType) -> tuple[Any, ...]:
@@ -435,13 +440,13 @@ def _enc_module(enc: Encoder, module: ModuleType) -> Iterator[object]:
 def _file_digest(path: str | None) -> bytes:
     """xxh3-128 of a file's bytes (16 zero bytes if there is none), cached by path, mtime and size."""
     try:
-        stat = os.stat(path)  # type: ignore[arg-type]
+        stat = os.stat(path)  # type: ignore[arg-type]  # None raises TypeError, caught below
     except (OSError, TypeError):
         return bytes(16)
     key = (path, stat.st_mtime_ns, stat.st_size)
-    digest = _FILE_DIGESTS.get(key)  # type: ignore[arg-type]
+    digest = _FILE_DIGESTS.get(key)  # type: ignore[arg-type]  # path is a str by now
     if digest is None:
-        with open(path, "rb") as file:  # type: ignore[arg-type]
+        with open(path, "rb") as file:  # type: ignore[arg-type]  # path is a str by now
             digest = xxhash.xxh3_128_digest(file.read())
-        _FILE_DIGESTS[key] = digest  # type: ignore[index]
+        _FILE_DIGESTS[key] = digest  # type: ignore[index]  # path is a str by now
     return digest

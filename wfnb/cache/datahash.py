@@ -342,7 +342,8 @@ def _enc_extension_array(enc: Encoder, arr: Any) -> Iterator[object]:
 
 
 def _enc_column(enc: Encoder, column: _Column) -> Iterator[object]:
-    np, pd = sys.modules["numpy"], sys.modules.get("pandas")
+    np = sys.modules["numpy"]
+    pd: Any = sys.modules.get("pandas")
     values = column.values
     enc.write_str(str(values.dtype))
     if isinstance(values, np.ndarray):

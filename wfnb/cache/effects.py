@@ -218,7 +218,7 @@ def _interpreter() -> dict[str, Any]:
 
 def _set_interpreter(name: str, value: Any) -> None:
     if name == "warnings":
-        warnings.filters[:] = value
+        warnings.filters[:] = value  # type: ignore[index]  # a list at runtime; typeshed says Sequence
         warnings._filters_mutated()  # type: ignore[attr-defined]  # what filterwarnings itself calls
     elif name == "recursion":
         sys.setrecursionlimit(value)

@@ -232,7 +232,7 @@ class _Reach:
             return [f for f in (item.fget, item.fset, item.fdel) if f is not None]
         if isinstance(item, functools.partial):
             return [item.func, *item.args, *item.keywords.values()]
-        if isinstance(item, functools._lru_cache_wrapper) and isinstance(item.__wrapped__, types.FunctionType):  # type: ignore[attr-defined]
+        if isinstance(item, functools._lru_cache_wrapper) and isinstance(item.__wrapped__, types.FunctionType):
             wrapped = item.__wrapped__
             if not is_library_module(wrapped.__module__ or "") and item.cache_info().currsize:
                 # it may answer from its cache without reading the files its first calls read
@@ -278,7 +278,7 @@ _AT_NAME = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)")
 def _names_in_expression_strings(reads: set[str], namespace: Mapping[str, Any]) -> set[str]:
     """``df.query(FILTER)`` with ``FILTER = "price > @min_price"``: pandas reads ``min_price`` from the
     caller's namespace, so a string input's ``@names`` are inputs too."""
-    found = set()
+    found: set[str] = set()
     for name in reads:
         value = namespace.get(name)
         if isinstance(value, str) and "@" in value and len(value) <= 10_000:

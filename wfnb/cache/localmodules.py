@@ -105,7 +105,7 @@ def _watch_loader(loader: Any) -> None:
         def exec_module(self: Any, module: types.ModuleType) -> None:
             origin = getattr(getattr(module, "__spec__", None), "origin", None)
             source = path_digest(origin) if isinstance(origin, str) else ABSENT
-            super(watching, self).exec_module(module)  # type: ignore[misc]
+            super(watching, self).exec_module(module)  # type: ignore[arg-type]  # a class by now (mypy sees Optional)
             _loaded[module.__name__] = Loaded(source, data_digests(module))
 
         watching = type(kind.__name__, (kind,), {"exec_module": exec_module, "__module__": kind.__module__})
@@ -122,7 +122,7 @@ def install() -> None:
         sys.meta_path.insert(0, _Finder)
     for name, module in user_modules().items():
         if name not in _loaded:
-            _loaded[name] = Loaded(path_digest(module.__file__), data_digests(module))
+            _loaded[name] = Loaded(path_digest(module.__file__ or ""), data_digests(module))
 
 
 # ---- the state of a module ---------------------------------------------------------------------------

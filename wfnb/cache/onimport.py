@@ -54,7 +54,7 @@ class _ThenLoader:
 
     def exec_module(self, module: types.ModuleType) -> None:
         module.__loader__ = self.loader  # the module keeps its own loader
-        if getattr(module, "__spec__", None) is not None:
+        if module.__spec__ is not None:
             module.__spec__.loader = self.loader
         self.loader.exec_module(module)
         try:

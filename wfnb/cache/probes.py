@@ -14,7 +14,7 @@ import importlib.machinery
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,9 +49,9 @@ class Trace:
         return {"probes": [list(p) for p in self.probes], "untraceable": self.untraceable}
 
 
-def probes_of(record: dict[str, Any]) -> list[Probe]:
+def probes_of(record: Mapping[str, Any]) -> list[Probe]:
     trace = record.get("trace") or {}
-    return [tuple(p) for p in trace.get("probes", [])]  # type: ignore[misc]
+    return [tuple(p) for p in trace.get("probes", [])]
 
 
 def first_change(probes: list[Probe], namespace: dict[str, Any]) -> str | None:

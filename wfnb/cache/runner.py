@@ -222,8 +222,8 @@ class StepRunner:
         namespace = self.host.namespace
         reasons = [lookup.why] if lookup.why else _reasons(options, fingerprint, previous)
         earlier = lookup.against if lookup.against is not None else previous
-        decision = {"kind": "ran" if uncacheable is None else "uncacheable", "reasons": [uncacheable] if uncacheable else reasons}
-        stored_inputs = self._store_inputs(fingerprint) if fingerprint is not None else {}
+        decision: dict[str, Any] = {"kind": "ran" if uncacheable is None else "uncacheable", "reasons": [uncacheable] if uncacheable else reasons}
+        stored_inputs = self._store_inputs(fingerprint) if fingerprint is not None else []
         before = {name: id(value) for name, value in namespace.items()}
         inputs = [n for n, d in fingerprint.inputs.items() if d != ABSENT and n in namespace] if fingerprint else []
         live = LiveIndex.of(namespace, inputs)

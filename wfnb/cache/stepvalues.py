@@ -136,7 +136,7 @@ def read(store: Store, record: Mapping[str, Any], resolve_live: Callable[[Path],
     """A record's values; live paths are resolved with ``resolve_live``. Raises CorruptObject, LookupError."""
     if "graph" not in record:
         return StepValues(outputs={name: store.get_object(digest) for name, digest in record["outputs"].items()})
-    data = store.get_object(record["graph"])
+    data: Any = store.get_object(record["graph"])  # the graph's bytes, as stored
     try:
         with classes_made_anew():
             graph = objectgraph.unpack(data, resolve_live, store.get_object)
@@ -146,7 +146,7 @@ def read(store: Store, record: Mapping[str, Any], resolve_live: Callable[[Path],
 
 
 def namespace_resolver(namespace: Mapping[str, Any]) -> Callable[[Path], Any]:
-    return lambda path: objectgraph.resolve(namespace, path)  # type: ignore[arg-type]
+    return lambda path: objectgraph.resolve(namespace, path)  # type: ignore[arg-type]  # a Mapping is enough: resolve only reads
 
 
 def stored_input_resolver(store: Store, record: Mapping[str, Any]) -> Callable[[Path], Any]:
@@ -179,7 +179,7 @@ def checkout_resolver(store: Store, record: Mapping[str, Any], namespace: Mappin
                 matching[name] = name in namespace and hash_value(namespace[name]) == inputs.get(name)
             except UnhashableValue:
                 matching[name] = False
-        return objectgraph.resolve(namespace, path) if matching[name] else from_store(path)  # type: ignore[arg-type]
+        return objectgraph.resolve(namespace, path) if matching[name] else from_store(path)  # type: ignore[arg-type]  # a Mapping is enough: resolve only reads
 
     return resolve
 

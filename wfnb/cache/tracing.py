@@ -67,7 +67,7 @@ def _patches_seen(shell: Any) -> Any:
         except Exception:  # noqa: BLE001 - never break the user's cell
             pass
 
-    seen.wfnb = True  # type: ignore[attr-defined]
+    seen.wfnb = True  # type: ignore[attr-defined]  # marks wfnb's own hook
     return seen
 
 

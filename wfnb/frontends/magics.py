@@ -10,7 +10,7 @@ import argparse
 import shlex
 import textwrap
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
@@ -352,7 +352,7 @@ class _ArgumentParser(argparse.ArgumentParser):
     def parse(self, arguments: list[str]) -> argparse.Namespace:
         return self.parse_args(arguments)
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.format_usage().strip()}: {message}")
 
 

@@ -519,7 +519,7 @@ class Session:
                 "The workflow is not at a variant now (a step is stale or has not run), so there is nothing to pin. "
                 "Run the stale steps (see %wfnb status), or pin an earlier one: %wfnb pin v3"
             )
-        variant = resolve(self.store, ref, self.workflow) if ref is not None else load_variant(self.store, self.workflow, self.state.current)  # type: ignore[arg-type]
+        variant = resolve(self.store, ref, self.workflow) if ref is not None else load_variant(self.store, self.workflow, self.state.current)  # type: ignore[arg-type]  # not None when ref is: checked above
         pin_variant(self.store, variant, note)
         self.notify()
         return load_variant(self.store, variant.workflow, variant.number)

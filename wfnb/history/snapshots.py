@@ -309,7 +309,7 @@ def _known(store: Store, workflows_searched: list[str]) -> str:
 
 
 def _from_manifest(
-    store: Store, manifest: Mapping[str, Any], tags: Mapping[int, list[tuple[str, str]]], ref: str, pins: set[int] = frozenset()  # type: ignore[assignment]
+    store: Store, manifest: Mapping[str, Any], tags: Mapping[int, list[tuple[str, str]]], ref: str, pins: set[int] = frozenset()  # type: ignore[assignment]  # a frozenset default: never mutated
 ) -> RecordedVariant:
     check_manifest(store, manifest, ref)
     number = manifest["number"]

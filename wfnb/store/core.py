@@ -376,7 +376,7 @@ class Store:
                 if header.codec not in codecs.CODECS:
                     return f"unknown codec {header.codec!r} (written by a newer wfnb?)"
                 return None
-            kind: DocumentKind = {RECORDS: "record", RUNS: "run", REFS: "ref"}[top]  # type: ignore[assignment]
+            kind: DocumentKind = {RECORDS: "record", RUNS: "run", REFS: "ref"}[top]  # type: ignore[assignment]  # top is one of the three: checked by the loop
             if top == RECORDS:
                 name = key_of_record_path(rel)
             elif top == RUNS:

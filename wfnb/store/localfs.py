@@ -27,7 +27,7 @@ import re
 import secrets
 import socket
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -203,7 +203,7 @@ class LocalFiles:
         try:
             with open(tmp, "xb") as f:
                 for chunk in chunks:
-                    written += f.write(chunk)  # type: ignore[arg-type]
+                    written += f.write(chunk)  # type: ignore[arg-type]  # bytes-like chunks (bytes, memoryview)
             if durable:
                 self.sync()
             self._replace(tmp, final)
@@ -228,7 +228,7 @@ class LocalFiles:
         try:
             with open(tmp, "xb") as f:
                 for chunk in chunks:
-                    f.write(chunk)  # type: ignore[arg-type]
+                    f.write(chunk)  # type: ignore[arg-type]  # bytes-like chunks (bytes, memoryview)
             final.parent.mkdir(parents=True, exist_ok=True)
             os.link(tmp, final)
             return True
@@ -316,7 +316,7 @@ class LocalFiles:
         """Turn an OSError into a StoreError that says what to do about it."""
         where = self.root / rel if rel else self.root
         code = err.errno
-        reason = f"{errno.errorcode.get(code, code)}: {err.strerror or err}"
+        reason = f"{errno.errorcode.get(code or 0, code)}: {err.strerror or err}"  # no errno: None, as before
         if code in _FULL:
             return StoreError(
                 f"The disk holding the store at {self.root} is full ({reason}) while trying to "
@@ -415,7 +415,7 @@ def _unlink_quietly(path: Path) -> int:
     return 1
 
 
-def _load_syncfs() -> object | None:
+def _load_syncfs() -> Callable[[int], int] | None:
     """libc's ``syncfs`` where it exists (Linux), else None (fall back to ``os.sync``)."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)

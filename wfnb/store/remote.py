@@ -88,7 +88,7 @@ class RemoteFiles:
             handle.close()
             raise
         handle.seek(0)
-        return handle  # type: ignore[return-value]
+        return handle
 
     def read_bytes(self, rel: str) -> bytes:
         """The whole content of a small file (records, refs, run entries)."""
@@ -236,13 +236,13 @@ class RemoteFiles:
         """Write ``rel`` whole: write-once files with a conditional put (0 if it exists), others by compare-and-swap."""
         if rel.startswith(_WRITE_ONCE):
             return self._put_new(rel, chunks)
-        data = b"".join(bytes(c) for c in chunks)  # type: ignore[call-overload]
+        data = b"".join(bytes(c) for c in chunks)  # type: ignore[call-overload]  # bytes-like chunks (bytes, memoryview)
         self._swap(rel, data)
         return len(data)
 
     def create(self, rel: str, chunks: Iterable[object]) -> bool:
         """Write a new file at ``rel`` only if none exists there; False if one does."""
-        data = b"".join(bytes(c) for c in chunks)  # type: ignore[call-overload]
+        data = b"".join(bytes(c) for c in chunks)  # type: ignore[call-overload]  # bytes-like chunks (bytes, memoryview)
         with self._translate("write", rel):
             try:
                 self._s3("put_object", rel, Body=data, IfNoneMatch="*")
@@ -379,7 +379,7 @@ class RemoteFiles:
             try:
                 with open(tmp, "xb") as handle:
                     for chunk in chunks:
-                        written += handle.write(chunk)  # type: ignore[arg-type]
+                        written += handle.write(chunk)  # type: ignore[arg-type]  # bytes-like chunks (bytes, memoryview)
             except OSError as err:
                 raise self.error(err, "stage", rel) from err
             with self._translate("write", rel):
@@ -461,7 +461,7 @@ def open_files(url: str, storage_options: dict[str, Any], cache_root: Path) -> R
         )
     try:
         import fsspec
-        import s3fs  # noqa: F401
+        import s3fs  # noqa: F401 - fsspec's s3:// needs it: a missing one is said here, plainly
     except ImportError:
         raise StoreError(missing_s3fs(url)) from None
     options = {**storage_options, "use_listings_cache": False, "skip_instance_cache": True}
@@ -483,7 +483,7 @@ def open_files(url: str, storage_options: dict[str, Any], cache_root: Path) -> R
 
 def _timestamp(info: dict[str, Any]) -> float:
     """A listing's or head's LastModified as seconds since the epoch (now, if the server gave none)."""
-    moment = info.get("LastModified") or info.get("last_modified")
+    moment: Any = info.get("LastModified") or info.get("last_modified")
     if hasattr(moment, "timestamp"):
         return float(moment.timestamp())
     return time.time()

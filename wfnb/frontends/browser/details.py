@@ -258,7 +258,7 @@ def step_graph(
         nodes.append(
             DagNode(
                 step=record.step,
-                status=status if status in ("fresh", "stale", "never-run") else "unknown",  # type: ignore[arg-type]
+                status=status if status in ("fresh", "stale", "never-run") else "unknown",  # type: ignore[arg-type]  # narrowed by the test, which mypy does not follow
                 reason=reason,
                 changed=variant.parent is not None and record.step in variant.changed_steps,
                 params=tuple(sorted(record.params)),
