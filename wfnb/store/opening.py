@@ -129,5 +129,5 @@ def _warn_if_owned_by_another_user(root: Path) -> None:
         f"The wfnb store at {root} belongs to another user (uid {owner}). A store holds pickles, and loading "
         "one can run any code: open it only if you trust whoever writes it as you would trust their code. "
         "Use your own store with WFNB_STORE or %wfnb store PATH otherwise.",
-        stacklevel=3,
+        stacklevel=5,  # the caller of open_store (through open_backend and _open_local)
     )
