@@ -40,7 +40,7 @@ class Restored:
         changed = {
             name: (params[name], value) for name, value in variant.params.items() if name in params and params[name] != value
         }
-        extra = tuple(step for step in records if step not in variant.steps)
+        extra = tuple(step for step in records if step not in variant.steps.names())
         return cls(variant.workflow, variant.number, steps, changed, extra)
 
     @property

@@ -9,7 +9,7 @@ read and produced); ``wfnb.history.workflow`` reads it back (``Workflow.from_fra
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from wfnb.errors import BadArgument
 from wfnb.history.notebooks import write_file, write_notebook, write_script
@@ -50,7 +50,7 @@ def variant_frame(variant: RecordedVariant) -> pd.DataFrame:
     }
     rows = []
     for record in variant.steps:
-        row = {"workflow": variant.workflow, "variant": variant.name, "step": record.step}
+        row: dict[str, Any] = {"workflow": variant.workflow, "variant": variant.name, "step": record.step}
         row.update({column: variant.params[name] for name, column in param_columns.items()})
         row.update({column: record.metrics.get(name) for name, column in metric_columns.items()})
         row.update({

@@ -20,7 +20,7 @@ import os
 import re
 import textwrap
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -148,7 +148,7 @@ def _version() -> str:
         return "(not installed)"
 
 
-def _assignments(params: dict[str, Any]) -> str:
+def _assignments(params: Mapping[str, Any]) -> str:
     return "".join(f"{name} = {value!r}\n" for name, value in params.items())
 
 

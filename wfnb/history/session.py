@@ -320,7 +320,7 @@ class Session:
         old = state.records.get(before) if isinstance(before, str) else None
         saved = self._saved_step_names()  # the same code in two steps of the notebook is no rename
         still_there = saved is not None and before in saved
-        if result.cached and old is not None and old.get("key") == record.get("key") and name not in state.order and not still_there:
+        if result.cached and isinstance(before, str) and old is not None and old.get("key") == record.get("key") and name not in state.order and not still_there:
             state.rename(before, name)
             self._ran_at.pop(before, None)
             result.report.note(f"renamed from {before}")

@@ -83,7 +83,7 @@ def _kernel_like_shell() -> Any:
     config = Config()
     config.HistoryManager.enabled = False  # a worker's cells are no one's history
     shell = InteractiveShell.instance(config=config)
-    shell.enable_gui = lambda gui=None: None  # no GUI event loop: the inline backend needs none
+    shell.enable_gui = lambda gui=None: None  # type: ignore[method-assign]  # no GUI event loop: the inline backend needs none
     os.environ["MPLBACKEND"] = INLINE_BACKEND
     if "matplotlib" in sys.modules:  # imported before: it read MPLBACKEND already, so switch the backend now
         shell.enable_matplotlib("inline")
