@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 TEST_JOBS ?= 2
 CONSTRAINTS ?= $(shell $(PYTHON) -c 'import sys; print("constraints-py310.txt" if sys.version_info < (3, 11) else "constraints.txt")')
 
-.PHONY: demo test bench bench-smoke bench-browser bench-probes install clean
+.PHONY: demo test lint bench bench-smoke bench-browser bench-probes install clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(TEST_JOBS)
+
+# ruff (pyflakes, pycodestyle, isort, bugbear, pyupgrade) on everything, mypy on the files pyproject.toml names.
+# Settings in pyproject.toml; `$(BIN)/ruff check --fix .` fixes most of what ruff finds. CI runs this first.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # The quick, important tests (under 2 minutes on two cores): pure shells, hashing, the store, code hashes,
 # layers and a few real kernels. The selection is FAST in tests/conftest.py.

@@ -16,9 +16,10 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Literal
+from typing import Literal
 
 Status = Literal["met", "not met", "pending"]
 
@@ -302,7 +303,9 @@ def _huge_pages() -> str:
         enabled, defrag = ((base / name).read_text().strip() for name in ("enabled", "defrag"))
     except OSError:
         return ""
-    chosen = lambda text: text.split("[", 1)[1].split("]", 1)[0] if "[" in text else text  # noqa: E731
+    def chosen(text: str) -> str:  # "always [madvise] never" -> "madvise"
+        return text.split("[", 1)[1].split("]", 1)[0] if "[" in text else text
+
     return (
         f"enabled `{chosen(enabled)}`, defrag `{chosen(defrag)}`: numpy's big buffers (np.load's and "
         "wfnb's read buffer alike) get huge pages, which makes a fresh 400 MB buffer cost about "

@@ -96,7 +96,7 @@ def main(argv: list[str]) -> int:
     else:
         digest = argv[4]
         import numpy  # noqa: F401 - imports are not the restore's memory
-        import pandas  # noqa: F401
+        import pandas  # noqa: F401 - likewise
 
         gc.collect()
         before = _status("VmRSS")

@@ -19,8 +19,8 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from benchmarks.browser import carried_section, write_section
 from benchmarks.harness import load_average, machine
@@ -87,7 +87,7 @@ def measure(rounds: int) -> dict[str, dict[str, float]]:
 
 def _audit(event: str, args: tuple) -> None:
     if event == "open":  # what wfnb's hook does for the events it follows: look at the caller's frame
-        sys._getframe(1).f_code.co_filename
+        _ = sys._getframe(1).f_code.co_filename
 
 
 def _monitoring(workloads: dict[str, Callable[[], None]], rounds: int) -> dict[str, dict[str, float]]:

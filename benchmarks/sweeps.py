@@ -16,7 +16,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from benchmarks import peers
 from benchmarks.harness import Context, Subject, environ, ms, ratio

@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
+
 from shells import close_shell  # tests/shells.py
 
 # `make test-fast` (pytest -m fast): what a developer runs after each change, in under two minutes on two

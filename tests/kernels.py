@@ -118,18 +118,18 @@ class LiveKernel:
         self._client.start_channels()
         self._client.wait_for_ready(timeout=60)
 
-    def restart(self) -> "LiveKernel":
+    def restart(self) -> LiveKernel:
         self._client.stop_channels()
         self._manager.restart_kernel(now=True)
         self._connect()
         return self
 
-    def run(self, code: str, *, timeout: int = 120) -> "CellRun":
+    def run(self, code: str, *, timeout: int = 120) -> CellRun:
         messages: list[dict] = []
         reply = self._client.execute_interactive(code, timeout=timeout, output_hook=messages.append)
         return CellRun(messages, reply["content"])
 
-    def run_interrupted(self, code: str, once: str, *, timeout: int = 120) -> "CellRun":
+    def run_interrupted(self, code: str, once: str, *, timeout: int = 120) -> CellRun:
         """Run ``code``, interrupt the kernel (Ctrl-C, as Jupyter's ■ does) once the cell has printed ``once``,
         and return what the cell showed."""
         import time
@@ -174,7 +174,7 @@ class LiveKernel:
         finally:
             self._sockets.remove()
 
-    def __enter__(self) -> "LiveKernel":
+    def __enter__(self) -> LiveKernel:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -4,10 +4,11 @@ variant's cells back. A real kernel, driven cell by cell."""
 from __future__ import annotations
 
 import nbformat
-from kernels import LiveKernel  # tests/kernels.py
 
 import wfnb
 from wfnb.history.session import current_session
+
+from kernels import LiveKernel  # tests/kernels.py
 
 PARAMS = "%%params\nwindow = {window}"
 LOAD = "%%step load\nimport numpy as np\ndata = np.arange(30.0)"

@@ -16,13 +16,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from kernels import run_notebook, wfnb_frames  # tests/kernels.py
 from nbformat.v4 import new_code_cell, new_notebook
 
 import wfnb
 from wfnb.cache.hashing import hash_value
 from wfnb.frontends.cli import main
 from wfnb.store import open_store
+
+from kernels import run_notebook, wfnb_frames  # tests/kernels.py
 
 CELLS = [
     "%load_ext wfnb\nimport numpy as np\nimport wfnb",

@@ -6,10 +6,11 @@ from __future__ import annotations
 import os
 
 import pytest
-from kernels import LiveKernel  # tests/kernels.py
 
 import wfnb
 from wfnb.frontends.cli import main
+
+from kernels import LiveKernel  # tests/kernels.py
 
 PARAMS = "%%params\nwindow = {window}"
 LOAD = "%%step load\nimport numpy as np\ndata = np.arange(30.0)"

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from kernels import LiveKernel  # tests/kernels.py
 from nbformat.v4 import new_code_cell, new_notebook
 
 import wfnb
+
+from kernels import LiveKernel  # tests/kernels.py
 
 LOAD = "%%step load\nimport numpy as np\ndata = np.arange(10.0)"
 CLEAN = "%%step clean\nclean = data[data > 2]"

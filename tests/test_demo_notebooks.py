@@ -12,11 +12,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from kernels import run_notebook  # tests/kernels.py
 from nbformat.v4 import new_code_cell, new_notebook
-from readme_blocks import python_blocks  # tests/readme_blocks.py
 
 import wfnb
+
+from kernels import run_notebook  # tests/kernels.py
+from readme_blocks import python_blocks  # tests/readme_blocks.py
 
 ROOT = Path(__file__).resolve().parent.parent
 

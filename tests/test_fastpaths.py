@@ -199,16 +199,20 @@ def test_frame_hashes_decide_like_their_python_values(spec_a, spec_b, layout_a, 
     assert (hash_value(a) == hash_value(b)) == (slow_frame_key(a) == slow_frame_key(b))
 
 
-def test_string_columns_with_missing_values_hash_from_buffers_like_their_values():
+@pytest.mark.parametrize("na_value", [pd.NA, np.nan], ids=["string[pyarrow]", "str"])
+def test_string_columns_with_missing_values_hash_from_buffers_like_their_values(na_value):
+    """The same strings hash alike however Arrow holds them: in one chunk, in two, or as a slice of a longer
+    array (its buffers start before the values); one value changed changes the hash."""
+    dtype = pd.StringDtype("pyarrow", na_value=na_value)
     values = ["a", None, "ccc", None, "dd"]
-    arrow = pd.Series(values, dtype=pd.Series(["a"]).dtype)
-    rechunked = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([pa.array(values[:2]), pa.array(values[2:])])))
-    sliced = pd.Series(["zz"] + values, dtype=arrow.dtype).iloc[1:].reset_index(drop=True)
-    if rechunked.dtype == arrow.dtype:
-        assert hash_value(rechunked) == hash_value(arrow)
-    assert hash_value(sliced) == hash_value(arrow)
-    changed = pd.Series(["a", None, "ccc", "x", "dd"], dtype=arrow.dtype)
-    assert hash_value(changed) != hash_value(arrow)
+    whole = pd.Series(values, dtype=dtype)
+    rechunked = pd.concat([pd.Series(values[:2], dtype=dtype), pd.Series(values[2:], dtype=dtype)], ignore_index=True)
+    sliced = pd.Series(["zz"] + values, dtype=dtype).iloc[1:].reset_index(drop=True)
+    assert rechunked.dtype == sliced.dtype == whole.dtype
+    assert rechunked.array._pa_array.num_chunks == 2 and sliced.array._pa_array.chunk(0).offset == 1
+    assert hash_value(rechunked) == hash_value(whole) == hash_value(sliced)
+    changed = pd.Series(["a", None, "ccc", "x", "dd"], dtype=dtype)
+    assert hash_value(changed) != hash_value(whole)
 
 
 def test_long_string_columns_stream_their_lengths_and_hash_like_any_chunking():

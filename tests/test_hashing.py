@@ -277,7 +277,7 @@ def test_hash_bytes_reads_buffers_and_refuses_text():
     assert hash_bytes(np.frombuffer(b"abc", np.uint8)) == hash_bytes(b"abc")
     assert hash_bytes(b"abc") != hash_value(b"abc")
     with pytest.raises(TypeError):
-        hash_bytes("abc")  # type: ignore[arg-type]
+        hash_bytes("abc")  # type: ignore[arg-type]  # a wrong type on purpose: it must be refused
 
 
 # ---- numpy -------------------------------------------------------------------------------

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from kernels import run_notebook, run_retrying_port_races, status_outputs  # tests/kernels.py
 from nbformat.v4 import new_code_cell, new_notebook
 
 import wfnb
+
+from kernels import run_notebook, run_retrying_port_races, status_outputs  # tests/kernels.py
 
 PRICES = "%%step load\nimport numpy as np\nclose = np.linspace(100.0, 120.0, 50)"
 A = ["%load_ext wfnb", PRICES, "%%step clean\nclean = close[close > 105]"]

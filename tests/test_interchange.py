@@ -18,12 +18,13 @@ import nbformat
 import numpy as np
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
-from kernels import run_notebook  # tests/kernels.py
-from shells import close_shell  # tests/shells.py
 
 import wfnb
 from wfnb.cache.plaincode import to_plain_python
 from wfnb.errors import BadArgument, StepFailed
+
+from kernels import run_notebook  # tests/kernels.py
+from shells import close_shell  # tests/shells.py
 
 CELLS = [
     "%wfnb workflow demo",

@@ -9,6 +9,7 @@ docs/layout.md for the layers and why they go one way.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,19 @@ GRAPH = {module: imports_of(module) for module in MODULES}
 def test_every_module_is_in_a_layer():
     for module in MODULES:
         layer(module)
+
+
+@pytest.mark.parametrize("package", ["store", "cache", "history", "frontends"])
+def test_docs_layout_names_every_module_of_a_layer_and_no_other(package):
+    """docs/layout.md's table lists each layer's modules (and sub-packages, as ``browser/``): a newcomer reads
+    the tree there, so a module added, renamed or removed must show in it."""
+    table = (PACKAGE.parent / "docs" / "layout.md").read_text()
+    row = next(line for line in table.splitlines() if line.startswith("| ") and f"`wfnb/{package}/`" in line)
+    listed = set(re.findall(r"`([a-z_][a-z0-9_]*/?)`", "".join(re.findall(r"\(([^()]*)\)", row))))
+    folder = PACKAGE / package
+    tree = {p.stem for p in folder.glob("*.py") if p.stem != "__init__"}
+    tree |= {f"{p.name}/" for p in folder.iterdir() if (p / "__init__.py").is_file()}
+    assert sorted(tree - listed) == [] and sorted(listed - tree) == []
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from kernels import run_notebook, status_outputs  # tests/kernels.py
 from nbclient.exceptions import CellExecutionError
 from nbformat.v4 import new_code_cell, new_notebook
+
+from kernels import run_notebook, status_outputs  # tests/kernels.py
 from readme_blocks import python_blocks  # tests/readme_blocks.py
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,7 @@ from wfnb.cache import objectgraph
 class _ModuleAnsweredByDescriptor(type):
     # Like the function type of Cython 3.1.0 (reached through pandas' modules on Python 3.10): the
     # type's `__module__` is a descriptor, not a string.
-    __module__ = property(lambda cls: None)  # type: ignore[assignment]
+    __module__ = property(lambda cls: None)  # type: ignore[assignment]  # a class whose __module__ is None, on purpose
 
 
 class _Odd(metaclass=_ModuleAnsweredByDescriptor):

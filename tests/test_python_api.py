@@ -10,9 +10,10 @@ import stat
 import nbformat
 import pytest
 from IPython.utils.capture import capture_output
-from kernels import LiveKernel, wfnb_frames  # tests/kernels.py
 
 import wfnb
+
+from kernels import LiveKernel, wfnb_frames  # tests/kernels.py
 
 SETUP = ["%load_ext wfnb", "import wfnb", "%%params\nwindow = 3",
          "%%step load\nimport numpy as np\ndata = np.arange(20.0)",

@@ -9,9 +9,10 @@ import textwrap
 import pytest
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
-from kernels import wfnb_frames  # tests/kernels.py
 
 import wfnb
+
+from kernels import wfnb_frames  # tests/kernels.py
 
 
 def run(shell, cell):

@@ -9,10 +9,11 @@ import textwrap
 
 import pytest
 from IPython.utils.capture import capture_output
-from kernels import LiveKernel, wfnb_frames  # tests/kernels.py
 
 import wfnb
 from wfnb.store import open_store
+
+from kernels import LiveKernel, wfnb_frames  # tests/kernels.py
 
 
 def shown(shell, cell):

@@ -16,7 +16,8 @@ import os
 import re
 import sys
 import types
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 _Function = TypeVar("_Function", bound=Callable[..., Any])
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -95,7 +96,7 @@ def api_boundary(function: _Function) -> _Function:
             show_errors_plainly()
             raise error.with_traceback(None) from None
 
-    return call  # type: ignore[return-value]
+    return call  # type: ignore[return-value]  # the wrapper takes and returns what the function does
 
 
 def show_errors_plainly(shell: Any = None) -> None:

@@ -6,13 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from kernels import wfnb_frames  # tests/kernels.py
 
 from wfnb.frontends.browser import actions
 from wfnb.frontends.browser.state import BrowserState
 from wfnb.history.session import current_session
 from wfnb.history.snapshots import current_number
 from wfnb.store import open_store
+
+from kernels import wfnb_frames  # tests/kernels.py
 
 WAIT = 180  # seconds: a guard against a hung worker, not a speed claim
 

@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/kernels.py
 
-from kernels import CellRun, LiveKernel  # noqa: E402
+from kernels import CellRun, LiveKernel
 
 
 class Notebook:
@@ -28,7 +28,7 @@ class Notebook:
     def value(self, expression: str) -> str:
         return self.kernel.value(expression)
 
-    def restart(self) -> "Notebook":
+    def restart(self) -> Notebook:
         self.kernel.restart()
         self.run("%load_ext wfnb")
         return self

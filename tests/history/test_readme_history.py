@@ -6,11 +6,12 @@ import re
 import shutil
 from pathlib import Path
 
-from kernels import run_notebook  # tests/kernels.py
 from nbformat.v4 import new_code_cell, new_notebook
-from readme_blocks import README, python_blocks  # tests/readme_blocks.py
 
 import wfnb
+
+from kernels import run_notebook  # tests/kernels.py
+from readme_blocks import README, python_blocks  # tests/readme_blocks.py
 
 SECTION = "Why it ran, branches, other notebooks, checks, pins"
 ROOT = Path(__file__).resolve().parent.parent.parent

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from history.conftest import write
 from wfnb.frontends.browser.graph import dag_svg
 from wfnb.frontends.browser.state import BrowserState
@@ -68,3 +71,22 @@ def test_a_variant_that_no_longer_resolves_makes_the_step_run(notebooks, tmp_pat
     assert "No variant 'best' in workflow 'prepare'" in again.error
     why = analysis.run("%wfnb why best").stdout
     assert "the variant prepare/best it read cannot be found now" in why
+
+
+def test_the_variant_probe_kind_is_added_by_a_call_when_the_runners_load_not_by_importing_upstream():
+    """Importing ``upstream`` registers nothing; ``register()`` does, and the modules that run steps call it."""
+    check = (
+        "import importlib, sys\n"
+        "from wfnb.cache import probes\n"
+        "from wfnb.history import upstream\n"
+        "assert 'variant' not in probes._OBSERVERS, 'importing upstream registered its probe kind'\n"
+        "upstream.register()\n"
+        "assert 'variant' in probes._OBSERVERS and 'variant' in probes._DESCRIBERS\n"
+        "for runner in ('wfnb.history.session', 'wfnb.history.replay'):\n"
+        "    probes._OBSERVERS.pop('variant'), probes._DESCRIBERS.pop('variant')\n"
+        "    sys.modules.pop(runner, None)\n"
+        "    importlib.import_module(runner)\n"
+        "    assert 'variant' in probes._OBSERVERS, runner\n"
+    )
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 from IPython.utils.capture import capture_output
-from readme_blocks import python_blocks  # tests/readme_blocks.py
 
 import wfnb
 from wfnb.store import settings
+
+from readme_blocks import python_blocks  # tests/readme_blocks.py
 
 ROOT = Path(__file__).resolve().parents[2]
 SECTION = "Shared stores and sweeps"

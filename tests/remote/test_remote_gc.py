@@ -17,7 +17,7 @@ from wfnb.store import open_store
 from wfnb.store.layout import object_path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/kernels.py
-from kernels import LiveKernel  # noqa: E402
+from kernels import LiveKernel
 
 CELLS = [
     "%load_ext wfnb",

@@ -167,7 +167,7 @@ def test_open_errors_are_one_clear_paragraph(s3_env, bucket, s3_server, monkeypa
     with pytest.raises(BadArgument, match="WFNB_STORAGE_OPTIONS.*not valid JSON"):
         open_store(f"s3://{bucket}/store")
     with pytest.raises(BadArgument, match="must be a dict"):
-        settings.configure(storage_options="endpoint")  # type: ignore[arg-type]
+        settings.configure(storage_options="endpoint")  # type: ignore[arg-type]  # a wrong type on purpose: it must be refused
 
 
 # ----- two writers

@@ -16,8 +16,8 @@ import sys
 import numpy  # noqa: F401 - imported before forking, so children start warm
 from IPython.core.interactiveshell import InteractiveShell
 
-import wfnb.frontends.magics  # noqa: F401
-import wfnb.store  # noqa: F401
+import wfnb.frontends.magics
+import wfnb.store  # noqa: F401 - likewise, with the magics above
 
 CELLS = [
     "%%params\nseed = {seed}",

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ import pytest
 
 from wfnb.errors import StoreError
 from wfnb.store import open_store
-from wfnb.store.localfs import LocalFiles, _syncfs
+from wfnb.store.localfs import LocalFiles
 
 REPO = Path(__file__).resolve().parents[2]
 WRITER = Path(__file__).with_name("_writer.py")
@@ -48,9 +49,13 @@ def _objects(root: Path) -> list[Path]:
 
 def _wait_until_writing(root: Path, timeout: float = 20.0) -> None:
     """Return once a write is in progress (a file in tmp/), so that a signal lands inside it."""
+    _wait_until(lambda: bool(os.listdir(root / "tmp")), "the writer never started writing", timeout)
+
+
+def _wait_until(condition: Callable[[], bool], failure: str, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
-    while not os.listdir(root / "tmp"):
-        assert time.monotonic() < deadline, "the writer never started writing"
+    while not condition():
+        assert time.monotonic() < deadline, failure
         time.sleep(0.0005)
 
 
@@ -71,10 +76,13 @@ def test_sigkill_while_writing_large_objects_leaves_no_partial_object(tmp_path: 
         report = store.verify()
         assert report.ok, report.problems
     assert killed_mid_write >= 2  # the kills really landed inside writes
+    if not _objects(root):  # let one write finish before the next kill, so that a whole object is there to load
+        proc = _start_writer("objects", root)
+        _wait_until(lambda: bool(_objects(root)), "the writer never finished an object")
+        _stop(proc, signal.SIGKILL)
     complete = _objects(root)
-    if complete:
-        got = open_store(root).get_object(complete[0].parent.name + complete[0].name)
-        assert got.shape == (5_000_000,) and got[-1] == 4_999_999.0
+    got = open_store(root).get_object(complete[0].parent.name + complete[0].name)
+    assert got.shape == (5_000_000,) and got[-1] == 4_999_999.0
     shutil.rmtree(root)  # do not leave hundreds of MB in the pytest temp dir
 
 
@@ -131,14 +139,30 @@ def test_two_processes_writing_the_same_names_stay_consistent(tmp_path: Path) ->
     assert report.ok and report.checked > 10, report
 
 
-def test_commit_with_sync_enabled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("WFNB_FSYNC", raising=False)
-    store = open_store(tmp_path / "store")
-    store.put_object("1" * 32, store.encode([1]))
-    store.commit_record("2" * 32, {"outputs": {"x": "1" * 32}})
-    assert store.read_record("2" * 32) == {"outputs": {"x": "1" * 32}}
-    if sys.platform == "linux":
-        assert _syncfs is not None  # one syncfs per commit, not os.sync of every disk
+# Two commits in a fresh process, whose file-system syncs strace counts (a real count of real system calls).
+_TWO_COMMITS = """
+import sys
+from wfnb.store import open_store
+store = open_store(sys.argv[1])
+store.put_object("1" * 32, store.encode([1]))
+for key in ("2" * 32, "3" * 32):
+    store.commit_record(key, {"outputs": {"x": "1" * 32}})
+print(all(store.read_record(k) for k in ("2" * 32, "3" * 32)))
+"""
+
+
+@pytest.mark.parametrize(("setting", "syncs"), [(None, 2), ("1", 2), ("0", 0)])
+def test_commit_with_sync_enabled(tmp_path: Path, setting: str | None, syncs: int) -> None:
+    """Each commit makes one syncfs of the store's file system, never os.sync of every disk; WFNB_FSYNC=0 none."""
+    strace = shutil.which("strace")
+    assert strace, "this test counts system calls with strace: install it (apt-get install strace)"
+    env = {k: v for k, v in os.environ.items() if k != "WFNB_FSYNC"} | ({"WFNB_FSYNC": setting} if setting else {})
+    trace = tmp_path / "syscalls.txt"
+    command = [strace, "-f", "-qq", "-e", "trace=syncfs,sync", "-o", str(trace), sys.executable, "-c", _TWO_COMMITS]
+    done = subprocess.run([*command, str(tmp_path / "store")], capture_output=True, text=True, env=env)
+    assert done.returncode == 0 and done.stdout.strip() == "True", done.stderr
+    calls = re.findall(r"^\d+ +(\w+)\(", trace.read_text(), flags=re.MULTILINE)  # "<pid> syncfs(3) = 0"
+    assert calls == ["syncfs"] * syncs, trace.read_text()
 
 
 # ----- full and read-only disks

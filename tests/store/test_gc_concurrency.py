@@ -19,7 +19,7 @@ import pytest
 from wfnb.store import open_store
 
 pytest.importorskip("wfnb.store.gc", reason="gc is not part of this checkout yet")
-from wfnb.store.gc import collect  # noqa: E402
+from wfnb.store.gc import collect
 
 COUNT = 300
 

@@ -84,8 +84,9 @@ def test_a_store_owned_by_another_user_warns_once(tmp_path):
     root = tmp_path / "theirs"
     open_store(root)
     os.chown(root, 4242, 4242)
-    with pytest.warns(UserWarning, match=r"belongs to another user \(uid 4242\).*pickles"):
+    with pytest.warns(UserWarning, match=r"belongs to another user \(uid 4242\).*pickles") as caught:
         open_store(root)
+    assert [w.filename for w in caught] == [__file__]  # shown at the caller's line, not inside wfnb
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         open_store(root)  # once per store and process

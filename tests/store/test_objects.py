@@ -333,7 +333,7 @@ def test_damaged_records_are_quarantined(store: Store, damage) -> None:
 
 def test_records_must_be_json_dicts(store: Store) -> None:
     with pytest.raises(UnstorableValue, match="must be a dict"):
-        store.commit_record("a" * 32, [1])  # type: ignore[arg-type]
+        store.commit_record("a" * 32, [1])  # type: ignore[arg-type]  # a wrong type on purpose: it must be refused
     with pytest.raises(UnstorableValue, match="plain JSON"):
         store.commit_record("a" * 32, {"x": object()})
     assert _leftovers(store) == [] and store.read_record("a" * 32) is None

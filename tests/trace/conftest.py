@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/kernels.py
 
-from kernels import CellRun, LiveKernel  # noqa: E402
+from kernels import CellRun, LiveKernel
 
 LOAD = "%load_ext wfnb"
 

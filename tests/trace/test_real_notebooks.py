@@ -18,6 +18,7 @@ from trace.conftest import plain_cell
 
 import nbformat
 import pytest
+
 from kernels import run_notebook, status_outputs  # tests/kernels.py
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks" / "trace"

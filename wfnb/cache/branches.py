@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import ast
 import builtins
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 RECORDER_NAME = "__wfnb_branch__"  # a builtin only while a step runs
 SKIPPED = "skipped"  # the path of an `if` without `else` that was not taken
@@ -154,9 +155,9 @@ class _Marking:
             elif isinstance(stmt, (ast.With, ast.AsyncWith)):
                 stmt.body = self.block(stmt.body)
             elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
-                stmt.body = self.block(stmt.body)  # type: ignore[attr-defined]
-                stmt.orelse = self.block(stmt.orelse)  # type: ignore[attr-defined]
-                stmt.finalbody = self.block(stmt.finalbody)  # type: ignore[attr-defined]
+                stmt.body = self.block(stmt.body)  # type: ignore[attr-defined]  # ast.Try, or 3.11's TryStar
+                stmt.orelse = self.block(stmt.orelse)  # type: ignore[attr-defined]  # ast.Try, or 3.11's TryStar
+                stmt.finalbody = self.block(stmt.finalbody)  # type: ignore[attr-defined]  # ast.Try, or 3.11's TryStar
             elif isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr)):
                 _Expressions(self).visit(stmt)
         return body
@@ -165,7 +166,7 @@ class _Marking:
         """``if a: … elif b: … else: …`` is one choice with three paths."""
         chain = [stmt]
         while len(chain[-1].orelse) == 1 and isinstance(chain[-1].orelse[0], ast.If):
-            chain.append(chain[-1].orelse[0])  # type: ignore[arg-type]
+            chain.append(chain[-1].orelse[0])
         _Expressions(self).visit(stmt.test)
         paths = [("if " if i == 0 else "elif ") + _label(branch.test) for i, branch in enumerate(chain)]
         last = chain[-1]
@@ -210,7 +211,7 @@ class _Marking:
         return statement
 
     def _wrapped(self, point: int, path: int, value: ast.expr) -> ast.expr:
-        call = self._call(point, path, value).value  # type: ignore[attr-defined]
+        call = self._call(point, path, value).value  # type: ignore[attr-defined]  # _call builds an ast.Expr
         wrapped = ast.BoolOp(ast.Or(), [call, value])  # the call returns None: the value is the side's own
         return ast.copy_location(wrapped, value)
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import base64
 import sys
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -161,7 +162,7 @@ def result_event(value: Any, shell: InteractiveShell | None) -> Event:
     """The event a cell's last-expression value would have produced, formatted as IPython would."""
     from IPython.core.formatters import DisplayFormatter
 
-    formatter = shell.display_formatter if shell is not None else DisplayFormatter()
+    formatter = shell.display_formatter if shell is not None and shell.display_formatter is not None else DisplayFormatter()
     data, metadata = formatter.format(value)
     return {"kind": "result", "data": _jsonable(data), "metadata": _jsonable(metadata or {})}
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import ast
 import inspect
 import tokenize
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from wfnb.cache import clock
 
@@ -186,7 +186,7 @@ class _Walker:
                     bound = self._bind(bound, _target_names(item.optional_vars))
             return self.run_block(stmt.body, bound)
         if isinstance(stmt, (ast.Try, getattr(ast, "TryStar", ast.Try))):
-            return self._try(stmt, bound)
+            return self._try(stmt, bound)  # type: ignore[arg-type]  # ast.Try, or 3.11's ast.TryStar
         if isinstance(stmt, ast.Match):
             self.expr(stmt.subject, bound)
             for case in stmt.cases:
@@ -202,7 +202,7 @@ class _Walker:
                 self.expr(child, bound)
         return bound
 
-    def _assign(self, stmt: ast.stmt, bound: set[str]) -> set[str]:
+    def _assign(self, stmt: ast.Assign | ast.AnnAssign | ast.AugAssign, bound: set[str]) -> set[str]:
         if isinstance(stmt, ast.AugAssign):
             self.expr(stmt.value, bound)
             self.expr(_as_load(stmt.target), bound)  # `x += 1` reads x first
@@ -213,7 +213,7 @@ class _Walker:
                 self._target_reads(stmt.target, bound)
                 return bound
             self.expr(stmt.value, bound)
-            targets = [stmt.target]
+            targets: list[ast.expr] = [stmt.target]
         else:
             self.expr(stmt.value, bound)
             targets = stmt.targets
@@ -330,7 +330,7 @@ class _Walker:
         for child in ast.iter_child_nodes(node):
             self.expr(child, bound)
 
-    def _comprehension(self, node: ast.expr, bound: set[str]) -> None:
+    def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp, bound: set[str]) -> None:
         scope = set(bound)
         for index, generator in enumerate(node.generators):
             # The first iterable is evaluated outside the comprehension's scope.
@@ -352,7 +352,7 @@ class _Walker:
         texts = [a.value if isinstance(a, ast.Constant) and isinstance(a.value, str) else None for a in node.args]
         if func.attr == "run_line_magic" and len(texts) >= 2 and texts[0] is not None and texts[1] is not None:
             self._magic(texts[0], texts[1], None)
-        elif func.attr == "run_cell_magic" and len(texts) >= 3 and None not in texts[:3]:
+        elif func.attr == "run_cell_magic" and len(texts) >= 3 and texts[0] is not None and texts[1] is not None and texts[2] is not None:
             self._magic(texts[0], texts[1], texts[2])
         elif func.attr in _SHELL_PROGRAMS and _is_shell(func.value):
             self.programs.append(texts[0] if texts and texts[0] is not None else "a shell command")
@@ -477,13 +477,13 @@ def _as_load(target: ast.expr) -> ast.expr:
     return target
 
 
-def _declared(body: list[ast.stmt], kind: type) -> set[str]:
+def _declared(body: list[ast.stmt], kind: type[ast.Global] | type[ast.Nonlocal]) -> set[str]:
     """Names declared `global` anywhere in a function body (not in nested functions)."""
     names: set[str] = set()
     stack: list[ast.AST] = list(body)
     while stack:
         node = stack.pop()
-        if isinstance(node, kind):
+        if isinstance(node, (ast.Global, ast.Nonlocal)) and isinstance(node, kind):
             names.update(node.names)
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             stack.extend(ast.iter_child_nodes(node))

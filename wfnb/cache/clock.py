@@ -11,7 +11,7 @@ Local times (``time.localtime``, ``datetime.fromtimestamp``) depend on the time 
 from __future__ import annotations
 
 import ast
-from typing import Iterator
+from collections.abc import Iterator
 
 METHODS = frozenset({"now", "today", "utcnow"})  # datetime.now(), date.today(), pd.Timestamp.now()
 _FUNCTIONS = {"strftime": 1, "localtime": 0, "gmtime": 0, "ctime": 0, "asctime": 0}  # time's, with this many args

@@ -22,6 +22,7 @@ import importlib.util
 import os
 import sys
 import weakref
+from collections.abc import Callable, Iterator
 from types import (
     BuiltinFunctionType,
     CodeType,
@@ -31,7 +32,7 @@ from types import (
     MethodType,
     ModuleType,
 )
-from typing import TYPE_CHECKING, Any, Callable, Iterator, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import xxhash
 
@@ -76,8 +77,8 @@ def global_token(obj: object, resolvable: bool = True) -> tuple[str, str, str] |
     must be hashed by content, since its name does not say what it does.
     """
     try:
-        module, qualname = obj.__module__, obj.__qualname__  # type: ignore[attr-defined]
-    except Exception:
+        module, qualname = obj.__module__, obj.__qualname__  # type: ignore[attr-defined]  # any object: one without them raises, caught below
+    except Exception:  # noqa: BLE001 - a proxy or odd object whose attributes raise: no origin
         return None
     if not isinstance(module, str) or not isinstance(qualname, str) or "<" in qualname:
         return None
@@ -96,7 +97,7 @@ def _lookup(module: str, qualname: str) -> object:
     try:
         for part in qualname.split("."):
             found = getattr(found, part)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a module attribute that raises when read: not found
         return None
     return found
 
@@ -184,7 +185,7 @@ def _enc_function(enc: Encoder, fn: FunctionType) -> Iterator[object]:
     yield fn.__dict__  # holds __wrapped__ for decorated functions
     try:
         annotations = fn.__annotations__
-    except Exception:
+    except Exception:  # noqa: BLE001 - a lazy __annotations__ that fails to evaluate
         annotations = None
     yield annotations
 
@@ -193,7 +194,7 @@ def _absolute_module(name: str, level: int, package: object) -> str | None:
     if not level:
         return name
     try:
-        return importlib.util.resolve_name("." * level + name, package)  # type: ignore[arg-type]
+        return importlib.util.resolve_name("." * level + name, package)  # type: ignore[arg-type]  # a bad package raises, caught below
     except (ImportError, ValueError, TypeError):
         return None
 
@@ -232,8 +233,13 @@ def _code_info(enc: Encoder, code: CodeType) -> _CodeInfo:
         getattr(code, "co_exceptiontable", b""),  # try/except ranges: behaviour, not position
     )
     info = _CodeInfo(enc.digest_of(fields), tuple(sorted(names)), tuple(sorted(imports)))
-    _CODE_INFO[key] = (weakref.ref(code, lambda _ref, key=key: _CODE_INFO.pop(key, None)), info)
+    _CODE_INFO[key] = (weakref.ref(code, functools.partial(_forget_code, key)), info)
     return info
+
+
+def _forget_code(key: int, _ref: object) -> None:
+    """A code object is gone: its id may be reused, so what was learnt about it goes too."""
+    _CODE_INFO.pop(key, None)
 
 
 def _behaviour_consts(code: CodeType) -> tuple[Any, ...]:
@@ -433,13 +439,13 @@ def _enc_module(enc: Encoder, module: ModuleType) -> Iterator[object]:
 def _file_digest(path: str | None) -> bytes:
     """xxh3-128 of a file's bytes (16 zero bytes if there is none), cached by path, mtime and size."""
     try:
-        stat = os.stat(path)  # type: ignore[arg-type]
+        stat = os.stat(path)  # type: ignore[arg-type]  # None raises TypeError, caught below
     except (OSError, TypeError):
         return bytes(16)
     key = (path, stat.st_mtime_ns, stat.st_size)
-    digest = _FILE_DIGESTS.get(key)  # type: ignore[arg-type]
+    digest = _FILE_DIGESTS.get(key)  # type: ignore[arg-type]  # path is a str by now
     if digest is None:
-        with open(path, "rb") as file:  # type: ignore[arg-type]
+        with open(path, "rb") as file:  # type: ignore[arg-type]  # path is a str by now
             digest = xxhash.xxh3_128_digest(file.read())
-        _FILE_DIGESTS[key] = digest  # type: ignore[index]
+        _FILE_DIGESTS[key] = digest  # type: ignore[index]  # path is a str by now
     return digest

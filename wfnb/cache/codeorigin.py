@@ -45,7 +45,7 @@ def library_roots() -> tuple[str, ...]:
     return _roots_for(tuple(sys.path))
 
 
-library_roots.cache_clear = _roots_for.cache_clear  # type: ignore[attr-defined]
+library_roots.cache_clear = _roots_for.cache_clear  # type: ignore[attr-defined]  # the lru_cache's own, on the function that wraps it
 
 
 def is_library_path(path: str) -> bool:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import struct
 import sys
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from wfnb.cache.encoder import _ATOMS, _HANDLERS, Handler, _atom_once, _items, _pack_len
 
@@ -341,7 +342,8 @@ def _enc_extension_array(enc: Encoder, arr: Any) -> Iterator[object]:
 
 
 def _enc_column(enc: Encoder, column: _Column) -> Iterator[object]:
-    np, pd = sys.modules["numpy"], sys.modules.get("pandas")
+    np = sys.modules["numpy"]
+    pd: Any = sys.modules.get("pandas")
     values = column.values
     enc.write_str(str(values.dtype))
     if isinstance(values, np.ndarray):

@@ -17,8 +17,9 @@ import random
 import sys
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from wfnb.cache import libsettings, localmodules, patches, probes, randomness
 from wfnb.cache.codeorigin import is_user_module, user_modules
@@ -217,7 +218,7 @@ def _interpreter() -> dict[str, Any]:
 
 def _set_interpreter(name: str, value: Any) -> None:
     if name == "warnings":
-        warnings.filters[:] = value
+        warnings.filters[:] = value  # type: ignore[index]  # a list at runtime; typeshed says Sequence
         warnings._filters_mutated()  # type: ignore[attr-defined]  # what filterwarnings itself calls
     elif name == "recursion":
         sys.setrecursionlimit(value)

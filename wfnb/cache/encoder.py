@@ -18,7 +18,8 @@ import dis
 import functools
 import io
 import struct
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import xxhash
 
@@ -29,6 +30,7 @@ HASH_VERSION = b"wfnb-hash-2\0"  # fed first; bump on any change of the encoding
 
 _FLUSH_AT = 1 << 16  # bytes buffered before they go to the hasher
 _MAX_DEPTH = 100_000  # nesting beyond this is refused rather than exhausting memory
+_NEWOBJ = copyreg.__newobj__  # type: ignore[attr-defined]  # what pickle calls for cls.__new__(cls); typeshed leaves it out
 _I64 = 1 << 63
 
 _pack_len = struct.Struct("<Q").pack
@@ -335,8 +337,8 @@ def _container_reduce(obj: object) -> tuple[Any, ...] | None:
     except AttributeError:
         state = None
     if isinstance(obj, dict):
-        return (copyreg.__newobj__, (type(obj),), state, None, iter(dict.items(obj)))
-    return (copyreg.__newobj__, (type(obj),), state, iter(list.__iter__(obj)), None)
+        return (_NEWOBJ, (type(obj),), state, None, iter(dict.items(obj)))
+    return (_NEWOBJ, (type(obj),), state, iter(list.__iter__(obj)), None)
 
 
 def _enc_reduced(enc: Encoder, obj: object) -> Iterator[object]:
@@ -358,6 +360,7 @@ def _enc_reduced(enc: Encoder, obj: object) -> Iterator[object]:
             codehash.write_global(enc, token)
             return
     reducer = copyreg.dispatch_table.get(type(obj))
+    reduced: Any
     try:
         reduced = reducer(obj) if reducer is not None else obj.__reduce_ex__(4)
     except Exception as exc:
@@ -370,7 +373,7 @@ def _enc_reduced(enc: Encoder, obj: object) -> Iterator[object]:
     if not isinstance(reduced, tuple) or not 2 <= len(reduced) <= 6:
         raise UnhashableValue(_unhashable_message(obj, f"__reduce_ex__ returned {type(reduced).__name__}"))
     func, args, state, list_items, dict_items, setter = reduced + (None,) * (6 - len(reduced))
-    if state is not None and _ignores_state(type(obj)):
+    if state is not None and _ignores_state(type(obj)):  # type: ignore[arg-type]  # a class is hashable
         state = None  # what the class throws away on loading is not part of what the value is
     if type(obj) is functools.partial and isinstance(state, tuple) and len(state) == 4 and not state[3]:
         state = (*state[:3], None)  # reading a partial's __dict__ creates an empty one: not a change
@@ -401,7 +404,7 @@ def _closed_h5py_file(obj: object) -> bool:
     return kind.__name__ == "File" and kind.__module__.startswith("h5py.") and not obj
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _ignores_state(kind: type) -> bool:
     """Whether the class's ``__setstate__`` is written to do nothing (``def __setstate__(self, state): pass``).
 

@@ -9,8 +9,9 @@ JSON blobs are kept in memory once read: they never change under a key.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from wfnb.cache import probes
 from wfnb.errors import CorruptObject, StoreError

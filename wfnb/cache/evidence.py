@@ -23,7 +23,8 @@ import inspect
 import os
 import sys
 import types
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from wfnb.cache.fingerprint import Fingerprint

@@ -16,11 +16,12 @@ import itertools
 import linecache
 import sys
 import traceback
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from wfnb.cache import branches, capture
-from wfnb.cache.capture import patched
+from wfnb.cache.capture import Event, patched
 from wfnb.cache.plaincode import to_plain_python
 
 if TYPE_CHECKING:
@@ -39,9 +40,9 @@ class Host(Protocol):
 
     async def execute(self, body: str, asynchronous: bool, step: str = "") -> BaseException | None: ...
 
-    def capture(self) -> AbstractContextManager[list[capture.Event]]: ...
+    def capture(self) -> AbstractContextManager[list[Event]]: ...
 
-    def replay(self, events: list[capture.Event]) -> None: ...
+    def replay(self, events: list[Event]) -> None: ...
 
     def show(self, report: StepReport) -> None: ...
 
@@ -75,13 +76,13 @@ class ShellHost:
         if isinstance(error, KeyboardInterrupt) and held:
             # shown by the cell that fails with it (the %%step cell), exactly as the step's own run showed it
             shown = held[0]
-            error._render_traceback_ = lambda: shown  # type: ignore[attr-defined]
+            error._render_traceback_ = lambda: shown  # type: ignore[attr-defined]  # IPython shows this instead of the traceback
         return error
 
-    def capture(self) -> AbstractContextManager[list[capture.Event]]:
+    def capture(self) -> AbstractContextManager[list[Event]]:
         return capture.capture(self.shell)
 
-    def replay(self, events: list[capture.Event]) -> None:
+    def replay(self, events: list[Event]) -> None:
         capture.replay(self.shell, events)
 
     def show(self, report: StepReport) -> None:
@@ -127,7 +128,7 @@ class NamespaceHost:
         self.echo = echo
         self.on_report = on_report
         self._shell = _active_shell()
-        self._events: list[capture.Event] = []
+        self._events: list[Event] = []
         self.last_traceback = ""  # of the last failed execution, for callers that did not see it
 
     def transform(self, body: str) -> str:
@@ -145,7 +146,9 @@ class NamespaceHost:
             source = to_plain_python(body, strict=True).code
             filename = _remember_source(source)
             tree = branches.mark(ast.parse(source))
-            last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+            last = tail if tree.body and isinstance(tail := tree.body[-1], ast.Expr) else None
+            if last is not None:
+                tree.body.pop()
             flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
             _await(eval(compile(tree, filename, "exec", flags=flags, dont_inherit=True), self.namespace))
             if last is not None:
@@ -153,16 +156,16 @@ class NamespaceHost:
                 value = _await(eval(compile(expression, filename, "eval", flags=flags, dont_inherit=True), self.namespace))
                 if value is not None:
                     self._events.append(capture.result_event(value, self._shell))
-        except Exception as error:  # the user's error: shown with the user's frames only
+        except Exception as error:  # noqa: BLE001 - the user's error: shown with the user's frames only
             self.last_traceback = format_user_traceback(error, step)
             print(self.last_traceback, end="", file=sys.stderr)
             return error
         return None
 
-    def capture(self) -> AbstractContextManager[list[capture.Event]]:
+    def capture(self) -> AbstractContextManager[list[Event]]:
         return _Recording(self)
 
-    def replay(self, events: list[capture.Event]) -> None:
+    def replay(self, events: list[Event]) -> None:
         if self.echo and self._shell is not None:
             capture.replay(self._shell, events)
         elif self.echo:
@@ -185,7 +188,7 @@ class _Recording(AbstractContextManager):
         self._host = host
         self._inner = capture.capture(host._shell, echo=host.echo)
 
-    def __enter__(self) -> list[capture.Event]:
+    def __enter__(self) -> list[Event]:
         self._host._events = self._inner.__enter__()
         return self._host._events
 
@@ -206,11 +209,11 @@ def _display_builtin() -> Iterator[None]:
         return
     from IPython.display import display
 
-    builtins.display = display  # type: ignore[attr-defined]
+    builtins.display = display  # type: ignore[attr-defined]  # where IPython puts it too
     try:
         yield
     finally:
-        del builtins.display  # type: ignore[attr-defined]
+        del builtins.display  # type: ignore[attr-defined]  # where IPython puts it too
 
 
 def format_user_traceback(error: BaseException, step: str | None = None) -> str:

@@ -20,6 +20,9 @@ import xxhash
 
 from wfnb.errors import BadArgument
 
+# The digest of what is not there: a missing file here, and, for the same reason, a name that was
+# not defined when a step ran (wfnb.cache.fingerprint, probes, stepvalues). Part of every key: never change it.
+ABSENT = "absent"
 _RACY_WINDOW_NS = 2_000_000_000  # coarse-timestamp file systems tick in up to 2 s
 _CHUNK = 8 << 20
 
@@ -106,7 +109,7 @@ def path_digest(path: str | os.PathLike) -> str:
     except IsADirectoryError:
         return "dir"
     except (FileNotFoundError, NotADirectoryError):
-        return "absent"
+        return ABSENT
     except OSError as error:
         return f"unreadable:{error.errno}"
 
@@ -117,7 +120,7 @@ def stat_digest(path: str) -> str:
     try:
         info = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
-        return "absent"
+        return ABSENT
     except OSError as error:
         return f"unreadable:{error.errno}"
     if stat.S_ISDIR(info.st_mode):
@@ -132,7 +135,7 @@ def listing_digest(folder: str) -> str:
     try:
         entries = sorted((entry.name, entry.is_dir()) for entry in os.scandir(folder))
     except (FileNotFoundError, NotADirectoryError):
-        return "absent"
+        return ABSENT
     except OSError as error:
         return f"unreadable:{error.errno}"
     return xxhash.xxh3_128_hexdigest(repr(entries).encode())

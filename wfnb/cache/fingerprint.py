@@ -21,8 +21,9 @@ import re
 import sys
 import time
 import types
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import xxhash
 
@@ -30,12 +31,11 @@ from wfnb.cache import clock, localmodules, patches
 from wfnb.cache.cellcode import CellAnalysis, analyze_cell
 from wfnb.cache.codehash import names_used
 from wfnb.cache.codeorigin import is_library_module, is_user_file
-from wfnb.cache.files import digest_files, literal_files
+from wfnb.cache.files import ABSENT, digest_files, literal_files
 from wfnb.cache.hashing import hash_value, module_version
 
 # Bump whenever the meaning of a key changes, so that no old entry is ever hit by mistake.
 KEY_FORMAT_VERSION = 2  # 2: verified traces; indirect inputs; local modules by source and state
-ABSENT = "absent"  # an input name that was not defined when the step ran
 # IPython turns `%magic` and `!cmd` lines into calls through this function: machinery, not data.
 _SHELL_MACHINERY = frozenset({"get_ipython"})
 # Builtins IPython adds: a step reads them the same way in a notebook and in a plain process.
@@ -133,7 +133,7 @@ def fingerprint_step(analysis: CellAnalysis, namespace: Mapping[str, Any], deps:
     code = xxhash.xxh3_128_hexdigest(analysis.code.encode())
     parts = {
         "format": KEY_FORMAT_VERSION,
-        "python": "%d.%d" % sys.version_info[:2],
+        "python": f"{sys.version_info[0]}.{sys.version_info[1]}",
         "code": code,
         "inputs": inputs,
         "files": files,
@@ -232,7 +232,7 @@ class _Reach:
             return [f for f in (item.fget, item.fset, item.fdel) if f is not None]
         if isinstance(item, functools.partial):
             return [item.func, *item.args, *item.keywords.values()]
-        if isinstance(item, functools._lru_cache_wrapper) and isinstance(item.__wrapped__, types.FunctionType):  # type: ignore[attr-defined]
+        if isinstance(item, functools._lru_cache_wrapper) and isinstance(item.__wrapped__, types.FunctionType):
             wrapped = item.__wrapped__
             if not is_library_module(wrapped.__module__ or "") and item.cache_info().currsize:
                 # it may answer from its cache without reading the files its first calls read
@@ -278,7 +278,7 @@ _AT_NAME = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)")
 def _names_in_expression_strings(reads: set[str], namespace: Mapping[str, Any]) -> set[str]:
     """``df.query(FILTER)`` with ``FILTER = "price > @min_price"``: pandas reads ``min_price`` from the
     caller's namespace, so a string input's ``@names`` are inputs too."""
-    found = set()
+    found: set[str] = set()
     for name in reads:
         value = namespace.get(name)
         if isinstance(value, str) and "@" in value and len(value) <= 10_000:
@@ -342,7 +342,7 @@ def _global_names(code: types.CodeType) -> set[str]:
 
 def _cell_filled(cell: types.CellType) -> bool:
     try:
-        cell.cell_contents
+        _ = cell.cell_contents  # reading an empty cell raises
     except ValueError:
         return False
     return True

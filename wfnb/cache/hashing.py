@@ -89,7 +89,7 @@ _MEMO_MIN_BYTES = 1 << 20  # below this, hashing is cheaper than the bookkeeping
 _IMMUTABLE_MEMO: dict[int, tuple[Any, tuple[object, ...], str]] = {}
 
 
-def _immutable_key(value: object) -> tuple[object, ...] | None:
+def _immutable_key(value: Any) -> tuple[object, ...] | None:
     """What must be unchanged for a memoized digest of ``value`` to hold, or None if it may change."""
     np = sys.modules.get("numpy")
     if np is None or type(value) is not np.ndarray or value.flags.writeable or value.nbytes < _MEMO_MIN_BYTES:

@@ -104,7 +104,7 @@ def apply(library: str, values: dict[str, Any]) -> None:
     if library == "matplotlib":
         import matplotlib
 
-        matplotlib.rcParams.update(values)
+        matplotlib.rcParams.update(values)  # type: ignore[arg-type]  # the names a step set, checked by matplotlib
     elif library == "pandas":
         import pandas as pd
 

@@ -18,13 +18,14 @@ import importlib.machinery
 import sys
 import threading
 import types
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import xxhash
 
 from wfnb.cache.codeorigin import is_user_file, is_user_module, user_modules
-from wfnb.cache.files import path_digest
+from wfnb.cache.files import ABSENT, path_digest
 from wfnb.errors import UnhashableValue
 
 PRISTINE = "fresh"  # a module's data as right after loading it
@@ -103,8 +104,8 @@ def _watch_loader(loader: Any) -> None:
 
         def exec_module(self: Any, module: types.ModuleType) -> None:
             origin = getattr(getattr(module, "__spec__", None), "origin", None)
-            source = path_digest(origin) if isinstance(origin, str) else "absent"
-            super(watching, self).exec_module(module)  # type: ignore[misc]
+            source = path_digest(origin) if isinstance(origin, str) else ABSENT
+            super(watching, self).exec_module(module)  # type: ignore[arg-type]  # a class by now (mypy sees Optional)
             _loaded[module.__name__] = Loaded(source, data_digests(module))
 
         watching = type(kind.__name__, (kind,), {"exec_module": exec_module, "__module__": kind.__module__})
@@ -121,7 +122,7 @@ def install() -> None:
         sys.meta_path.insert(0, _Finder)
     for name, module in user_modules().items():
         if name not in _loaded:
-            _loaded[name] = Loaded(path_digest(module.__file__), data_digests(module))
+            _loaded[name] = Loaded(path_digest(module.__file__ or ""), data_digests(module))
 
 
 # ---- the state of a module ---------------------------------------------------------------------------
@@ -161,7 +162,7 @@ def source_state(name: str) -> str:
         file = getattr(module, "__file__", None)
         return path_digest(file) if file else "nofile"
     origin = locate(name)
-    return path_digest(origin) if origin else "absent"
+    return path_digest(origin) if origin else ABSENT
 
 
 def data_state(name: str) -> str:

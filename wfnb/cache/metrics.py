@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Iterator
+from typing import Any
 
 from wfnb.errors import BadArgument
+
 
 class Logged(dict):
     """The metrics a running step logged: name → last value; ``series()`` gives the repeated ones."""

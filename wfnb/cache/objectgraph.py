@@ -28,8 +28,9 @@ import sys
 import threading
 import types
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from wfnb.cache import setorder
 from wfnb.cache.encoder import _closed_h5py_file
@@ -387,7 +388,7 @@ class _GraphUnpickler(pickle.Unpickler):
 
 
 def _live_object(path: Path) -> Any:
-    return _context.resolve_live(path)  # type: ignore[misc]
+    return _context.resolve_live(path)  # type: ignore[misc]  # a callable attribute, set per unpack
 
 
 def _leaf_object(ref: LeafRef) -> Any:
@@ -423,7 +424,7 @@ def _small_array(data: Any, dtype: Any, shape: tuple[int, ...], order: str, writ
     raw = np.frombuffer(data, dtype=np.uint8) if len(memoryview(data)) else np.empty(0, np.uint8)
     if not raw.flags.writeable:
         raw = raw.copy()
-    arr = raw.view(dtype).reshape(shape, order=order) if raw.size else np.empty(shape, dtype=dtype, order=order)
+    arr = raw.view(dtype).reshape(shape, order=order) if raw.size else np.empty(shape, dtype=dtype, order=order)  # type: ignore[call-overload]  # order: "C" or "F"
     arr.flags.writeable = writeable
     return arr
 
@@ -441,14 +442,14 @@ def _masked_array(data: Any, mask: Any, fill_value: Any, hard: bool) -> Any:
     import numpy as np
 
     restored = np.ma.masked_array(data, mask=mask, hard_mask=hard)
-    restored._fill_value = fill_value  # as it was: unset, or set (numpy casts a fill given to the constructor)
+    restored._fill_value = fill_value  # type: ignore[attr-defined]  # as it was: unset, or set (numpy casts a fill given to the constructor)
     return restored
 
 
 def _closed_file(name: str, mode: str, encoding: str | None) -> Any:
     """A closed file that says what it was: name, mode, closed."""
     binary = "b" in mode
-    handle = open(os.devnull, "rb" if binary else "r", encoding=None if binary else (encoding or "utf-8"))  # noqa: SIM115
+    handle: Any = open(os.devnull, "rb" if binary else "r", encoding=None if binary else (encoding or "utf-8"))
     raw = handle if binary else handle.buffer
     raw = getattr(raw, "raw", raw)
     try:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import sys
 import threading
 import types
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class LoadedThen:
@@ -53,8 +54,9 @@ class _ThenLoader:
 
     def exec_module(self, module: types.ModuleType) -> None:
         module.__loader__ = self.loader  # the module keeps its own loader
-        if getattr(module, "__spec__", None) is not None:
-            module.__spec__.loader = self.loader
+        spec = getattr(module, "__spec__", None)
+        if spec is not None:
+            spec.loader = self.loader
         self.loader.exec_module(module)
         try:
             self.then(module.__name__)

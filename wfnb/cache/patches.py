@@ -13,7 +13,8 @@ from __future__ import annotations
 import ast
 import sys
 import types
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from wfnb.cache.codeorigin import is_library_module
 
@@ -107,7 +108,7 @@ def class_snapshot() -> dict[type, dict[str, int]]:
 
 def changed_attributes(before: dict[type, dict[str, int]], after: dict[type, dict[str, int]]) -> list[tuple[type, str]]:
     """Which of those attributes a step added, replaced or removed."""
-    changed = []
+    changed: list[tuple[type, str]] = []
     for cls, attributes in after.items():
         earlier = before.get(cls)
         if earlier is None or earlier == attributes:

@@ -14,13 +14,15 @@ import importlib.machinery
 import json
 import os
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import xxhash
 
 from wfnb.cache import libsettings, localmodules, patches, randomness
 from wfnb.cache.files import (
+    ABSENT,
     glob_digest,
     listing_digest,
     path_digest,
@@ -30,7 +32,6 @@ from wfnb.cache.files import (
 from wfnb.errors import UnhashableValue
 
 Probe = tuple[str, str, str]  # (kind, what, value)
-ABSENT = "absent"
 UNSET = "unset"
 
 
@@ -48,9 +49,9 @@ class Trace:
         return {"probes": [list(p) for p in self.probes], "untraceable": self.untraceable}
 
 
-def probes_of(record: dict[str, Any]) -> list[Probe]:
+def probes_of(record: Mapping[str, Any]) -> list[Probe]:
     trace = record.get("trace") or {}
-    return [tuple(p) for p in trace.get("probes", [])]  # type: ignore[misc]
+    return [tuple(p) for p in trace.get("probes", [])]
 
 
 def first_change(probes: list[Probe], namespace: dict[str, Any]) -> str | None:

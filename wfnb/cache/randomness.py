@@ -15,7 +15,8 @@ from __future__ import annotations
 import functools
 import random
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 ENTROPY = "entropy"  # the state of a generator no code seeded: not reproducible, not a dependency
 GENERATORS = ("random", "numpy")
@@ -56,7 +57,7 @@ def _seeder(generator: str, original: Callable[..., Any], module: str, name: str
         _seeded[generator] = True
         return result
 
-    seed._wfnb = True  # type: ignore[attr-defined]
+    seed._wfnb = True  # type: ignore[attr-defined]  # marks wfnb's own wrapper
     seed.__module__, seed.__qualname__ = module, name  # found by its name: hashed as the library function
     return seed
 
@@ -81,7 +82,7 @@ def is_seeded(generator: str) -> bool:
 def restore(generator: str, value: Any, seeded: bool) -> None:
     """Put a generator in the state a step left it in, as reproducible as it was then."""
     if generator == "random":
-        random.Random.setstate(random._inst, value)  # type: ignore[attr-defined]
+        random.Random.setstate(random._inst, value)
     else:
         import numpy as np
 

@@ -33,12 +33,14 @@ def rebind(value: Any, namespace: dict[str, Any], *, adopt_globals: bool = False
 def _rebind_member(member: Any, namespace: dict[str, Any], adopt: bool) -> Any:
     if isinstance(member, types.FunctionType):
         return _rebind_function(member, namespace, adopt)
-    if isinstance(member, (staticmethod, classmethod)):
+    if isinstance(member, (staticmethod, classmethod)) and isinstance(member.__func__, types.FunctionType):
         inner = _rebind_function(member.__func__, namespace, adopt)
         return member if inner is member.__func__ else type(member)(inner)
     if isinstance(member, property):
-        parts = [_rebind_function(f, namespace, adopt) if f else None for f in (member.fget, member.fset, member.fdel)]
-        return property(*parts, doc=member.__doc__)
+        parts: list[Any] = [
+            _rebind_function(f, namespace, adopt) if isinstance(f, types.FunctionType) else f for f in (member.fget, member.fset, member.fdel)
+        ]
+        return property(parts[0], parts[1], parts[2], member.__doc__)
     return member
 
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any
 
 from wfnb.cache import branches, capture, evidence, metrics, probes, stepvalues, tracing
 from wfnb.cache.cellcode import CellAnalysis, analyze_cell
@@ -222,8 +223,8 @@ class StepRunner:
         namespace = self.host.namespace
         reasons = [lookup.why] if lookup.why else _reasons(options, fingerprint, previous)
         earlier = lookup.against if lookup.against is not None else previous
-        decision = {"kind": "ran" if uncacheable is None else "uncacheable", "reasons": [uncacheable] if uncacheable else reasons}
-        stored_inputs = self._store_inputs(fingerprint) if fingerprint is not None else {}
+        decision: dict[str, Any] = {"kind": "ran" if uncacheable is None else "uncacheable", "reasons": [uncacheable] if uncacheable else reasons}
+        stored_inputs = self._store_inputs(fingerprint) if fingerprint is not None else []
         before = {name: id(value) for name, value in namespace.items()}
         inputs = [n for n, d in fingerprint.inputs.items() if d != ABSENT and n in namespace] if fingerprint else []
         live = LiveIndex.of(namespace, inputs)
@@ -472,7 +473,7 @@ class StepRunner:
             return digests
         try:
             restored = stepvalues.round_trip(packed, self.host.namespace).outputs
-        except Exception as error:  # noqa: BLE001 - a value that cannot be loaded back must not be stored
+        except Exception as error:  # a value that cannot be loaded back must not be stored
             raise UnstorableValue(f"it cannot be loaded back once stored ({type(error).__name__}: {error})") from error
         for name in doubtful:
             again = hash_value(restored[name])

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import pickle
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from wfnb.errors import BadArgument
 from wfnb.store.localfs import replacing

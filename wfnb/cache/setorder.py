@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import itertools
 import sys
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 _MAX_DEPTH = 4  # tuples of tuples of numbers, and no deeper
 _EMPTY_SIZE = sys.getsizeof(set())
@@ -52,9 +53,9 @@ def _fixed_hash(item: object, depth: int) -> bool:
     if kind is float:
         return item == item  # a NaN hashes by its address since Python 3.10
     if kind is complex:
-        return item == item  # type: ignore[comparison-overlap]
+        return item == item
     if kind in (tuple, frozenset) and depth < _MAX_DEPTH:
-        return all(_fixed_hash(part, depth + 1) for part in item)  # type: ignore[attr-defined]
+        return all(_fixed_hash(part, depth + 1) for part in item)  # type: ignore[attr-defined]  # a tuple or frozenset (kind checked above)
     return False
 
 
@@ -75,6 +76,7 @@ def rebuild(kind: type, items: list[Any], size: int) -> set[Any] | frozenset[Any
     plain = kind(items)
     if list(plain) == items or len(items) > _MAX_PLACED:
         return plain
+    placed: set[Any] | frozenset[Any] | None
     try:
         placed = _placed(items, size)
     except (ValueError, OverflowError):

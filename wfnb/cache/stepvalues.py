@@ -11,19 +11,19 @@ from __future__ import annotations
 import pickle
 import threading
 import weakref
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 from wfnb.cache import inplace, objectgraph
 from wfnb.cache.effects import Effects
+from wfnb.cache.files import ABSENT
 from wfnb.cache.hashing import hash_value
 from wfnb.cache.objectgraph import LiveIndex, Path
 from wfnb.cache.rebinding import rebind
 from wfnb.errors import CorruptObject, UnhashableValue, UnstorableValue
 from wfnb.store import Store
-
-ABSENT = "absent"  # an input that was not defined (as in wfnb.cache.fingerprint)
 
 
 @dataclass
@@ -143,7 +143,7 @@ def read(
     """
     if "graph" not in record:
         return StepValues(outputs={name: store.get_object(digest) for name, digest in record["outputs"].items()})
-    data = store.get_object(record["graph"])
+    data: Any = store.get_object(record["graph"])  # the graph's bytes, as stored
     if held:
         handed: dict[str, int] = {}
 
@@ -192,7 +192,7 @@ def held_outputs(record: Mapping[str, Any], namespace: Mapping[str, Any]) -> dic
 
 
 def namespace_resolver(namespace: Mapping[str, Any]) -> Callable[[Path], Any]:
-    return lambda path: objectgraph.resolve(namespace, path)  # type: ignore[arg-type]
+    return lambda path: objectgraph.resolve(namespace, path)  # type: ignore[arg-type]  # a Mapping is enough: resolve only reads
 
 
 def stored_input_resolver(store: Store, record: Mapping[str, Any]) -> Callable[[Path], Any]:
@@ -225,7 +225,7 @@ def checkout_resolver(store: Store, record: Mapping[str, Any], namespace: Mappin
                 matching[name] = name in namespace and hash_value(namespace[name]) == inputs.get(name)
             except UnhashableValue:
                 matching[name] = False
-        return objectgraph.resolve(namespace, path) if matching[name] else from_store(path)  # type: ignore[arg-type]
+        return objectgraph.resolve(namespace, path) if matching[name] else from_store(path)  # type: ignore[arg-type]  # a Mapping is enough: resolve only reads
 
     return resolve
 

@@ -15,9 +15,10 @@ import os
 import re
 import sys
 import types
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from wfnb.cache import libsettings, localmodules, patches, probes, randomness
 from wfnb.cache.codeorigin import is_user_module

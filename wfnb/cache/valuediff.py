@@ -216,7 +216,7 @@ _COMPARERS = (
 
 
 def _index_lines(old: Any, new: Any, what: str) -> list[str]:
-    lines = []
+    lines: list[str] = []
     if old.equals(new):
         return lines
     try:

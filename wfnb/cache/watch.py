@@ -30,14 +30,15 @@ import genericpath
 import glob
 import itertools
 import os
-import subprocess
 import pathlib
+import subprocess
 import sys
 import threading
 import types
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Literal
+from typing import Any, Literal
 
 from wfnb.cache.codehash import names_used
 from wfnb.cache.codeorigin import is_user_file
@@ -181,6 +182,11 @@ class Watch:
         base = absolute_path(root) if root is not None else os.getcwd()
         if base is not None:
             self.globs[(os.fsdecode(pattern), base, bool(recursive))] = None
+
+    def moved(self, source: Any, target: Any, frame: types.FrameType | None) -> None:
+        """``os.rename`` / ``os.replace``: the source is gone, the target written."""
+        self.removed_path(source, frame)
+        self.opened(target, "w", 0, frame)
 
     def removed_path(self, path: Any, frame: types.FrameType | None) -> None:
         target = absolute_path(path)
@@ -386,8 +392,8 @@ _EVENTS: dict[str, Callable[[Watch, tuple[Any, ...], Any], None]] = {
     "os.scandir": lambda w, a, f: w.listed(a[0], f),
     "glob.glob/2": lambda w, a, f: w.globbed(a[0], a[1], a[2], f),
     "os.remove": lambda w, a, f: w.removed_path(a[0], f),
-    "os.rename": lambda w, a, f: (w.removed_path(a[0], f), w.opened(a[1], "w", 0, f)),
-    "os.replace": lambda w, a, f: (w.removed_path(a[0], f), w.opened(a[1], "w", 0, f)),
+    "os.rename": lambda w, a, f: w.moved(a[0], a[1], f),
+    "os.replace": lambda w, a, f: w.moved(a[0], a[1], f),
     "shutil.rmtree": lambda w, a, f: w.removed_path(a[0], f),
     "import": lambda w, a, f: w.imported.__setitem__(a[0], None) if isinstance(a[0], str) else None,
     # unpickling an object of a class from a local module runs that module's code: it is used like an import

@@ -21,8 +21,9 @@ import re
 import sys
 import threading
 import types
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from wfnb.cache.codeorigin import is_library_module, is_user_file
 from wfnb.cache.onimport import LoadedThen
@@ -61,11 +62,11 @@ def _modules_from_files(watch: Watch) -> Iterator[None]:
             watch.opened(location, "r", 0, sys._getframe(1))
         return original(name, location, *args, **kwargs)
 
-    importlib.util.spec_from_file_location = spec_from_file_location  # type: ignore[assignment]  # put back on leaving
+    importlib.util.spec_from_file_location = spec_from_file_location  # put back on leaving
     try:
         yield
     finally:
-        importlib.util.spec_from_file_location = original  # type: ignore[assignment]  # the step's wrapper, removed
+        importlib.util.spec_from_file_location = original  # the step's wrapper, removed
 
 
 @contextmanager
@@ -85,8 +86,8 @@ def _environ_reads(watch: Watch) -> Iterator[None]:
             watch.read_environ(None, sys._getframe(1))
         return original_iter(self)
 
-    environ_type.__getitem__ = getitem
-    environ_type.__iter__ = iterate
+    environ_type.__getitem__ = getitem  # type: ignore[method-assign]  # for the step's duration: put back on leaving
+    environ_type.__iter__ = iterate  # type: ignore[method-assign]  # for the step's duration: put back on leaving
     try:
         yield
     finally:
@@ -148,11 +149,11 @@ def _module_lookups(watch: Watch) -> Iterator[None]:
                 pass
         return original(self, fullname, target)
 
-    finder.find_spec = find_spec
+    finder.find_spec = find_spec  # type: ignore[method-assign]  # for the step's duration: put back on leaving
     try:
         yield
     finally:
-        finder.find_spec = original
+        finder.find_spec = original  # type: ignore[method-assign]  # for the step's duration: put back on leaving
 
 
 # Readers that open files in compiled code, where no audit event is raised: (module, function).
@@ -306,7 +307,8 @@ _MAX_PATHS = 10_000  # strings looked at among the work sent to other processes
 def _carries_user_code(root: Any) -> bool:
     """Whether work sent to another process holds the notebook's code (a function or an instance of a
     class from the notebook or a local module), looking through partials, batches and wrappers."""
-    stack, seen = [(root, 0)], set()
+    stack: list[tuple[Any, int]] = [(root, 0)]
+    seen: set[int] = set()
     while stack and len(seen) < _MAX_VISITS:
         value, depth = stack.pop()
         if id(value) in seen or depth > 5:
@@ -346,7 +348,8 @@ def _carries_user_code(root: Any) -> bool:
 def _strings_in(root: Any) -> list[Any]:
     """The strings and paths in work sent to another process (its arguments, batches, partials)."""
     found: list[Any] = []
-    stack, seen = [(root, 0)], set()
+    stack: list[tuple[Any, int]] = [(root, 0)]
+    seen: set[int] = set()
     while stack and len(seen) < _MAX_VISITS and len(found) < _MAX_PATHS:
         value, depth = stack.pop()
         if isinstance(value, (str, bytes, os.PathLike)):

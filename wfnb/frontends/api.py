@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from wfnb.errors import BadArgument, api_boundary
 from wfnb.frontends.listing import variants_frame
-from wfnb.history.records import Variant as RecordedVariant
+from wfnb.history.records import RecordedVariant
 from wfnb.history.session import current_session, find_variant, resolve_store
 from wfnb.history.snapshots import tag_variant
 from wfnb.history.variants import Variant

@@ -36,7 +36,7 @@ from wfnb.frontends.cliupkeep import add_upkeep_commands
 from wfnb.frontends.ui import add_ui_command
 
 if TYPE_CHECKING:
-    from wfnb.history.records import Variant
+    from wfnb.history.records import RecordedVariant
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -203,7 +203,7 @@ def _show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _variant_json(variant: Variant) -> dict[str, Any]:
+def _variant_json(variant: RecordedVariant) -> dict[str, Any]:
     return {
         "workflow": variant.workflow,
         "variant": variant.name,
@@ -308,7 +308,7 @@ def _export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _is_current(args: argparse.Namespace, variant: Variant) -> bool:
+def _is_current(args: argparse.Namespace, variant: RecordedVariant) -> bool:
     from wfnb.frontends import api
 
     table = api.variants(variant.workflow, store=looking(args))

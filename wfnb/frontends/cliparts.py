@@ -4,12 +4,13 @@ finds its store and its variants (``wfnb.frontends.cli`` and ``wfnb.frontends.cl
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from wfnb.errors import WfnbError
 
 if TYPE_CHECKING:
-    from wfnb.history.records import Variant
+    from wfnb.history.records import RecordedVariant
     from wfnb.store import Store
 
 
@@ -61,7 +62,7 @@ whole_number = non_negative(int, "a whole number")
 seconds = non_negative(float, "a number of seconds")
 
 
-def variant_of(args: argparse.Namespace, ref: str, default_workflow: str | None = None, *, read_only: bool = False) -> Variant:
+def variant_of(args: argparse.Namespace, ref: str, default_workflow: str | None = None, *, read_only: bool = False) -> RecordedVariant:
     """The variant ``ref`` names; ``read_only``: from the store opened read-only (the command changes nothing)."""
     from wfnb.frontends import api
 

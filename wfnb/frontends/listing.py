@@ -10,8 +10,9 @@ with, and integers stay integers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from wfnb.cache.execution import warn
 from wfnb.errors import BadArgument, CorruptObject

@@ -10,7 +10,8 @@ import argparse
 import functools
 import shlex
 import textwrap
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NoReturn
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
@@ -147,7 +148,7 @@ def await_transformer(shell: InteractiveShell):
         as_plain_cell = code.splitlines(keepends=True)
         try:
             transformed = shell.transform_cell(code)
-        except Exception:  # IPython cannot read it: as a plain cell, it says why
+        except Exception:  # noqa: BLE001 - IPython cannot read it: as a plain cell, it says why
             return as_plain_cell
         if not _compiles(transformed):
             return as_plain_cell
@@ -363,7 +364,7 @@ class _ArgumentParser(argparse.ArgumentParser):
     def parse(self, arguments: list[str]) -> argparse.Namespace:
         return self.parse_args(arguments)
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.format_usage().strip()}: {message}")
 
 

@@ -11,11 +11,12 @@ together with the way to get the variant's cells: ``%wfnb show`` prints them,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from wfnb.history.records import Variant
+    from wfnb.history.records import RecordedVariant
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Restored:
     extra: tuple[str, ...]  # steps the notebook ran that the variant does not have
 
     @classmethod
-    def between(cls, variant: Variant, records: Mapping[str, Mapping[str, Any]], params: Mapping[str, Any]) -> Restored:
+    def between(cls, variant: RecordedVariant, records: Mapping[str, Mapping[str, Any]], params: Mapping[str, Any]) -> Restored:
         """Compare ``variant`` with what the notebook last ran: step records and parameters by name."""
         steps = tuple(
             record.step
@@ -39,7 +40,7 @@ class Restored:
         changed = {
             name: (params[name], value) for name, value in variant.params.items() if name in params and params[name] != value
         }
-        extra = tuple(step for step in records if step not in variant.steps)
+        extra = tuple(step for step in records if step not in variant.steps.names())
         return cls(variant.workflow, variant.number, steps, changed, extra)
 
     @property

@@ -27,9 +27,10 @@ from __future__ import annotations
 import base64
 import re
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 from wfnb.cache.hashing import hash_value
 from wfnb.cache.valuediff import Difference, difference, figure_difference
@@ -43,7 +44,7 @@ from wfnb.errors import (
 from wfnb.history.records import check_ref, nondeterministic_steps
 
 if TYPE_CHECKING:
-    from wfnb.history.records import StepRecord, Variant
+    from wfnb.history.records import RecordedVariant, StepRecord
     from wfnb.store import Store
 
 StepVerdict = Literal["same", "differs", "failed", "not checked"]
@@ -171,7 +172,7 @@ class CheckReport:
         }
 
 
-def check_variant(variant: Variant, progress: Callable[[StepCheck], None] | None = None) -> CheckReport:
+def check_variant(variant: RecordedVariant, progress: Callable[[StepCheck], None] | None = None) -> CheckReport:
     """Run each step of ``variant`` again on its recorded inputs, without the cache, and compare its outputs."""
     from wfnb.cache.execution import NamespaceHost
     from wfnb.history.replay import StepCode, bring_inputs
@@ -360,7 +361,7 @@ def _restore_recorded(store: Store, namespace: dict[str, Any], record: StepRecor
 # ---- the marks ----------------------------------------------------------------------------------
 
 
-def mark(store: Store, variant: Variant, report: CheckReport) -> None:
+def mark(store: Store, variant: RecordedVariant, report: CheckReport) -> None:
     """Keep what the check found: in the variant's check ref, and on the records of the steps that differ."""
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     seen = nondeterministic_steps(store, variant.workflow, variant.number)

@@ -17,9 +17,10 @@ from __future__ import annotations
 import json
 import os
 import types
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from wfnb.cache import evidence, probes
 from wfnb.cache.statusline import format_duration, format_size

@@ -9,7 +9,7 @@ read and produced); ``wfnb.history.workflow`` reads it back (``Workflow.from_fra
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from wfnb.errors import BadArgument
 from wfnb.history.notebooks import write_file, write_notebook, write_script
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-    from wfnb.history.snapshots import Variant
+    from wfnb.history.snapshots import RecordedVariant
 
 __all__ = ["EXPORTS", "export_kind", "export_variant", "variant_frame", "write_csv"]
 
@@ -28,7 +28,7 @@ EXPORTS = {".ipynb": ("notebook", write_notebook), ".py": ("script", write_scrip
 
 
 
-def variant_frame(variant: Variant) -> pd.DataFrame:
+def variant_frame(variant: RecordedVariant) -> pd.DataFrame:
     """One row per step, in order: ``workflow, variant, step``, then one column per parameter (the
     variant's values, on every row) and per metric (on the step that logged it), then what runs it again:
     ``code, params, deps, inputs, outputs, key, workflow_params, indirect``.
@@ -50,7 +50,7 @@ def variant_frame(variant: Variant) -> pd.DataFrame:
     }
     rows = []
     for record in variant.steps:
-        row = {"workflow": variant.workflow, "variant": variant.name, "step": record.step}
+        row: dict[str, Any] = {"workflow": variant.workflow, "variant": variant.name, "step": record.step}
         row.update({column: variant.params[name] for name, column in param_columns.items()})
         row.update({column: record.metrics.get(name) for name, column in metric_columns.items()})
         row.update({
@@ -69,7 +69,7 @@ def variant_frame(variant: Variant) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def write_csv(variant: Variant, path: str | os.PathLike[str]) -> None:
+def write_csv(variant: RecordedVariant, path: str | os.PathLike[str]) -> None:
     """Write ``variant_frame(variant)`` to a CSV file, atomically, as the umask says."""
     frame = variant_frame(variant)
     write_file(Path(path), lambda temporary: frame.to_csv(temporary, index=False))
@@ -83,7 +83,7 @@ def export_kind(path: str | os.PathLike[str]) -> str:
     return kind[0]
 
 
-def export_variant(variant: Variant, path: str | os.PathLike[str], *, overwrite: bool = False) -> str:
+def export_variant(variant: RecordedVariant, path: str | os.PathLike[str], *, overwrite: bool = False) -> str:
     """Write ``variant`` to ``path`` as its suffix says; refuse to replace a file unless ``overwrite``. Returns the kind."""
     what = export_kind(path)
     if Path(path).exists() and not overwrite:

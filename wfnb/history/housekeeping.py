@@ -35,13 +35,13 @@ from wfnb.history.snapshots import (
 from wfnb.history.state import WorkflowState
 
 if TYPE_CHECKING:
-    from wfnb.history.records import Variant
+    from wfnb.history.records import RecordedVariant
     from wfnb.store import Store
 
 __all__ = ["check_removable", "remove_variant", "remove_workflow", "rename_tag", "rename_workflow"]
 
 
-def remove_variant(store: Store, variant: Variant) -> list[str]:
+def remove_variant(store: Store, variant: RecordedVariant) -> list[str]:
     """Remove ``variant``: its manifest, tags and identity; its children then name its parent, and the
     workflow's current variant becomes the newest one left. Returns what else changed, for messages.
 
@@ -74,7 +74,7 @@ def remove_variant(store: Store, variant: Variant) -> list[str]:
     return said
 
 
-def check_removable(store: Store, variant: Variant) -> None:
+def check_removable(store: Store, variant: RecordedVariant) -> None:
     """BadArgument if ``variant`` may not be removed (it is pinned), so that a caller removing several
     checks them all before removing any."""
     if variant.number in pinned_numbers(store, variant.workflow):
@@ -106,7 +106,7 @@ def remove_workflow(store: Store, workflow: str) -> int:
     return count
 
 
-def rename_tag(store: Store, workflow: str, old: str, new: str) -> Variant:
+def rename_tag(store: Store, workflow: str, old: str, new: str) -> RecordedVariant:
     """Give the variant tagged ``old`` the tag ``new`` instead (its note kept); returns that variant."""
     from wfnb.history.snapshots import tag_variant
 
@@ -167,7 +167,7 @@ def _identity_under(store: Store, manifest: dict, workflow: str) -> str:
     return state.identity()
 
 
-def _reparent(store: Store, child: Variant, parent: int | None) -> None:
+def _reparent(store: Store, child: RecordedVariant, parent: int | None) -> None:
     """Make ``parent`` the parent of ``child``, with its changed steps counted from that parent."""
     manifest = store.refs.read(variant_ref(child.workflow, child.number))
     if manifest is None:

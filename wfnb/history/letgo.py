@@ -10,8 +10,9 @@ so (a replay or a notebook run may have written them again).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from wfnb.errors import CorruptObject
 

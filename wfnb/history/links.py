@@ -11,16 +11,17 @@ the link in both workflows without loading values.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from wfnb.cache.watch import current
 
 if TYPE_CHECKING:
-    from wfnb.history.records import Variant
+    from wfnb.history.records import RecordedVariant
     from wfnb.store import Store
 
 
-def note_variant(ref: Any, workflow: str | None, store: Store, variant: Variant) -> None:
+def note_variant(ref: Any, workflow: str | None, store: Store, variant: RecordedVariant) -> None:
     """``wfnb.variant(ref)`` resolved to ``variant``: if a step is running, it now depends on that."""
     watch = current()
     if watch is None:
@@ -32,21 +33,21 @@ def note_variant(ref: Any, workflow: str | None, store: Store, variant: Variant)
     _use(watch, variant, given)
 
 
-def note_output(variant: Variant, name: str, digest: str) -> None:
+def note_output(variant: RecordedVariant, name: str, digest: str) -> None:
     """A step running now read output ``name`` of ``variant``."""
     watch = current()
     if watch is not None:
         _use(watch, variant, f"{variant.workflow}/{variant.name}")["outputs"][name] = digest
 
 
-def _use(watch: Any, variant: Variant, ref: str) -> dict[str, Any]:
+def _use(watch: Any, variant: RecordedVariant, ref: str) -> dict[str, Any]:
     return watch.uses.setdefault(
         (variant.workflow, variant.number),
         {"workflow": variant.workflow, "variant": variant.name, "identity": variant.identity, "ref": ref, "outputs": {}},
     )
 
 
-def state_of(variant: Variant) -> str:
+def state_of(variant: RecordedVariant) -> str:
     """What a probe holds: ``prepare/v3 <identity>``."""
     return f"{variant.workflow}/{variant.name} {variant.identity}"
 

@@ -30,9 +30,10 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from wfnb.cache.stepline import parse_step_line
 from wfnb.errors import BadArgument, WfnbError

@@ -20,11 +20,12 @@ import os
 import re
 import textwrap
 import types
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from wfnb.cache.plaincode import to_plain_python
 from wfnb.errors import BadArgument, CorruptObject, WfnbError
@@ -33,7 +34,7 @@ from wfnb.store.localfs import replacing
 
 if TYPE_CHECKING:
     from wfnb.cache.capture import Event
-    from wfnb.history.records import Variant
+    from wfnb.history.records import RecordedVariant
     from wfnb.history.workflow import Workflow
 
 DefinitionKind = Literal["import", "literal", "source", "stored", "missing"]
@@ -72,7 +73,7 @@ class _Definition:
 # -- writing ---------------------------------------------------------------------
 
 
-def write_notebook(variant: Variant, path: str | os.PathLike[str]) -> None:
+def write_notebook(variant: RecordedVariant, path: str | os.PathLike[str]) -> None:
     """Write ``variant`` as a clean notebook (nbformat 4) whose steps are all cache hits in its store."""
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
@@ -107,7 +108,7 @@ def write_notebook(variant: Variant, path: str | os.PathLike[str]) -> None:
     _write_text(Path(path), nbformat.writes(notebook))
 
 
-def write_script(variant: Variant, path: str | os.PathLike[str]) -> None:
+def write_script(variant: RecordedVariant, path: str | os.PathLike[str]) -> None:
     """Write ``variant`` as a plain Python script that reproduces it without wfnb."""
     target = Path(path)
     steps = [(record, to_plain_python(record.code)) for record in variant.steps]
@@ -131,7 +132,7 @@ def write_script(variant: Variant, path: str | os.PathLike[str]) -> None:
     _write_text(target, "\n\n".join(part.rstrip("\n") + "\n" for part in parts))
 
 
-def _title(variant: Variant) -> str:
+def _title(variant: RecordedVariant) -> str:
     tags = f" [{', '.join(variant.tags)}]" if variant.tags else ""
     day = datetime.now(timezone.utc).date().isoformat()
     return (
@@ -147,11 +148,11 @@ def _version() -> str:
         return "(not installed)"
 
 
-def _assignments(params: dict[str, Any]) -> str:
+def _assignments(params: Mapping[str, Any]) -> str:
     return "".join(f"{name} = {value!r}\n" for name, value in params.items())
 
 
-def _events(variant: Variant, step: str) -> list[Event]:
+def _events(variant: RecordedVariant, step: str) -> list[Event]:
     try:
         return variant.display_events(step)
     except CorruptObject as error:
@@ -205,7 +206,7 @@ def write_file(path: Path, write: Callable[[Path], object]) -> None:
 # -- what the steps read from outside them -----------------------------------------
 
 
-def _outside_definitions(variant: Variant) -> list[_Definition]:
+def _outside_definitions(variant: RecordedVariant) -> list[_Definition]:
     """Code for each value the steps read that no step made, and for the globals its helpers read."""
     from wfnb.history.workflow import Workflow
 

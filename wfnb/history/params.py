@@ -8,7 +8,8 @@ overridden. The words are what a user types after ``%wfnb replay`` or
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from wfnb.errors import BadArgument
 

@@ -1,8 +1,8 @@
 """What a variant is, as Python sees it: its steps, its values, and how it differs from another.
 
-``Variant`` and ``StepRecord`` are read-only views of what the store holds,
-built by ``wfnb.history.snapshots`` (what can be done with a variant, such as a
-replay or an export, is added by ``wfnb.history.variants``). A variant's steps are read from the store only
+``RecordedVariant`` and ``StepRecord`` are read-only views of what the store holds,
+built by ``wfnb.history.snapshots``; the public ``wfnb.Variant`` (``wfnb.history.variants``)
+adds what can be done with a variant, such as a replay or an export. A variant's steps are read from the store only
 when used, so that listing a thousand variants reads no step record. Steps are
 reached by position or by name (``v.steps["trend"]``), values by name
 (``v.outputs["trend"]``); every public method raises wfnb's errors plainly
@@ -12,9 +12,10 @@ reached by position or by name (``v.steps["trend"]``), values by name
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from wfnb.cache.branches import describe as describe_branches
 from wfnb.cache.stepvalues import load_values, output_digests
@@ -86,7 +87,7 @@ class StepRecord:
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class Variant:
+class RecordedVariant:
     """A consistent snapshot of one workflow: every step's record, the parameters and the metrics."""
 
     workflow: str
@@ -123,7 +124,7 @@ class Variant:
         return self._store().get_json(self.steps[step].display)
 
     @api_boundary
-    def diff(self, other: Variant) -> VariantDiff:
+    def diff(self, other: RecordedVariant) -> VariantDiff:
         """What changed from ``other`` to this variant: code per step, parameters, metrics."""
         return VariantDiff.between(other, self)
 
@@ -171,7 +172,7 @@ class Variant:
         return "\n\n".join(parts) + "\n"
 
     def __eq__(self, other: object) -> bool:  # a recorded variant equals the public one it became
-        if not isinstance(other, Variant):
+        if not isinstance(other, RecordedVariant):
             return NotImplemented
         return all(getattr(self, f.name) == getattr(other, f.name) for f in fields(self) if f.compare)
 
@@ -254,7 +255,7 @@ class Steps(Sequence[StepRecord]):
 class VariantOutputs(Mapping[str, Any]):
     """A variant's values by name (the last step that produced a name wins), loaded lazily."""
 
-    def __init__(self, variant: Variant) -> None:
+    def __init__(self, variant: RecordedVariant) -> None:
         self._variant = variant
         self._producers: dict[str, StepRecord] = {}
         for record in variant.steps:
@@ -305,15 +306,15 @@ class VariantOutputs(Mapping[str, Any]):
 class VariantDiff:
     """Differences between two variants of a workflow."""
 
-    old: Variant
-    new: Variant
+    old: RecordedVariant
+    new: RecordedVariant
     code: Mapping[str, str]  # step → unified diff ("" if unchanged); added/removed steps included
     params: Mapping[str, tuple[Any, Any]]
     metrics: Mapping[str, tuple[Any, Any]]
     branches: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # step → (branch taken in old, in new)
 
     @classmethod
-    def between(cls, old: Variant, new: Variant) -> VariantDiff:
+    def between(cls, old: RecordedVariant, new: RecordedVariant) -> VariantDiff:
         old_steps = {s.step: s for s in old.steps}
         new_steps = {s.step: s for s in new.steps}
         names = [s.step for s in new.steps] + [s for s in old_steps if s not in new_steps]
@@ -356,7 +357,7 @@ class VariantDiff:
         printer.text(str(self))
 
 
-def describe(variant: Variant) -> str:
+def describe(variant: RecordedVariant) -> str:
     """A few readable lines about a variant, for the terminal."""
     tags = f" [{', '.join(variant.tags)}]" if variant.tags else ""
     lines = [f"{variant.workflow}/{variant.name}{tags}"]

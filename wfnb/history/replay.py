@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 from wfnb.cache.execution import NamespaceHost
 from wfnb.cache.fingerprint import ABSENT
@@ -25,13 +26,14 @@ from wfnb.cache.runner import StepRunner, run_sync
 from wfnb.cache.statusline import StepReport
 from wfnb.cache.stepline import StepOptions
 from wfnb.errors import BadArgument, CorruptObject, StepFailed
-from wfnb.history import upstream  # noqa: F401 - checks the results of other workflows a step read
+from wfnb.history import upstream
 from wfnb.history.attempts import note_failure
-from wfnb.history.records import StepRecord, Variant
+from wfnb.history.records import RecordedVariant, StepRecord
 from wfnb.history.snapshots import record_variant, refill_variant
 from wfnb.history.state import WorkflowState
 from wfnb.store import Store
 
+upstream.register()  # a step that read another workflow's result (a `variant` probe) can be checked
 
 # A step's run records what it shows by taking over the process's sys.stdout, the shell's display hooks and
 # matplotlib's list of open figures. Runs in threads of one process (a sweep's threading backend) share a lock
@@ -70,8 +72,8 @@ class StepCode:
 
 
 def replay(
-    variant: Variant, *, progress: Callable[[StepReport], None] | None = None, **params: Any
-) -> Variant:
+    variant: RecordedVariant, *, progress: Callable[[StepReport], None] | None = None, **params: Any
+) -> RecordedVariant:
     """Re-run ``variant`` with ``params`` overriding its parameters; return the resulting variant.
 
     Parameters
@@ -98,7 +100,7 @@ def replay(
     )
 
 
-def _values_gone(store: Store, variant: Variant) -> bool:
+def _values_gone(store: Store, variant: RecordedVariant) -> bool:
     """Whether ``wfnb gc`` let some of the variant's values go (its history stays; a replay computes them)."""
     from wfnb.store.gc import value_objects
 
@@ -118,8 +120,8 @@ def run_steps(
     setup: str = "",
     label: str,
     missing_hint: str,
-    refill: Variant | None = None,
-) -> Variant:
+    refill: RecordedVariant | None = None,
+) -> RecordedVariant:
     """Run ``steps`` in order in a fresh namespace through the cache, and record the variant they make.
 
     ``refill`` is a variant whose values were let go, being replayed as it was:

@@ -228,7 +228,7 @@ def _variants(store: Store, workflow: str, cutoff: float, problems: list[str]) -
         problems.append(f"{error} So nothing of workflow {workflow} is let go.")
         guard, head = "an unreadable HEAD", None
     pins = pinned_numbers(store, workflow)
-    found = []
+    found: list[Held] = []
     for ref in store.refs.names(f"workflows/{workflow}/variants"):
         try:
             manifest = store.refs.read(ref)

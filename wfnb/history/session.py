@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from wfnb.cache import stepvalues
 from wfnb.cache.cellcode import analyze_cell
@@ -29,14 +30,14 @@ from wfnb.cache.statusline import StepReport
 from wfnb.cache.stepline import StepOptions
 from wfnb.cache.stepvalues import output_digests
 from wfnb.errors import BadArgument, CorruptObject, StepFailed, StepInterrupted, StepNotStored, WfnbError
-from wfnb.history import upstream  # noqa: F401 - checks the results of other workflows a step read
+from wfnb.history import upstream
 from wfnb.history.checkout import Restored
 from wfnb.history.kernel import take_waiting
 from wfnb.history.links import note_variant
 from wfnb.history.notebookpath import NotebookOrigin, find_origin, note_notebook, notebook_workflow, saved_step_names
 from wfnb.history.params import check_param, short_repr
 from wfnb.history.snapshots import (
-    Variant,
+    RecordedVariant,
     current_number,
     known_variant,
     load_variant,
@@ -53,6 +54,8 @@ from wfnb.store.opening import open_store_to_write_or_read
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
+
+upstream.register()  # a step that read another workflow's result (a `variant` probe) can be checked
 
 __all__ = ["Session", "StepOptions", "current_session", "resolve_store", "start_session"]
 
@@ -170,7 +173,7 @@ class Session:
                 self._leave_out_deleted_steps()
         return self._state
 
-    def _starting_variant(self) -> Variant | None:
+    def _starting_variant(self) -> RecordedVariant | None:
         """The variant HEAD names; if HEAD or that variant is damaged, the newest sound one (made current again).
 
         Starting from nothing instead would let the next step alone make a
@@ -196,7 +199,7 @@ class Session:
         warn(f"{problem} This kernel starts from v{fallback}, the newest sound variant of {workflow}{repaired}.")
         return load_variant(store, workflow, fallback)
 
-    def _adopt(self, variant: Variant) -> None:
+    def _adopt(self, variant: RecordedVariant) -> None:
         self._growing = None
         state = self._state if self._state is not None else WorkflowState(self.workflow)
         state.order = [record.step for record in variant.steps]
@@ -318,7 +321,7 @@ class Session:
         old = state.records.get(before) if isinstance(before, str) else None
         saved = self._saved_step_names()  # the same code in two steps of the notebook is no rename
         still_there = saved is not None and before in saved
-        if result.cached and old is not None and old.get("key") == record.get("key") and name not in state.order and not still_there:
+        if result.cached and isinstance(before, str) and old is not None and old.get("key") == record.get("key") and name not in state.order and not still_there:
             state.rename(before, name)
             self._ran_at.pop(before, None)
             result.report.note(f"renamed from {before}")
@@ -423,7 +426,7 @@ class Session:
         for listener in list(self.listeners):
             try:
                 listener(self)
-            except Exception as error:  # a broken view must not break the notebook
+            except Exception as error:  # noqa: BLE001 - a broken view must not break the notebook
                 self.listeners.remove(listener)
                 warn(f"a wfnb listener failed and was removed: {type(error).__name__}: {error}")
 
@@ -470,7 +473,7 @@ class Session:
         its cells back; "" when they match (or the notebook has moved on). For the status and the browser."""
         return self._restored.explain() if self._restored is not None else ""
 
-    def checkout(self, ref: str) -> Variant:
+    def checkout(self, ref: str) -> RecordedVariant:
         """Restore a variant's values into the notebook and make it the current variant.
 
         The cells keep the code the notebook last ran; ``out_of_step()`` then
@@ -500,7 +503,7 @@ class Session:
         self.notify()
         return variant
 
-    def tag(self, name: str, note: str | None) -> Variant:
+    def tag(self, name: str, note: str | None) -> RecordedVariant:
         """Name the current variant."""
         state = self.state
         if state.current is None:
@@ -513,7 +516,7 @@ class Session:
         self.notify()
         return variant
 
-    def pin(self, ref: str | None, note: str | None) -> Variant:
+    def pin(self, ref: str | None, note: str | None) -> RecordedVariant:
         """Pin variant ``ref`` (default: the current one), so that ``wfnb gc`` keeps what it needs."""
         from wfnb.history.snapshots import pin_variant
 
@@ -522,7 +525,7 @@ class Session:
                 "The workflow is not at a variant now (a step is stale or has not run), so there is nothing to pin. "
                 "Run the stale steps (see %wfnb status), or pin an earlier one: %wfnb pin v3"
             )
-        variant = resolve(self.store, ref, self.workflow) if ref is not None else load_variant(self.store, self.workflow, self.state.current)  # type: ignore[arg-type]
+        variant = resolve(self.store, ref, self.workflow) if ref is not None else load_variant(self.store, self.workflow, self.state.current)  # type: ignore[arg-type]  # not None when ref is: checked above
         pin_variant(self.store, variant, note)
         self.notify()
         return load_variant(self.store, variant.workflow, variant.number)
@@ -582,7 +585,7 @@ def resolve_store(store: Store | str | os.PathLike | None, *, create: bool = Tru
     return open_store(store, create=create)
 
 
-def find_variant(ref: str | int, workflow: str | None = None, store: Store | str | None = None) -> Variant:
+def find_variant(ref: str | int, workflow: str | None = None, store: Store | str | None = None) -> RecordedVariant:
     """A variant as a user names it (``wfnb.variant``): in a running step, one of the step's inputs."""
     session = current_session()
     where = workflow or (session.workflow if session is not None and store is None else None)

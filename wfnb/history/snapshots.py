@@ -17,22 +17,23 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from wfnb.cache.branches import describe as describe_branches
 from wfnb.cache.execution import warn
 from wfnb.cache.stepvalues import output_digests
 from wfnb.errors import BadArgument, CorruptObject, check_name
 from wfnb.history.links import uses_of
-from wfnb.history.records import StepRecord, Steps, Variant
+from wfnb.history.records import RecordedVariant, StepRecord, Steps
 
 if TYPE_CHECKING:
     from wfnb.history.state import WorkflowState
     from wfnb.store import Store
 
 __all__ = [
-    "StepRecord", "Variant", "current_number", "head_ref", "known_variant", "list_variants", "load_variant", "newest_number",
+    "RecordedVariant", "StepRecord", "current_number", "head_ref", "known_variant", "list_variants", "load_variant", "newest_number",
     "record_variant", "resolve", "set_current", "tag_variant", "variant_ref", "workflows",
 ]
 
@@ -45,7 +46,7 @@ _NUMBER_REF = re.compile(r"v?(\d+)")
 
 def record_variant(
     store: Store, state: WorkflowState, parent: int | None, grow: int | None = None
-) -> tuple[Variant, bool]:
+) -> tuple[RecordedVariant, bool]:
     """The variant for a consistent ``state``: an existing one with the same identity, or a new one.
 
     ``grow`` names a variant this session just created: if ``state`` only adds
@@ -87,12 +88,12 @@ def record_variant(
     return load_variant(store, state.name, number), True
 
 
-def known_variant(store: Store, state: WorkflowState) -> Variant | None:
+def known_variant(store: Store, state: WorkflowState) -> RecordedVariant | None:
     """The variant already recorded for a consistent ``state``, if any; writes nothing (a read-only store)."""
     return _known_state(store, state, state.identity())
 
 
-def refill_variant(store: Store, state: WorkflowState, variant: Variant) -> Variant | None:
+def refill_variant(store: Store, state: WorkflowState, variant: RecordedVariant) -> RecordedVariant | None:
     """``variant`` again, for a ``state`` made by replaying it after ``wfnb gc`` let its values go.
 
     The same steps, code and parameters are the same variant: when its steps
@@ -125,7 +126,7 @@ def _canonical(params: Mapping[str, Any]) -> str:
     return json.dumps(params, sort_keys=True)
 
 
-def _known_state(store: Store, state: WorkflowState, identity: str) -> Variant | None:
+def _known_state(store: Store, state: WorkflowState, identity: str) -> RecordedVariant | None:
     """The variant already recorded for this state, if any: by its identity, or by the identity of
     variants recorded before outputs counted in it, if that variant's steps gave the same outputs."""
     for candidate, legacy in ((identity, False), (state.legacy_identity(), True)):
@@ -141,7 +142,7 @@ def _known_state(store: Store, state: WorkflowState, identity: str) -> Variant |
     return None
 
 
-def _same_outputs(variant: Variant, state: WorkflowState) -> bool:
+def _same_outputs(variant: RecordedVariant, state: WorkflowState) -> bool:
     try:
         return [(s.step, dict(s.outputs)) for s in variant.steps] == [
             (step, output_digests(state.records[step])) for step in state.order if step in state.records
@@ -163,7 +164,7 @@ def _entry(store: Store, step: str, record: Mapping[str, Any]) -> dict[str, Any]
     return entry
 
 
-def _growable(store: Store, state: WorkflowState, steps: list[dict[str, Any]], number: int | None) -> Variant | None:
+def _growable(store: Store, state: WorkflowState, steps: list[dict[str, Any]], number: int | None) -> RecordedVariant | None:
     """The variant ``number`` if ``steps`` and the parameters only add to it and it has no tag yet."""
     if number is None:
         return None
@@ -195,7 +196,7 @@ def newest_number(store: Store, workflow: str) -> int | None:
     return None
 
 
-def tag_variant(store: Store, variant: Variant, name: str, note: str | None = None) -> None:
+def tag_variant(store: Store, variant: RecordedVariant, name: str, note: str | None = None) -> None:
     """Give a variant a name, unique in its workflow, with an optional note."""
     check_name("tag", name)
     if _NUMBER_REF.fullmatch(name):
@@ -218,7 +219,7 @@ def workflows(store: Store) -> list[str]:
     return sorted(names)
 
 
-def list_variants(store: Store, workflow: str) -> list[Variant]:
+def list_variants(store: Store, workflow: str) -> list[RecordedVariant]:
     """Every readable variant of ``workflow``, oldest first; a damaged one is left out, with a warning."""
     check_name("workflow", workflow)
     tags = _tags(store, workflow)
@@ -234,7 +235,7 @@ def list_variants(store: Store, workflow: str) -> list[Variant]:
     return sorted(found, key=lambda v: v.number)
 
 
-def load_variant(store: Store, workflow: str, number: int) -> Variant:
+def load_variant(store: Store, workflow: str, number: int) -> RecordedVariant:
     """Variant ``number`` of ``workflow``: BadArgument if there is none, CorruptObject if it is damaged."""
     ref = variant_ref(workflow, number)
     manifest = store.refs.read(ref)
@@ -243,7 +244,7 @@ def load_variant(store: Store, workflow: str, number: int) -> Variant:
     return _from_manifest(store, manifest, _tags(store, workflow), ref, pinned_numbers(store, workflow))
 
 
-def resolve(store: Store, ref: str | int | Variant, workflow: str | None = None) -> Variant:
+def resolve(store: Store, ref: str | int | RecordedVariant, workflow: str | None = None) -> RecordedVariant:
     """A variant from ``v3``, ``3``, a tag, or a unique prefix (4+ characters) of its identity hash.
 
     ``workflow`` narrows the search; without it, every workflow is searched and
@@ -251,13 +252,13 @@ def resolve(store: Store, ref: str | int | Variant, workflow: str | None = None)
     names the workflow inline; a workflow's name alone (``"prepare"``), when it
     names no variant of ``workflow``, names that workflow's current variant.
     """
-    if isinstance(ref, Variant):
+    if isinstance(ref, RecordedVariant):
         return ref
     text = str(ref).strip()
     if "/" in text:
         workflow, text = text.split("/", 1)
     names = [check_name("workflow", workflow)] if workflow else workflows(store)
-    matches: list[Variant] = []
+    matches: list[RecordedVariant] = []
     for name in names:
         number = _NUMBER_REF.fullmatch(text)
         if number and store.refs.read(variant_ref(name, int(number.group(1)))) is not None:
@@ -285,7 +286,7 @@ def resolve(store: Store, ref: str | int | Variant, workflow: str | None = None)
     raise BadArgument(f"{text!r} is ambiguous in {where}: it matches {choices}. Use a longer prefix or WORKFLOW/v3.")
 
 
-def _current_of(store: Store, name: str) -> Variant | None:
+def _current_of(store: Store, name: str) -> RecordedVariant | None:
     """A workflow's name alone names its current variant (HEAD, else its newest): "latest"."""
     if not _is_ref_name(name):
         return None
@@ -308,11 +309,11 @@ def _known(store: Store, workflows_searched: list[str]) -> str:
 
 
 def _from_manifest(
-    store: Store, manifest: Mapping[str, Any], tags: Mapping[int, list[tuple[str, str]]], ref: str, pins: set[int] = frozenset()  # type: ignore[assignment]
-) -> Variant:
+    store: Store, manifest: Mapping[str, Any], tags: Mapping[int, list[tuple[str, str]]], ref: str, pins: set[int] = frozenset()  # type: ignore[assignment]  # a frozenset default: never mutated
+) -> RecordedVariant:
     check_manifest(store, manifest, ref)
     number = manifest["number"]
-    return Variant(
+    return RecordedVariant(
         workflow=manifest["workflow"],
         number=number,
         identity=manifest["identity"],
@@ -385,7 +386,7 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def steps_changed(previous: Variant | None, steps: list[dict[str, Any]]) -> list[str]:
+def steps_changed(previous: RecordedVariant | None, steps: list[dict[str, Any]]) -> list[str]:
     if previous is None:
         return [entry["step"] for entry in steps]
     before = {s.step: s.key for s in previous.steps}
@@ -406,7 +407,7 @@ def _tags(store: Store, workflow: str) -> dict[int, list[tuple[str, str]]]:
     return found
 
 
-def readable_variant(store: Store, workflow: str, number: int | None) -> Variant | None:
+def readable_variant(store: Store, workflow: str, number: int | None) -> RecordedVariant | None:
     """Variant ``number`` if it exists and is sound, else None (nothing to build on)."""
     if number is None:
         return None
@@ -471,13 +472,13 @@ def pin_ref(workflow: str, number: int) -> str:
     return f"workflows/{workflow}/pins/{number:06d}"
 
 
-def pin_variant(store: Store, variant: Variant, note: str | None = None) -> bool:
+def pin_variant(store: Store, variant: RecordedVariant, note: str | None = None) -> bool:
     """Pin ``variant``; False if it was pinned already (its first pin and note are kept)."""
     data = {"variant": variant.number, "note": note or "", "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     return store.refs.create(pin_ref(variant.workflow, variant.number), data)
 
 
-def unpin_variant(store: Store, variant: Variant) -> bool:
+def unpin_variant(store: Store, variant: RecordedVariant) -> bool:
     """Unpin ``variant``; False if it was not pinned."""
     return store.refs.delete(pin_ref(variant.workflow, variant.number))
 

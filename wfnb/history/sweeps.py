@@ -37,7 +37,7 @@ from wfnb.store.changes import announce
 if TYPE_CHECKING:
     import pandas as pd
 
-    from wfnb.history.snapshots import Variant
+    from wfnb.history.snapshots import RecordedVariant
 
 Backend = Literal["loky", "threading", "dask"]
 _BACKENDS = ("loky", "threading", "dask")
@@ -45,7 +45,7 @@ _BACKENDS = ("loky", "threading", "dask")
 
 @api_boundary
 def sweep(
-    workflow_or_variant: str | int | Variant,
+    workflow_or_variant: str | int | RecordedVariant,
     grid: Mapping[str, Sequence[Any]],
     *,
     backend: Backend = "loky",
@@ -140,7 +140,7 @@ def sweep(
     return pd.DataFrame(rows)
 
 
-def _shared_steps_missing(variant: Variant, swept: set[str], store: Any) -> bool:
+def _shared_steps_missing(variant: RecordedVariant, swept: set[str], store: Any) -> bool:
     """Whether some step that no swept parameter reaches has no result in the cache (``wfnb gc`` removed it).
 
     A step is reached when it reads a swept parameter or a value that a reached
@@ -164,7 +164,7 @@ def _missing(store: Any, key: str) -> bool:
         return True
 
 
-def _warn_if_modules_were_edited(variant: Variant) -> None:
+def _warn_if_modules_were_edited(variant: RecordedVariant) -> None:
     """Points run in other processes import local modules afresh: say so if this kernel runs older code."""
     from wfnb.cache import localmodules, probes
     from wfnb.cache.execution import warn
@@ -241,11 +241,11 @@ def _quiet(report: Any) -> None:
     """Replays in workers print nothing: the sweep's bar reports progress."""
 
 
-def _resolve(target: str | int | Variant) -> Variant:
+def _resolve(target: str | int | RecordedVariant) -> RecordedVariant:
     from wfnb.history.session import find_variant, resolve_store
-    from wfnb.history.snapshots import Variant, current_number, load_variant
+    from wfnb.history.snapshots import RecordedVariant, current_number, load_variant
 
-    if isinstance(target, Variant):
+    if isinstance(target, RecordedVariant):
         return target
     if isinstance(target, str) and "/" not in target:
         store = resolve_store(None, create=False)
@@ -298,7 +298,7 @@ class _parallel_backend:
             owned.close()
 
 
-def _progress_bar(total: int, start: Variant, shown: bool) -> Any:
+def _progress_bar(total: int, start: RecordedVariant, shown: bool) -> Any:
     """tqdm's bar (a widget in a notebook, text in a terminal), or a silent stand-in."""
     if shown:
         try:

@@ -14,7 +14,7 @@ longer resolves (a variant removed, a store out of reach) makes the step run,
 with one line saying so.
 
 The probe is noted while the step runs by ``wfnb.history.links``; this module
-checks it, and is the one that adds the ``variant`` kind to the cache's probes
+checks it, and ``register`` adds the ``variant`` kind to the cache's probes
 (``probes.add_kind``), so that the cache layer needs to know nothing of variants.
 It also finds, for the browser, which steps of other workflows read a variant.
 """
@@ -22,7 +22,8 @@ It also finds, for the browser, which steps of other workflows read a variant.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from wfnb.cache import probes
 from wfnb.history.links import describe_probe, state_of
@@ -58,4 +59,7 @@ def dependents(store: Store, workflow: str, number: int, others: Iterable[str]) 
     return found
 
 
-probes.add_kind("variant", observe, describe_probe)
+def register() -> None:
+    """Let the cache check ``variant`` probes: called when the modules that make a ``StepRunner`` load
+    (``session``, ``replay``). Until then such a probe cannot be taken, and its step runs."""
+    probes.add_kind("variant", observe, describe_probe)

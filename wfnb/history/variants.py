@@ -1,6 +1,6 @@
 """A variant as the public API hands it out: what was recorded, and what can be done with it.
 
-``wfnb.history.records.Variant`` is what the store holds, read-only; replaying,
+``wfnb.history.records.RecordedVariant`` is what the store holds, read-only; replaying,
 checking and exporting need the machinery built on top of it (replays, the
 nondeterminism check, the writers of tables, notebooks and scripts), so those
 methods live on this subclass, one layer up. ``wfnb.variant()`` and friends give
@@ -23,11 +23,11 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-class Variant(records.Variant):
+class Variant(records.RecordedVariant):
     """A consistent snapshot of one workflow, which can be replayed, checked and exported."""
 
     @classmethod
-    def of(cls, recorded: records.Variant) -> Variant:
+    def of(cls, recorded: records.RecordedVariant) -> Variant:
         """``recorded`` with the methods of this class (itself if it has them already)."""
         if isinstance(recorded, cls):
             return recorded

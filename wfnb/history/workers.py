@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from wfnb.history.records import Variant
+    from wfnb.history.records import RecordedVariant
 
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"  # what ipykernel puts in MPLBACKEND
 _setting_up = threading.Lock()
@@ -83,7 +83,7 @@ def _kernel_like_shell() -> Any:
     config = Config()
     config.HistoryManager.enabled = False  # a worker's cells are no one's history
     shell = InteractiveShell.instance(config=config)
-    shell.enable_gui = lambda gui=None: None  # no GUI event loop: the inline backend needs none
+    shell.enable_gui = lambda gui=None: None  # type: ignore[method-assign]  # no GUI event loop: the inline backend needs none
     os.environ["MPLBACKEND"] = INLINE_BACKEND
     if "matplotlib" in sys.modules:  # imported before: it read MPLBACKEND already, so switch the backend now
         shell.enable_matplotlib("inline")
@@ -108,7 +108,7 @@ def take_context(environ: dict[str, str], cwd: str) -> None:
         importlib.invalidate_caches()
 
 
-def step_imports(variant: Variant) -> list[str]:
+def step_imports(variant: RecordedVariant) -> list[str]:
     """The top-level modules the variant's steps imported when they ran (numpy, pandas, the user's own)."""
     names: list[str] = []
     for step in variant.steps:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from wfnb.cache.cellcode import analyze_cell
 from wfnb.cache.fingerprint import ABSENT
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from wfnb.cache.statusline import StepReport
-    from wfnb.history.records import Variant
+    from wfnb.history.records import RecordedVariant
     from wfnb.store import Store
 
 # what Workflow.from_frame reads (exports.variant_frame puts parameter and metric columns after "step")
@@ -160,12 +161,12 @@ class Workflow:
 
     @classmethod
     @api_boundary
-    def from_variant(cls, ref: str | int | Variant, workflow: str | None = None, store: Store | str | None = None) -> Workflow:
+    def from_variant(cls, ref: str | int | RecordedVariant, workflow: str | None = None, store: Store | str | None = None) -> Workflow:
         """The workflow of a recorded variant (``v3``, a tag, a hash prefix, or a ``Variant``)."""
         from wfnb.history.session import find_variant
-        from wfnb.history.snapshots import Variant
+        from wfnb.history.snapshots import RecordedVariant
 
-        found = ref if isinstance(ref, Variant) else find_variant(ref, workflow, store)
+        found = ref if isinstance(ref, RecordedVariant) else find_variant(ref, workflow, store)
         return cls(
             name=found.workflow,
             params=dict(found.params),
@@ -197,7 +198,7 @@ class Workflow:
         namespace: Mapping[str, Any] | None = None,
         progress: Callable[[StepReport], None] | None = None,
         **params: Any,
-    ) -> Variant:
+    ) -> RecordedVariant:
         """Run the steps in a fresh namespace through the cache and return the variant they make.
 
         Unchanged steps are restored from the store, not run; one line per step

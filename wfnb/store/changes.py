@@ -14,7 +14,7 @@ This module imports nothing of wfnb, so that the store can depend on it.
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["Listener", "announce", "subscribe", "unsubscribe"]
 

@@ -124,7 +124,7 @@ def decode(codec: str, meta: dict[str, Any], payload: Any) -> object:
     if codec == "module":
         return importlib.import_module(meta["name"])
     if codec == "pickle":
-        buf = memoryview(_writable_bytes(payload))
+        buf = memoryview(_writable_bytes(payload))  # type: ignore[arg-type]  # numpy's stubs give ndarray a buffer only from Python 3.12
         end = meta["pickle_size"]
         views = [buf[offset : offset + size] for offset, size in meta["buffers"]]
         if end > len(buf) or any(len(view) != size for view, (_, size) in zip(views, meta["buffers"])):
@@ -174,7 +174,7 @@ def _is_exact_json(value: object) -> bool:
     Exact types only (a subclass would come back as its base), str keys only,
     and no container reachable twice (aliasing and cycles would be lost).
     """
-    stack = [(value, 0)]
+    stack: list[tuple[Any, int]] = [(value, 0)]
     seen: set[int] = set()
     nodes = 0
     while stack:
@@ -211,13 +211,13 @@ def _encode_ndarray(arr: np.ndarray) -> Encoded | None:
     if not (arr.flags.c_contiguous or arr.flags.f_contiguous):
         arr = np.ascontiguousarray(arr)  # one bounded copy; strided views are rare outputs
     order = "C" if arr.flags.c_contiguous else "F"
-    meta = {"dtype": descr, "shape": list(arr.shape), "order": order}
+    meta: dict[str, Any] = {"dtype": descr, "shape": list(arr.shape), "order": order}
     if not arr.flags.writeable:
         meta["writeable"] = False
     if arr.nbytes == 0:
         return Encoded("ndarray", meta, ())
     flat = (arr if order == "C" else arr.T).reshape(-1)  # a view: the memory is contiguous
-    return Encoded("ndarray", meta, (memoryview(flat.view(np.uint8)),))
+    return Encoded("ndarray", meta, (memoryview(flat.view(np.uint8)),))  # type: ignore[arg-type]  # numpy's stubs give ndarray a buffer only from Python 3.12
 
 
 def _decode_ndarray(meta: dict[str, Any], payload: Any) -> np.ndarray:
@@ -264,10 +264,13 @@ def _dtype_from_descr(text: str) -> np.dtype:
 
     if not isinstance(text, str):
         raise ValueError(f"bad dtype description {text!r}")
-    return descr_to_dtype(ast.literal_eval(text) if text.startswith("[") else text)
+    return descr_to_dtype(ast.literal_eval(text) if text.startswith("[") else text)  # type: ignore[arg-type]  # a plain str too
 
 
 # ----- pickle
+_NEWOBJ = copyreg.__newobj__  # type: ignore[attr-defined]  # pickle's own constructor call; typeshed leaves it out
+
+
 class _Pickler(cloudpickle.CloudPickler):
     """cloudpickle, except for Arrow-backed pandas arrays and dicts that are their own ``__dict__``.
 
@@ -293,11 +296,11 @@ class _Pickler(cloudpickle.CloudPickler):
         if isinstance(obj, dict) and type(obj) is not dict and _is_own_attribute_dict(obj):
             return _attribute_dict, (type(obj),), None, None, iter(dict.items(obj))
         if isinstance(obj, dict) and _is_sklearn_bunch(type(obj)):
-            return copyreg.__newobj__, (type(obj),), dict(object.__getattribute__(obj, "__dict__")), None, iter(dict.items(obj)), _set_attributes
+            return _NEWOBJ, (type(obj),), dict(object.__getattribute__(obj, "__dict__")), None, iter(dict.items(obj)), _set_attributes
         if type(obj) in self._arrow_types:
             chunked = obj._pa_array
             if chunked.get_total_buffer_size() <= chunked.nbytes * 1.05 + 4096:
-                return copyreg.__newobj__, (type(obj),), {**obj.__dict__, "_pa_array": chunked, "_cache": {}}
+                return _NEWOBJ, (type(obj),), {**obj.__dict__, "_pa_array": chunked, "_cache": {}}
         return super().reducer_override(obj)
 
 
@@ -308,7 +311,7 @@ def _is_own_attribute_dict(obj: dict[Any, Any]) -> bool:
         return False
 
 
-def _attribute_dict(kind: type) -> dict[Any, Any]:
+def _attribute_dict(kind: type[dict[Any, Any]]) -> dict[Any, Any]:
     """An empty ``kind`` whose ``__dict__`` is itself; the pickle then fills its items."""
     obj = kind.__new__(kind)
     obj.__dict__ = obj
@@ -319,7 +322,7 @@ def _is_sklearn_bunch(kind: type) -> bool:
     """A ``sklearn.utils.Bunch`` (or a subclass) that keeps Bunch's own pickling."""
     module = sys.modules.get("sklearn.utils._bunch")
     bunch = getattr(module, "Bunch", None)
-    return bunch is not None and issubclass(kind, bunch) and kind.__setstate__ is bunch.__setstate__ and kind.__reduce_ex__ is bunch.__reduce_ex__
+    return bunch is not None and issubclass(kind, bunch) and getattr(kind, "__setstate__", None) is bunch.__setstate__ and kind.__reduce_ex__ is bunch.__reduce_ex__
 
 
 def _set_attributes(obj: object, state: dict[str, Any]) -> None:
@@ -347,7 +350,7 @@ def _encode_pickle(value: object) -> Encoded:
         with io.BytesIO() as file:
             _Pickler(file, protocol=5, buffer_callback=buffers.append).dump(value)
             data = file.getvalue()
-    except Exception as err:  # noqa: BLE001 - pickling can fail in any way a __reduce__ likes
+    except Exception as err:  # pickling can fail in any way a __reduce__ likes
         raise UnstorableValue(unpicklable_message(value, err)) from err
     parts: list[Any] = [data]
     offset = len(data)

@@ -18,14 +18,16 @@ import secrets
 from collections import OrderedDict
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Iterator
+from typing import Any, BinaryIO
 
 import xxhash
 
 from wfnb.errors import CorruptObject, StoreError
 from wfnb.store import codecs, runlog
+from wfnb.store.backend import Backend
 from wfnb.store.codecs import Encoded
 from wfnb.store.layout import (
     OBJECTS,
@@ -95,9 +97,9 @@ class VerifyReport:
 
 
 class Store:
-    """A wfnb store in a local directory; create it with ``open_store``."""
+    """A wfnb store, in a local directory or a bucket (its ``Backend``); create it with ``open_store``."""
 
-    def __init__(self, root: Path | str, files: LocalFiles | RemoteFiles) -> None:
+    def __init__(self, root: Path | str, files: Backend) -> None:
         self.root = root
         self._files = files
         self.refs = Refs(files)
@@ -111,7 +113,7 @@ class Store:
     @property
     def read_only(self) -> bool:
         """True if this store was opened to read only: nothing in it changes (see ``open_store``)."""
-        return bool(getattr(self._files, "read_only", False))
+        return self._files.read_only
 
     # ----- objects
     def encode(self, value: object) -> Encoded:
@@ -183,7 +185,7 @@ class Store:
             )
         try:
             return codecs.decode(header.codec, header.meta, payload)
-        except Exception as err:  # noqa: BLE001 - unpickling can raise anything
+        except Exception as err:  # unpickling can raise anything
             reason = f"{type(err).__name__}: {' '.join(str(err).split())[:200]}"
             if header.codec in codecs.ENVIRONMENT_DEPENDENT:
                 what = header.meta.get("type") or header.meta.get("name") or header.codec
@@ -426,7 +428,7 @@ class Store:
                 if header.codec not in codecs.CODECS:
                     return f"unknown codec {header.codec!r} (written by a newer wfnb?)"
                 return None
-            kind: DocumentKind = {RECORDS: "record", RUNS: "run", REFS: "ref"}[top]  # type: ignore[assignment]
+            kind: DocumentKind = {RECORDS: "record", RUNS: "run", REFS: "ref"}[top]  # type: ignore[assignment]  # top is one of the three: checked by the loop
             if top == RECORDS:
                 name = key_of_record_path(rel)
             elif top == RUNS:

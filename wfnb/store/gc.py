@@ -28,15 +28,16 @@ its copies of every object that is not kept.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from wfnb.errors import CorruptObject, StoreError
 from wfnb.store.layout import (
     OBJECTS,
     RECORDS,
     REFS,
-    check_name,
+    check_digest,
     digest_of_object_path,
     key_of_record_path,
     object_path,
@@ -111,8 +112,8 @@ def collect(
     records, then objects."""
     check_grace(grace_s)
     if plan is None:
-        found: list[str] = []
-        plan, problems = Plan(None, frozenset(everything_named(store, found))), [*problems, *found]
+        unreadable: list[str] = []
+        plan, problems = Plan(None, frozenset(everything_named(store, unreadable))), [*problems, *unreadable]
     files = store._files
     cutoff = time.time() - grace_s
     found = inventory(store)
@@ -241,9 +242,9 @@ def needed_by_record(store: Store, record: Any, problems: list[str], where: str)
     return needed
 
 
-def is_digest(value: Any) -> bool:
+def is_digest(value: Any) -> TypeGuard[str]:
     try:
-        check_name(value)
+        check_digest(value)
     except StoreError:
         return False
     return True

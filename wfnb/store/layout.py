@@ -25,19 +25,20 @@ TMP = "tmp"
 CORRUPT = "corrupt"
 DIRECTORIES = (TMP, OBJECTS, RECORDS, RUNS, REFS, CORRUPT)  # tmp first: FORMAT is written through it
 
-_NAME = re.compile(r"[0-9a-f]{32}")
+_DIGEST = re.compile(r"[0-9a-f]{32}")
 _RUN_FILE = re.compile(r"[0-9]{8}/[0-9]+-[0-9]+-[0-9a-f]+\.json")
 
 
-def check_name(name: object, what: str = "object name") -> str:
-    """Return ``name`` if it is exactly 32 lowercase hex characters, else raise.
+def check_digest(digest: object, what: str = "object name") -> str:
+    """Return ``digest`` if it is exactly 32 lowercase hex characters, else raise.
 
-    Names become file names, so this is what keeps callers inside the root.
+    Digests become file names, so this is what keeps callers inside the root (the names people
+    give, of steps, workflows and tags, are checked by ``wfnb.errors.check_name``).
     """
-    if isinstance(name, str) and _NAME.fullmatch(name):
-        return name
+    if isinstance(digest, str) and _DIGEST.fullmatch(digest):
+        return digest
     raise StoreError(
-        f"The {what} {name!r} is not valid: store names are exactly 32 lowercase hexadecimal "
+        f"The {what} {digest!r} is not valid: store names are exactly 32 lowercase hexadecimal "
         "characters (an xxh3-128 digest), so that no name can point outside the store. "
         "Pass the digest as produced by wfnb's hashing, not a path or a label."
     )
@@ -45,13 +46,13 @@ def check_name(name: object, what: str = "object name") -> str:
 
 def object_path(digest: str) -> str:
     """``objects/ab/cdef…``: two hex characters of fan-out keep directories small."""
-    check_name(digest)
+    check_digest(digest)
     return f"{OBJECTS}/{digest[:2]}/{digest[2:]}"
 
 
 def record_path(key: str) -> str:
     """``records/ab/<key>.json``: the full key in the name keeps records greppable."""
-    check_name(key, "record key")
+    check_digest(key, "record key")
     return f"{RECORDS}/{key[:2]}/{key}.json"
 
 
@@ -67,7 +68,7 @@ def digest_of_object_path(rel: str) -> str | None:
     if len(parts) != 3 or parts[0] != OBJECTS:
         return None
     digest = parts[1] + parts[2]
-    if len(parts[1]) != 2 or not _NAME.fullmatch(digest):
+    if len(parts[1]) != 2 or not _DIGEST.fullmatch(digest):
         return None
     return digest
 
@@ -78,7 +79,7 @@ def key_of_record_path(rel: str) -> str | None:
     if len(parts) != 3 or parts[0] != RECORDS or not parts[2].endswith(".json"):
         return None
     key = parts[2][: -len(".json")]
-    if not _NAME.fullmatch(key) or parts[1] != key[:2]:
+    if not _DIGEST.fullmatch(key) or parts[1] != key[:2]:
         return None
     return key
 

@@ -27,7 +27,7 @@ import re
 import secrets
 import socket
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -161,6 +161,23 @@ class LocalFiles:
         return contextlib.nullcontext()
 
     # ----- writing
+    def refuse_foreign(self, names: Iterable[str]) -> None:
+        """Refuse to scatter store directories into a directory that holds something else."""
+        try:
+            entries = set(os.listdir(self.root))
+        except FileNotFoundError:
+            return
+        except OSError as err:
+            raise self.error(err, "list") from err
+        foreign = sorted(entries - set(names))
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (", …" if len(foreign) > 5 else "")
+            raise StoreError(
+                f"The directory {self.root} is not a wfnb store (it has no FORMAT file) and is not empty "
+                f"(it holds {shown}). Choose a new or empty directory with WFNB_STORE or "
+                "open_store(path), so that wfnb never mixes its files with yours."
+            )
+
     def make_dirs(self, names: Iterable[str]) -> None:
         """Create the store's top-level directories (and the root) if missing."""
         self._refuse_writes()
@@ -188,7 +205,7 @@ class LocalFiles:
         try:
             with open(tmp, "xb") as f:
                 for chunk in chunks:
-                    written += f.write(chunk)  # type: ignore[arg-type]
+                    written += f.write(chunk)  # type: ignore[arg-type]  # bytes-like chunks (bytes, memoryview)
             if durable:
                 self.sync()
             self._replace(tmp, final)
@@ -213,7 +230,7 @@ class LocalFiles:
         try:
             with open(tmp, "xb") as f:
                 for chunk in chunks:
-                    f.write(chunk)  # type: ignore[arg-type]
+                    f.write(chunk)  # type: ignore[arg-type]  # bytes-like chunks (bytes, memoryview)
             final.parent.mkdir(parents=True, exist_ok=True)
             os.link(tmp, final)
             return True
@@ -292,12 +309,16 @@ class LocalFiles:
             return 0
         return remove_stale_tmp(self.root / TMP)
 
+    def prune_cache(self, keep: Iterable[str]) -> int:
+        """Nothing to prune: a local store keeps no copies elsewhere (a remote one caches its objects)."""
+        return 0
+
     # ----- errors
     def error(self, err: OSError, action: str, rel: str | None = None) -> StoreError:
         """Turn an OSError into a StoreError that says what to do about it."""
         where = self.root / rel if rel else self.root
         code = err.errno
-        reason = f"{errno.errorcode.get(code, code)}: {err.strerror or err}"
+        reason = f"{errno.errorcode.get(code or 0, code)}: {err.strerror or err}"  # no errno: None, as before
         if code in _FULL:
             return StoreError(
                 f"The disk holding the store at {self.root} is full ({reason}) while trying to "
@@ -396,7 +417,7 @@ def _unlink_quietly(path: Path) -> int:
     return 1
 
 
-def _load_syncfs() -> object | None:
+def _load_syncfs() -> Callable[[int], int] | None:
     """libc's ``syncfs`` where it exists (Linux), else None (fall back to ``os.sync``)."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)

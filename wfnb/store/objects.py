@@ -126,11 +126,11 @@ def read_header(f: BinaryIO) -> Header:
 def read_payload(f: BinaryIO, header: Header) -> Any:
     """Read the payload into one aligned, writable buffer and check its checksum."""
     buf = payload_buffer(header)
-    view = memoryview(buf)
+    view = memoryview(buf)  # type: ignore[arg-type]  # numpy's stubs give ndarray a buffer only from Python 3.12
     digest = xxhash.xxh3_128()
     pos = 0
     while pos < len(view):
-        got = f.readinto(view[pos : min(len(view), pos + _CHUNK)])
+        got = f.readinto(view[pos : min(len(view), pos + _CHUNK)])  # type: ignore[attr-defined]  # the backends open FileIO, BufferedReader or a temporary file: all have it
         if not got:
             raise Damaged(f"payload ends after {pos} of {len(view)} bytes")
         digest.update(view[pos : pos + got])
@@ -154,7 +154,7 @@ def check_payload(f: BinaryIO, header: Header) -> None:
     digest = xxhash.xxh3_128()
     left = header.payload_size
     while left:
-        got = f.readinto(scratch[: min(left, len(scratch))])
+        got = f.readinto(scratch[: min(left, len(scratch))])  # type: ignore[attr-defined]  # the backends open FileIO, BufferedReader or a temporary file: all have it
         if not got:
             raise Damaged(f"payload ends {left} bytes early")
         digest.update(scratch[:got])

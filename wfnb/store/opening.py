@@ -14,10 +14,11 @@ import warnings
 from pathlib import Path
 
 from wfnb.errors import StoreError
+from wfnb.store.backend import LOCAL, Backend, open_backend, register_backend
 from wfnb.store.core import Store, fsync_enabled
 from wfnb.store.layout import DIRECTORIES, FORMAT_FILE, check_format, format_bytes
 from wfnb.store.localfs import LocalFiles
-from wfnb.store.remote import RemoteFiles, open_remote
+from wfnb.store.remote import open_remote
 
 _DEFAULT_DIR = ".wfnb"
 
@@ -45,18 +46,8 @@ def open_store(location: str | os.PathLike[str] | None = None, *, create: bool =
         location = os.environ.get("WFNB_STORE") or Path.cwd() / _DEFAULT_DIR
     text = str(os.fspath(location))
     fsync_enabled()  # a bad setting fails now, not at the first commit
-    if "://" in text:  # object storage: same layout, conditional writes instead of renames
-        files: LocalFiles | RemoteFiles = open_remote(text)
-        root: Path | str = files.root
-    else:
-        root = Path(text).expanduser().absolute()
-        if root.exists() and not root.is_dir():
-            raise StoreError(
-                f"The store location {root} is an existing file, not a directory. Choose a directory "
-                "(new or empty) with WFNB_STORE or open_store(path), or move that file away."
-            )
-        files = LocalFiles(root, read_only=not write)
-        _warn_if_owned_by_another_user(root)
+    files = open_backend(text, write=write)
+    root = files.root
     try:
         raw = files.read_bytes(FORMAT_FILE)
     except FileNotFoundError:
@@ -69,10 +60,7 @@ def open_store(location: str | os.PathLike[str] | None = None, *, create: bool =
             "(a notebook's store is the .wfnb directory beside it)."
         )
     if raw is None:
-        if isinstance(files, LocalFiles):
-            _refuse_foreign_directory(root)
-        else:
-            files.refuse_foreign(DIRECTORIES)
+        files.refuse_foreign(DIRECTORIES)
         files.make_dirs(DIRECTORIES)
         files.write(FORMAT_FILE, [format_bytes()])
     else:
@@ -101,6 +89,29 @@ def open_store_to_write_or_read(location: str | os.PathLike[str] | None = None) 
         return store
 
 
+def _open_local(location: str, write: bool) -> Backend:
+    """A store in a local directory (the backend of a plain path)."""
+    root = Path(location).expanduser().absolute()
+    if root.exists() and not root.is_dir():
+        raise StoreError(
+            f"The store location {root} is an existing file, not a directory. Choose a directory "
+            "(new or empty) with WFNB_STORE or open_store(path), or move that file away."
+        )
+    files = LocalFiles(root, read_only=not write)
+    _warn_if_owned_by_another_user(root)
+    return files
+
+
+def _open_remote(location: str, write: bool) -> Backend:
+    """A store in object storage: the same layout, conditional writes instead of renames."""
+    return open_remote(location)
+
+
+register_backend(LOCAL, _open_local)
+register_backend("s3", _open_remote)
+register_backend("s3a", _open_remote)
+
+
 _warned_owners: set[str] = set()
 
 
@@ -118,25 +129,5 @@ def _warn_if_owned_by_another_user(root: Path) -> None:
         f"The wfnb store at {root} belongs to another user (uid {owner}). A store holds pickles, and loading "
         "one can run any code: open it only if you trust whoever writes it as you would trust their code. "
         "Use your own store with WFNB_STORE or %wfnb store PATH otherwise.",
-        stacklevel=3,
+        stacklevel=5,  # the caller of open_store (through open_backend and _open_local)
     )
-
-
-def _refuse_foreign_directory(root: Path) -> None:
-    """Refuse to scatter store directories into a directory that holds something else."""
-    try:
-        entries = set(os.listdir(root))
-    except FileNotFoundError:
-        return
-    except OSError as err:
-        raise LocalFiles(root).error(err, "list") from err
-    foreign = sorted(entries - set(DIRECTORIES))
-    if foreign:
-        shown = ", ".join(foreign[:5]) + (", …" if len(foreign) > 5 else "")
-        raise StoreError(
-            f"The directory {root} is not a wfnb store (it has no FORMAT file) and is not empty "
-            f"(it holds {shown}). Choose a new or empty directory with WFNB_STORE or "
-            "open_store(path), so that wfnb never mixes its files with yours."
-        )
-
-

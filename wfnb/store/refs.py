@@ -14,9 +14,10 @@ import re
 from typing import Any
 
 from wfnb.errors import CorruptObject, StoreError
+from wfnb.store.backend import Backend
 from wfnb.store.changes import announce
 from wfnb.store.layout import REFS
-from wfnb.store.localfs import LocalFiles, read_if_present, set_aside
+from wfnb.store.localfs import read_if_present, set_aside
 from wfnb.store.objects import Damaged, pack_document, unpack_document
 
 _SEGMENT = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
@@ -36,7 +37,7 @@ def ref_path(name: str) -> str:
 class Refs:
     """The refs of one store."""
 
-    def __init__(self, files: LocalFiles) -> None:
+    def __init__(self, files: Backend) -> None:
         self._files = files
 
     def create(self, name: str, data: dict[str, Any]) -> bool:

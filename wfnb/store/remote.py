@@ -61,6 +61,7 @@ class RemoteFiles:
     """A store's files under a prefix of a bucket; every method takes a relative POSIX path."""
 
     background_writes = False  # a write is a request through fsspec's client, kept on the caller's thread
+    read_only = False  # not enforced here: the bucket's permissions decide what a reader may change
 
     def __init__(self, url: str, fs: Any, base: str, cache: Path) -> None:
         self.root = url  # what messages show
@@ -88,7 +89,7 @@ class RemoteFiles:
             handle.close()
             raise
         handle.seek(0)
-        return handle  # type: ignore[return-value]
+        return handle
 
     def read_bytes(self, rel: str) -> bytes:
         """The whole content of a small file (records, refs, run entries)."""
@@ -170,7 +171,7 @@ class RemoteFiles:
                 self._s3("delete_object", rel, **({"IfMatch": etag} if etag else {}))
             except FileNotFoundError:
                 return False
-            except Exception as err:  # noqa: BLE001 - classified below
+            except Exception as err:  # classified below
                 if is_conflict(err):
                     return False  # rewritten meanwhile
                 raise
@@ -236,19 +237,19 @@ class RemoteFiles:
         """Write ``rel`` whole: write-once files with a conditional put (0 if it exists), others by compare-and-swap."""
         if rel.startswith(_WRITE_ONCE):
             return self._put_new(rel, chunks)
-        data = b"".join(bytes(c) for c in chunks)  # type: ignore[call-overload]
+        data = b"".join(bytes(c) for c in chunks)  # type: ignore[call-overload]  # bytes-like chunks (bytes, memoryview)
         self._swap(rel, data)
         return len(data)
 
     def create(self, rel: str, chunks: Iterable[object]) -> bool:
         """Write a new file at ``rel`` only if none exists there; False if one does."""
-        data = b"".join(bytes(c) for c in chunks)  # type: ignore[call-overload]
+        data = b"".join(bytes(c) for c in chunks)  # type: ignore[call-overload]  # bytes-like chunks (bytes, memoryview)
         with self._translate("write", rel):
             try:
                 self._s3("put_object", rel, Body=data, IfNoneMatch="*")
             except FileNotFoundError as err:
                 raise no_bucket(self.root, err) from None
-            except Exception as err:  # noqa: BLE001 - classified below
+            except Exception as err:  # classified below
                 if is_conflict(err):
                     return False
                 raise
@@ -298,7 +299,7 @@ class RemoteFiles:
                 self._s3("delete_object", rel, **({"IfMatch": etag} if etag else {}))
             except FileNotFoundError:
                 return None
-            except Exception as err:  # noqa: BLE001 - classified below
+            except Exception as err:  # classified below
                 if is_conflict(err):
                     return None  # rewritten meanwhile by another writer: keep the new one
                 raise
@@ -342,7 +343,7 @@ class RemoteFiles:
             yield
         except (FileNotFoundError, StoreError):
             raise
-        except Exception as err:  # noqa: BLE001 - network, credentials, client errors of every kind
+        except Exception as err:  # network, credentials, client errors of every kind
             raise self.error(err, action, rel) from err
 
     def _copy_to(self, rel: str, target: BinaryIO) -> str:
@@ -379,7 +380,7 @@ class RemoteFiles:
             try:
                 with open(tmp, "xb") as handle:
                     for chunk in chunks:
-                        written += handle.write(chunk)  # type: ignore[arg-type]
+                        written += handle.write(chunk)  # type: ignore[arg-type]  # bytes-like chunks (bytes, memoryview)
             except OSError as err:
                 raise self.error(err, "stage", rel) from err
             with self._translate("write", rel):
@@ -387,7 +388,7 @@ class RemoteFiles:
                     self._fs.put_file(str(tmp), self._path(rel), mode="create")
                 except FileNotFoundError as err:
                     raise no_bucket(self.root, err) from None
-                except Exception as err:  # noqa: BLE001 - classified below
+                except Exception as err:  # classified below
                     if not is_conflict(err):
                         raise
                     written = 0  # another writer stored this name first: same name, same content
@@ -416,7 +417,7 @@ class RemoteFiles:
                     if etag is None:
                         raise no_bucket(self.root, err) from None
                     # deleted since we looked: try again as a new file
-                except Exception as err:  # noqa: BLE001 - classified below
+                except Exception as err:  # classified below
                     if not is_conflict(err):
                         raise
             time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
@@ -461,13 +462,13 @@ def open_files(url: str, storage_options: dict[str, Any], cache_root: Path) -> R
         )
     try:
         import fsspec
-        import s3fs  # noqa: F401
+        import s3fs  # noqa: F401 - fsspec's s3:// needs it: a missing one is said here, plainly
     except ImportError:
         raise StoreError(missing_s3fs(url)) from None
     options = {**storage_options, "use_listings_cache": False, "skip_instance_cache": True}
     try:
         fs, base = fsspec.core.url_to_fs(url, **options)
-    except Exception as err:  # noqa: BLE001 - bad options surface here in many forms
+    except Exception as err:  # bad options surface here in many forms
         raise StoreError(
             f"Could not set up the file system for {url!r} ({type(err).__name__}: {err}). Check storage_options "
             "(wfnb.configure or WFNB_STORAGE_OPTIONS)."
@@ -483,7 +484,7 @@ def open_files(url: str, storage_options: dict[str, Any], cache_root: Path) -> R
 
 def _timestamp(info: dict[str, Any]) -> float:
     """A listing's or head's LastModified as seconds since the epoch (now, if the server gave none)."""
-    moment = info.get("LastModified") or info.get("last_modified")
+    moment: Any = info.get("LastModified") or info.get("last_modified")
     if hasattr(moment, "timestamp"):
         return float(moment.timestamp())
     return time.time()

@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import threading
 import traceback
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from traitlets import Bool, Dict, HasTraits, List
 
@@ -25,11 +26,11 @@ from wfnb.errors import BadArgument, WfnbError
 from wfnb.frontends.browser import table
 from wfnb.frontends.browser.jobs import Job, JobKind
 from wfnb.history.snapshots import tag_variant
-from wfnb.history.variants import Variant as PublicVariant
+from wfnb.history.variants import Variant
 from wfnb.store import changes, settings
 
 if TYPE_CHECKING:
-    from wfnb.history.snapshots import Variant
+    from wfnb.history.snapshots import RecordedVariant
 
 EXPORT_FORMATS = {".ipynb": ("to_notebook", "notebook"), ".py": ("to_script", "script"), ".csv": ("to_csv", "CSV table")}
 ACTIONS = ("run", "restore", "export", "tag")  # the notice slots: a replay and a sweep share "run"
@@ -142,7 +143,7 @@ class Actions(HasTraits):
         """Block until the running replay or sweep has ended and been reported."""
         return self.job.wait(timeout) if self.job is not None else None
 
-    def _start(self, kind: JobKind, label: str, variant: Variant, task: dict[str, Any], progress: list[dict[str, Any]], wait: bool) -> Job:
+    def _start(self, kind: JobKind, label: str, variant: RecordedVariant, task: dict[str, Any], progress: list[dict[str, Any]], wait: bool) -> Job:
         self._refuse_if_read_only(f"a {kind}")
         if self.job is not None and self.job.running:
             raise BadArgument(f"{self.job.label[0].upper()}{self.job.label[1:]} is still running; wait for it or cancel it first.")
@@ -176,7 +177,7 @@ class Actions(HasTraits):
             self.progress = [{"step": "points", "state": "running" if done < total else "ran", "detail": f"{done} of {total}", "fraction": done / total}]
             changes.announce(self.store.root, f"workflows/{job.task['workflow']}/variants")  # open browsers list the point
 
-    def _job_ended(self, job: Job, variant: Variant, before: set[str]) -> None:
+    def _job_ended(self, job: Job, variant: RecordedVariant, before: set[str]) -> None:
         """Report how the job ended, next to its buttons; list and select what it made."""
         workflow = variant.workflow
         changes.announce(self.store.root, f"workflows/{workflow}/variants")  # what the worker wrote, for every open browser
@@ -207,7 +208,7 @@ class Actions(HasTraits):
         metrics = _metrics_text(made) if made is not None else ""
         self._say("run", "success", f"Finished {job.label} → {ref.split('/')[-1]}, {outcome}. {metrics}".rstrip())
 
-    def _checked(self, job: Job, variant: Variant) -> None:
+    def _checked(self, job: Job, variant: RecordedVariant) -> None:
         """The worker marked the steps that differ, in the store: this kernel's hits must read the marks."""
         session = self.session
         if session is not None and str(session.store.root) == str(self.store.root):
@@ -269,7 +270,7 @@ class Actions(HasTraits):
 
     # -- restore, export, tag --------------------------------------------------
 
-    def checkout(self) -> Variant | None:
+    def checkout(self) -> RecordedVariant | None:
         """Restore the selected variant into the notebook (``%wfnb checkout``): its values and its place."""
         with self._action("restore", "Restore"):
             self._refuse_if_read_only("restoring a variant")
@@ -338,13 +339,13 @@ class Actions(HasTraits):
             if target.exists() and not overwrite:
                 raise BadArgument(f"{target} already exists; tick 'overwrite' or choose another path.")
             method, kind = EXPORT_FORMATS[target.suffix]
-            getattr(PublicVariant.of(variant), method)(str(target))
+            getattr(Variant.of(variant), method)(str(target))
             written = target.absolute()
             self._say("export", "success", f"Exported {variant.workflow}/{variant.name} as a {kind} to {written}.")
             return written
         return None
 
-    def tag(self, name: str, note: str = "") -> Variant | None:
+    def tag(self, name: str, note: str = "") -> RecordedVariant | None:
         """Name the selected variant (unique in its workflow), with an optional note."""
         with self._action("tag", "Tag"):
             self._refuse_if_read_only("tagging")
@@ -359,7 +360,7 @@ class Actions(HasTraits):
             return self.variant()
         return None
 
-    def pin(self, pinned: bool = True, note: str = "") -> Variant | None:
+    def pin(self, pinned: bool = True, note: str = "") -> RecordedVariant | None:
         """Pin the selected variant (``wfnb gc`` keeps what it needs), or unpin it."""
         from wfnb.history.snapshots import pin_variant, unpin_variant
 
@@ -406,7 +407,7 @@ class Actions(HasTraits):
                 "may be open to others. Start it with `wfnb ui --allow-runs` (or wfnb.browse(read_only=False)) to allow it."
             )
 
-    def _require_selected(self) -> Variant:
+    def _require_selected(self) -> RecordedVariant:
         variant = self.variant()
         if variant is None:
             raise BadArgument("No variant is selected; select one in the table first.")
@@ -419,7 +420,7 @@ class Actions(HasTraits):
             yield
         except WfnbError as error:
             self._say(action, "error", str(error))
-        except Exception as error:  # the browser must not break the notebook: show it where the user looks
+        except Exception as error:  # noqa: BLE001 - the browser must not break the notebook: show it where the user looks
             self._say(action, "error", f"{what} failed: {type(error).__name__}: {error}", traceback.format_exc())
 
     def _say(self, action: str, kind: str, text: str, detail: str = "", keep: bool = False, link: str = "", link_text: str = "") -> None:
@@ -505,7 +506,7 @@ def _mark_failed(progress: list[dict[str, Any]], step: str) -> list[dict[str, An
     return entries
 
 
-def _metrics_text(variant: Variant) -> str:
+def _metrics_text(variant: RecordedVariant) -> str:
     shown = [f"{name} = {table.format_value(value)}" for name, value in list(variant.metrics.items())[:8]]
     return ("Metrics: " + ", ".join(shown) + ".") if shown else ""
 

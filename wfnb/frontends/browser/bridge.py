@@ -21,8 +21,8 @@ through it in JupyterLab and Voila.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from html import escape
-from typing import Callable
 
 FIELD_CLASS = "wfnb-events"  # the hidden text field of one browser
 _SEPARATOR = "|"

@@ -13,9 +13,11 @@ from __future__ import annotations
 import itertools
 import math
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from wfnb.frontends.browser import bridge, scales
 from wfnb.frontends.browser.table import format_value

@@ -8,8 +8,9 @@ and tests check content without parsing HTML.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Collection, Literal, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from wfnb.errors import WfnbError
 from wfnb.frontends.browser.table import parse_time
@@ -17,7 +18,7 @@ from wfnb.history.links import uses_of
 from wfnb.history.state import data_flow
 
 if TYPE_CHECKING:
-    from wfnb.history.snapshots import Variant
+    from wfnb.history.snapshots import RecordedVariant
 
 Event = Mapping[str, Any]  # a captured output event, see wfnb.cache.capture
 Image = tuple[str, str]  # (mime type, base64 data or SVG text)
@@ -158,7 +159,7 @@ class Dag:
 
 
 def variant_detail(
-    variant: Variant, parent: Variant | None, status: str, opened: Collection[str] | None = None, eager_bytes: int = 0
+    variant: RecordedVariant, parent: RecordedVariant | None, status: str, opened: Collection[str] | None = None, eager_bytes: int = 0
 ) -> Detail:
     """The detail of ``variant``; ``parent`` (its parent variant, if still there) tells what was reused.
 
@@ -207,7 +208,7 @@ def variant_detail(
     )
 
 
-def compare_variants(old: Variant, new: Variant) -> Comparison:
+def compare_variants(old: RecordedVariant, new: RecordedVariant) -> Comparison:
     """The code of each step in both, in the new variant's order, then the steps it dropped."""
     diff = new.diff(old)
     old_steps = {s.step: s for s in old.steps}
@@ -229,7 +230,7 @@ def compare_variants(old: Variant, new: Variant) -> Comparison:
 
 
 def step_graph(
-    variant: Variant,
+    variant: RecordedVariant,
     statuses: Mapping[str, tuple[str, str]] | None,
     notebook_at: str = "",
     used_by: Sequence[tuple[str, str, tuple[str, ...]]] = (),
@@ -263,7 +264,7 @@ def step_graph(
         nodes.append(
             DagNode(
                 step=record.step,
-                status=status if status in ("fresh", "stale", "never-run") else "unknown",  # type: ignore[arg-type]
+                status=status if status in ("fresh", "stale", "never-run") else "unknown",  # type: ignore[arg-type]  # narrowed by the test, which mypy does not follow
                 reason=reason,
                 changed=variant.parent is not None and record.step in variant.changed_steps,
                 params=tuple(sorted(record.params)),
@@ -282,7 +283,7 @@ def step_graph(
     return Dag(title=title, nodes=tuple(nodes), edges=edges, live=statuses is not None, notebook_at=notebook_at)
 
 
-def side_by_side(variants: Sequence[Variant]) -> SideBySide:
+def side_by_side(variants: Sequence[RecordedVariant]) -> SideBySide:
     """Every parameter and metric of any of ``variants``, the steps each changed from the first, and
     the figures of each step that showed any, one column per variant."""
     first = {record.step: record.key for record in variants[0].steps}
@@ -310,19 +311,19 @@ def _value_rows(sources: Sequence[Mapping[str, Any]]) -> tuple[ValueRow, ...]:
     return tuple(ValueRow(name, tuple(source.get(name) for source in sources)) for name in names)
 
 
-def _step_names(variant: Variant) -> list[str]:
+def _step_names(variant: RecordedVariant) -> list[str]:
     steps = variant.steps
     return steps.names() if hasattr(steps, "names") else [record.step for record in steps]
 
 
-def _steps_in_order(variants: Sequence[Variant]) -> list[str]:
+def _steps_in_order(variants: Sequence[RecordedVariant]) -> list[str]:
     order: dict[str, None] = {}
     for variant in variants:
         order.update(dict.fromkeys(_step_names(variant)))
     return list(order)
 
 
-def step_events(variant: Variant, step: str) -> tuple[list[Event], str]:
+def step_events(variant: RecordedVariant, step: str) -> tuple[list[Event], str]:
     """The output events of one step, or none and why (a damaged or missing object)."""
     try:
         return list(variant.display_events(step)), ""
@@ -345,12 +346,12 @@ def images_of(events: list[Event] | tuple[Event, ...]) -> tuple[Image, ...]:
     return tuple(found)
 
 
-def _images(variant: Variant, step: str) -> tuple[Image, ...]:
+def _images(variant: RecordedVariant, step: str) -> tuple[Image, ...]:
     events, _ = step_events(variant, step)
     return images_of(events)
 
 
-def _reuse(variant: Variant, step: str, started: str, parent: Variant | None) -> Reuse:
+def _reuse(variant: RecordedVariant, step: str, started: str, parent: RecordedVariant | None) -> Reuse:
     """A step the parent had unchanged is reused; one computed before the parent existed was restored."""
     if parent is None:
         return "ran"

@@ -23,8 +23,9 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 JobKind = Literal["replay", "sweep", "check"]
 JobState = Literal["running", "done", "failed", "cancelled"]

@@ -16,7 +16,8 @@ off nothing is read; ``refresh()`` reads everything again.
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from traitlets import Bool, HasTraits
 
@@ -33,7 +34,7 @@ from wfnb.store import changes
 
 if TYPE_CHECKING:
     from wfnb.history.session import Session
-    from wfnb.history.snapshots import Variant
+    from wfnb.history.snapshots import RecordedVariant
 
 
 class Live(HasTraits):
@@ -197,7 +198,7 @@ class Live(HasTraits):
                     rows[ref] = table.make_row(variants[ref], status)
         self._replace_rows(rows, dict(variants))
 
-    def _put(self, ref: str, variant: Variant | None) -> None:
+    def _put(self, ref: str, variant: RecordedVariant | None) -> None:
         rows, variants = dict(self._rows), dict(self._variants)
         rows.pop(ref, None)
         variants.pop(ref, None)

@@ -17,7 +17,7 @@ from wfnb.cache.stepline import step_options
 from wfnb.errors import WfnbError
 
 if TYPE_CHECKING:
-    from wfnb.history.records import Variant
+    from wfnb.history.records import RecordedVariant
 
 
 def step_cells(path: Path) -> dict[str, str] | None:
@@ -41,7 +41,7 @@ def step_cells(path: Path) -> dict[str, str] | None:
     return found
 
 
-def differing_steps(path: Path, variant: Variant) -> tuple[list[str], list[str]] | None:
+def differing_steps(path: Path, variant: RecordedVariant) -> tuple[list[str], list[str]] | None:
     """(steps whose cell shows other code than the variant's, the variant's steps with no cell in the file);
     None when the file cannot be read."""
     cells = step_cells(path)

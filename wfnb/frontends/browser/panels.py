@@ -6,9 +6,10 @@ its data; each action's result is drawn right under the action's buttons.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import ipywidgets as w
 

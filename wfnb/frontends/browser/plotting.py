@@ -21,7 +21,7 @@ from wfnb.errors import BadArgument, WfnbError
 from wfnb.frontends.browser import importance, scales, table
 
 if TYPE_CHECKING:
-    from wfnb.history.snapshots import Variant
+    from wfnb.history.snapshots import RecordedVariant
 
 _PLAIN_WORD = re.compile(r"[^\s()<>=!~,\"']+")
 
@@ -78,7 +78,7 @@ class Plotting(HasTraits):
 
     def _series_of(self, ref: str) -> dict[str, list[tuple[Any, Any]]]:
         """metric → points of one variant; a later step's series wins, as its value does in the metrics."""
-        variant: Variant | None = self.variant(ref)
+        variant: RecordedVariant | None = self.variant(ref)
         if variant is None:
             return {}
         merged: dict[str, list[tuple[Any, Any]]] = {}

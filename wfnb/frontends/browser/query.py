@@ -22,8 +22,9 @@ import json
 import math
 import operator
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from wfnb.errors import BadArgument
 from wfnb.frontends.browser.table import Row, is_number

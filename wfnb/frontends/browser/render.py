@@ -9,9 +9,10 @@ except the HTML the user's own cells displayed, shown as it was.
 from __future__ import annotations
 
 import base64
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from html import escape
-from typing import Any, Collection, Iterable, Mapping
+from typing import Any
 
 from wfnb.cache.statusline import format_duration
 from wfnb.frontends.browser import bridge, details, icons, table

@@ -11,10 +11,10 @@ so that the points line up (the full value is in the cell's tooltip).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
-from typing import Callable, Mapping, Sequence
 
 from wfnb.frontends.browser import bridge, grouping, icons, table
 from wfnb.frontends.browser.render import status_html, tag_html

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import TYPE_CHECKING, Any, Collection
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any
 
 from traitlets import Bool, Enum, Int, List, TraitError, Unicode, observe, validate
 
@@ -35,7 +36,7 @@ from wfnb.history.upstream import dependents
 
 if TYPE_CHECKING:
     from wfnb.history.session import Session
-    from wfnb.history.snapshots import Variant
+    from wfnb.history.snapshots import RecordedVariant
     from wfnb.store import Store
 
 __all__ = ["EXPORT_FORMATS", "BrowserState"]
@@ -74,7 +75,7 @@ class BrowserState(Actions, Live, Grouped, Plotting):
         self.read_only = read_only  # only look (wfnb ui): every action that runs code or writes is refused
         self._lock = threading.RLock()
         self._rows: dict[str, table.Row] = {}
-        self._variants: dict[str, Variant] = {}
+        self._variants: dict[str, RecordedVariant] = {}
         self._visible: list[table.Row] | None = None
         self._columns: list[table.Column] | None = None
         self._changes: dict[str, dict[str, table.ChangeKind]] = {}
@@ -99,7 +100,7 @@ class BrowserState(Actions, Live, Grouped, Plotting):
                 workflow = ""
             names = [workflow] if workflow else self.workflows
             rows: dict[str, table.Row] = {}
-            variants: dict[str, Variant] = {}
+            variants: dict[str, RecordedVariant] = {}
             self._let_go = {name: set(marked(self.store, name)) for name in names}
             for name in names:
                 head = current_number(self.store, name)
@@ -119,7 +120,7 @@ class BrowserState(Actions, Live, Grouped, Plotting):
                 self._loading = False
             self.revision += 1
 
-    def _replace_rows(self, rows: dict[str, table.Row], variants: dict[str, Variant]) -> None:
+    def _replace_rows(self, rows: dict[str, table.Row], variants: dict[str, RecordedVariant]) -> None:
         """Publish new rows (never mutated afterwards) and forget what was computed from the old ones."""
         self._rows, self._variants = rows, variants
         self._visible = self._columns = self._groups = None
@@ -367,7 +368,7 @@ class BrowserState(Actions, Live, Grouped, Plotting):
             raise BadArgument(f"{found} is not listed in this browser (workflow {self.workflow or 'all'}); refresh or pick its workflow.")
         return found
 
-    def variant(self, ref: str | None = None) -> Variant | None:
+    def variant(self, ref: str | None = None) -> RecordedVariant | None:
         return self._variants.get(self.selected if ref is None else ref)
 
     def row(self, ref: str | None = None) -> table.Row | None:
@@ -425,7 +426,7 @@ class BrowserState(Actions, Live, Grouped, Plotting):
         statuses = session.state.statuses() if live else None
         return details.step_graph(variant, statuses, notebook_at=elsewhere, used_by=self.used_by(variant))
 
-    def used_by(self, variant: Variant) -> list[tuple[str, str, tuple[str, ...]]]:
+    def used_by(self, variant: RecordedVariant) -> list[tuple[str, str, tuple[str, ...]]]:
         """The steps of other workflows' variants that read ``variant`` (kept until the rows change)."""
         key = (variant.workflow, variant.number, self.revision)
         if key not in self._links:

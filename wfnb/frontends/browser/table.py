@@ -9,13 +9,14 @@ keystroke. What a filter matches is ``query``'s job.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from wfnb.history.attempts import FailedAttempt
-    from wfnb.history.snapshots import Variant
+    from wfnb.history.snapshots import RecordedVariant
 
 ColumnKind = Literal["base", "param", "metric"]
 # current: the notebook is at it; stale: the notebook has left it; freed: `wfnb gc` let its values go
@@ -76,7 +77,7 @@ class Row:
         return self.status == "failed"
 
 
-def make_row(variant: Variant, status: RowStatus) -> Row:
+def make_row(variant: RecordedVariant, status: RowStatus) -> Row:
     """A row for ``variant``, reading only its manifest (no step record is loaded)."""
     branches = variant.steps.branches() if hasattr(variant.steps, "branches") else {}
     words = [variant.workflow, *variant.tags, *variant.notes.values(), *variant.changed_steps, status, "pinned" if variant.pinned else "", *branches.values()]

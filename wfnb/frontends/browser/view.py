@@ -9,8 +9,9 @@ through ``bridge``; the tabs other than the one shown are drawn when opened.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
-from typing import Any, Callable
+from typing import Any
 
 import ipywidgets as w
 from traitlets import TraitError

@@ -59,8 +59,8 @@ def main() -> int:
 
 def _warm_up() -> None:
     """What every task needs, imported while the worker waits for its first one."""
-    import wfnb.history.determinism  # noqa: F401
-    import wfnb.history.replay  # noqa: F401
+    import wfnb.history.determinism
+    import wfnb.history.replay  # noqa: F401 - imported while idle, so that the first task does not wait for it
     from wfnb.history.workers import record_like_a_kernel
 
     record_like_a_kernel()

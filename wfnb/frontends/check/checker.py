@@ -17,8 +17,8 @@ import ast
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 from wfnb.errors import BadArgument
 from wfnb.frontends.check.compare import differences

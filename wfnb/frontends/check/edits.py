@@ -48,7 +48,7 @@ def plan_edit(kind: EditKind, notebook: CheckedNotebook, folder: Path, failing: 
     if attempt and kind not in _RETRIED:
         return None
     finder = _FINDERS[kind]
-    return finder(notebook, folder, steps, attempt) if kind in _RETRIED else finder(notebook, folder, steps)  # type: ignore[operator]
+    return finder(notebook, folder, steps, attempt) if kind in _RETRIED else finder(notebook, folder, steps)  # type: ignore[operator]  # the retried finders take the attempt too
 
 
 def _cell_literal(notebook: CheckedNotebook, folder: Path, steps: list[int], attempt: int = 0) -> EditPlan | None:
@@ -58,7 +58,7 @@ def _cell_literal(notebook: CheckedNotebook, folder: Path, steps: list[int], att
         if attempt >= count:
             attempt -= count
             continue
-        body, what = _literal_edit(cell.body, attempt)  # type: ignore[misc]
+        body, what = _literal_edit(cell.body, attempt)  # type: ignore[misc]  # attempt < its count: there is such an edit
         return EditPlan("cell literal", f"cell {cell.index} (step {cell.step}): {what}",
                         notebook.with_cell(position, cell.with_body(body)))
     return None
@@ -74,7 +74,7 @@ def _module_literal(notebook: CheckedNotebook, folder: Path, steps: list[int], a
         if attempt >= count:
             attempt -= count
             continue
-        text, what = _literal_edit(source, attempt)  # type: ignore[misc]
+        text, what = _literal_edit(source, attempt)  # type: ignore[misc]  # attempt < its count: there is such an edit
         return EditPlan("module literal", f"{path.name}: {what}", notebook, {path.name: text.encode("utf-8")})
     return None
 

@@ -128,7 +128,7 @@ def read_checked(path: Path) -> tuple[CheckedNotebook, object]:
 
     try:
         notebook = nbformat.read(str(path), as_version=4)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - nbformat fails in many ways on a file that is no notebook
         raise BadArgument(f"{path} cannot be read as a notebook ({type(error).__name__}: {error}). "
                           "Give the path of a Jupyter notebook (.ipynb).") from None
     cells = []

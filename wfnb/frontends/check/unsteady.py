@@ -12,7 +12,7 @@ a plain run makes new ones: a difference downstream of a draw is the draw's, not
 from __future__ import annotations
 
 import ast
-from typing import Iterable
+from collections.abc import Iterable
 
 from wfnb.frontends.check.prepare import Cell
 
