@@ -7,8 +7,8 @@ import re
 from history.conftest import write
 from wfnb.frontends.browser.graph import dag_svg
 from wfnb.frontends.browser.render import detail_html
-from wfnb.frontends.browser.table import now_utc
 from wfnb.frontends.browser.state import BrowserState
+from wfnb.frontends.browser.table import now_utc
 from wfnb.store import open_store
 
 PARAMS = "%%params\nmethod = 'mean'\nplot = False"

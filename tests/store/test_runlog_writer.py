@@ -12,9 +12,9 @@ import sys
 import threading
 from pathlib import Path
 
-import wfnb
 from IPython.utils.capture import capture_output
 
+import wfnb
 from wfnb.store import open_store
 
 REPO = Path(__file__).resolve().parent.parent.parent

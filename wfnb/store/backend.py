@@ -43,6 +43,10 @@ class Backend(Protocol):
     def read_only(self) -> bool:
         """Opened to look only: every change is refused."""
 
+    @property
+    def background_writes(self) -> bool:
+        """Whether a write may come from another thread than the caller's (the run log's writer)."""
+
     # reading
     def open_read(self, rel: str) -> BinaryIO: ...
     def read_bytes(self, rel: str) -> bytes: ...

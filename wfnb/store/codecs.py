@@ -37,7 +37,7 @@ import types
 import warnings
 from dataclasses import dataclass
 from math import prod
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import cloudpickle
 
@@ -87,9 +87,9 @@ def encode(value: object) -> Encoded:
     if _is_exact_json(value):
         text = json.dumps(value, ensure_ascii=True, allow_nan=True, separators=(",", ":"))
         return Encoded("json", {}, (text.encode("ascii"),))
-    np = sys.modules.get("numpy")
-    if np is not None and type(value) is np.ndarray:
-        encoded = _encode_ndarray(value)
+    numpy: Any = sys.modules.get("numpy")  # not imported here: a store of plain values never loads numpy
+    if numpy is not None and type(value) is numpy.ndarray:
+        encoded = _encode_ndarray(cast("np.ndarray", value))
         if encoded is not None:
             return encoded
     if isinstance(value, types.ModuleType) and sys.modules.get(value.__name__) is value:
@@ -124,7 +124,7 @@ def decode(codec: str, meta: dict[str, Any], payload: Any) -> object:
     if codec == "module":
         return importlib.import_module(meta["name"])
     if codec == "pickle":
-        buf = memoryview(_writable_bytes(payload))  # type: ignore[arg-type]  # numpy's stubs give ndarray a buffer only from Python 3.12
+        buf = memoryview(_writable_bytes(payload))
         end = meta["pickle_size"]
         views = [buf[offset : offset + size] for offset, size in meta["buffers"]]
         if end > len(buf) or any(len(view) != size for view, (_, size) in zip(views, meta["buffers"])):

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections import OrderedDict
 import time
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,16 +57,12 @@ from wfnb.store.objects import (
 )
 from wfnb.store.refs import Refs
 
-if TYPE_CHECKING:
-    from wfnb.store.remote import RemoteFiles
-
 # Small objects keep their verified bytes in memory once read: a step's graph object (its small outputs)
 # is read again by every hit, and opening its file was the largest part of a trivial hit on a busy disk.
 # An object's bytes never change (its name is their hash), so the copy is the object; it is decoded
 # anew from a fresh buffer each time, so no two reads share a value.
 KEPT_OBJECT_BYTES = 64 << 10  # larger values are leaves of their own (LEAF_MIN_BYTES): never kept
 KEPT_TOTAL_BYTES = 8 << 20  # per store, least recently read dropped first
-
 
 
 class UnloadableObject(CorruptObject):

@@ -126,7 +126,7 @@ def read_header(f: BinaryIO) -> Header:
 def read_payload(f: BinaryIO, header: Header) -> Any:
     """Read the payload into one aligned, writable buffer and check its checksum."""
     buf = payload_buffer(header)
-    view = memoryview(buf)  # type: ignore[arg-type]  # numpy's stubs give ndarray a buffer only from Python 3.12
+    view = memoryview(buf)
     digest = xxhash.xxh3_128()
     pos = 0
     while pos < len(view):

@@ -13,7 +13,7 @@ import atexit
 import os
 import queue
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 _queue: queue.Queue[Callable[[], object]] = queue.Queue()
 _thread: threading.Thread | None = None
@@ -41,7 +41,7 @@ def _work() -> None:
         write = _queue.get()
         try:
             write()
-        except Exception:  # noqa: BLE001,S110 - ``write`` keeps its failure; the thread goes on for the next entries
+        except Exception:  # noqa: BLE001 - ``write`` keeps its failure; the thread goes on for the next entries
             pass
         finally:
             _queue.task_done()

@@ -316,7 +316,7 @@ class Actions(HasTraits):
             count = 2
             while target.exists():  # never over a file: the user may have edited an earlier one
                 target, count = folder / f"{stem}-{variant.name}-{count}.ipynb", count + 1
-            PublicVariant.of(variant).to_notebook(str(target))
+            Variant.of(variant).to_notebook(str(target))
             beside = f"beside {path.name}" if path is not None else f"in {folder}"
             link = lab_url(target) or ""
             how = "Open it with the link." if link else f"Open {target} in your editor."

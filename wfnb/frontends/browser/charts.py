@@ -13,10 +13,9 @@ from __future__ import annotations
 import itertools
 import math
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from wfnb.frontends.browser import bridge, scales

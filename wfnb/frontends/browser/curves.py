@@ -7,8 +7,8 @@ legend, and the selected one is drawn last and thicker.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
-from typing import Sequence
 
 from wfnb.frontends.browser import bridge, scales
 from wfnb.frontends.browser.charts import HEIGHT, WIDTH, clip, draw_axes, next_id, svg_open, value_text, wrap

@@ -20,8 +20,9 @@ import json
 import math
 import re
 import statistics
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from wfnb.frontends.browser.table import Row, is_number
 

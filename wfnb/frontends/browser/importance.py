@@ -11,8 +11,9 @@ interaction between two parameters is not seen: the panel says so.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from wfnb.frontends.browser.table import is_number
 

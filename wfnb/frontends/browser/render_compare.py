@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 from html import escape
-from typing import Any, Sequence
+from typing import Any
 
 from wfnb.frontends.browser import details, grouping, table
 from wfnb.frontends.browser.render import highlight, image_html, maybe_html, tag_html

@@ -173,7 +173,7 @@ def groups_html(groups: Sequence[grouping.Group], by: Sequence[str], metrics: Se
     A click on a group lists its members (``expand``)."""
     head = (
         '<tr class="wfnb-groups"><th class="wfnb-pin0"></th>'
-        f'<th class="wfnb-group-head wfnb-g-base wfnb-pin1"></th>'
+        '<th class="wfnb-group-head wfnb-g-base wfnb-pin1"></th>'
         + (f'<th class="wfnb-group-head wfnb-g-metric wfnb-group" colspan="{len(metrics)}">metrics: mean ± std (min – max)</th>' if metrics else "")
         + (f'<th class="wfnb-group-head wfnb-g-param wfnb-group" colspan="{len(by)}">grouped by</th>' if by else "")
         + "</tr>"

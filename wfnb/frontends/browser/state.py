@@ -30,8 +30,8 @@ from wfnb.frontends.browser.live import Live
 from wfnb.frontends.browser.plotting import Plotting
 from wfnb.frontends.browser.prefs import TablePrefs, load_prefs, save_prefs
 from wfnb.frontends.browser.query import QueryError, compile_query
-from wfnb.history.snapshots import current_number, list_variants, resolve, workflows
 from wfnb.history.letgo import marked
+from wfnb.history.snapshots import current_number, list_variants, resolve, workflows
 from wfnb.history.upstream import dependents
 
 if TYPE_CHECKING:
