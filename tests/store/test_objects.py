@@ -359,6 +359,7 @@ def test_runs_are_sorted_by_started_then_write_order(store: Store) -> None:
 def test_a_damaged_run_entry_is_skipped_with_a_warning(store: Store) -> None:
     store.log_run({"started": 1, "n": 1})
     store.log_run({"started": 2, "n": 2})
+    assert len(store.runs()) == 2  # which waits for the run log's writer thread: both entries are on disk
     (day,) = os.listdir(store.root / "runs")
     first = sorted((store.root / "runs" / day).iterdir())[0]
     first.write_bytes(first.read_bytes()[:-5])
