@@ -12,7 +12,9 @@ pickled once, as one graph, in which:
 - a large array or frame is stored as its own content-addressed object (a *leaf*, written
   once however many steps produce it, restored without a copy), with its layout (memory
   order, writeable flag) kept per reference, since equal content is stored once;
-- a view of another array in the graph (or of an input) is stored as a view of it.
+- a view of another array in the graph (or of an input) is stored as a view of it;
+- a library's own module-level object (``scipy.stats.norm``) is stored by name and restored
+  as the library's object (``wfnb.cache.libraryobjects``).
 
 A changed input is not replaced on a hit but brought *in place* to its new state
 (``sync``), so that the objects the rest of the notebook holds see the change.
@@ -31,7 +33,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from wfnb.cache import setorder
+from wfnb.cache import libraryobjects, setorder
 from wfnb.cache.encoder import _closed_h5py_file
 from wfnb.store.codecs import _Pickler
 
@@ -255,6 +257,9 @@ class _GraphPickler(_Pickler):
             return _closed_file, _file_description(obj)
         if _closed_h5py_file(obj):
             return _closed_h5py, ()
+        named = libraryobjects.reference(obj)
+        if named is not None:
+            return libraryobjects.library_object, named
         return super().reducer_override(obj)
 
     def _reduce_array(self, np: Any, arr: Any) -> Any:
