@@ -16,3 +16,22 @@ def test_a_prediction_holds_scipys_own_distribution_after_a_hit(lab):
         "held = {'norm': stats.norm}"
     )
     hit_like_plain(lab, [make, "draw = np.random.normal()"], ["pred.dist is stats.t", "held['norm'] is stats.norm"])
+
+
+def test_an_output_holding_a_part_of_an_input_the_step_changed_holds_the_live_part_after_a_hit(lab):
+    """``infl = results.get_influence()`` fills ``results``' caches (a changed input) and keeps
+    ``results._results`` in ``infl``. The hit poured the stored state into the live results, but
+    ``infl`` held the stored copy: a later cache filled through ``infl`` no longer reached the model."""
+    make = "%%step make\nclass Results:\n    def __init__(self):\n        self.cache = {}\nresults = Results()"
+    use = "%%step use\nresults.cache['resid'] = [1.0]\ninfl = {'results': results}"
+    hit_like_plain(lab, [make, use], ["infl['results'] is results"])
+
+
+def test_a_new_key_of_a_changed_cache_that_shares_an_old_keys_value_shares_it_after_a_hit(lab):
+    """A fitted GLM's results cache one array under 'mu' and, once asked, under 'fittedvalues'. The
+    hit poured the stored 'mu' into the live one and put the stored copy under the new key: two
+    arrays where the run left one."""
+    make = "%%step make\nimport numpy as np\ncache = {'mu': np.arange(3.0)}"
+    fill = "%%step fill\ncache['fitted'] = cache['mu']"
+    hit_like_plain(lab, [make, fill], ["cache['fitted'] is cache['mu']"])
+

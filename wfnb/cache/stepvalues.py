@@ -205,8 +205,10 @@ def apply(namespace: dict[str, Any], record: Mapping[str, Any], values: StepValu
     for name, state in values.changed.items():  # first: an output may be one of them, or a view of one
         in_place.keep_axes(state, values.kept_axes.get(name, ()))
         namespace[name] = in_place.sync(namespace[name], state) if name in namespace else state
+    for name in values.changed:  # a new part of one may hold what was poured into another (or into itself)
+        namespace[name] = in_place.relink(namespace[name])
     for name, value in values.outputs.items():
-        namespace[name] = rebind(in_place.adopt(value), namespace, adopt_globals=adopt_globals)
+        namespace[name] = rebind(in_place.relink(value), namespace, adopt_globals=adopt_globals)
     for name, source in record.get("aliases", {}).items():  # records of earlier versions
         if source in namespace:
             namespace[name] = namespace[source]
