@@ -35,3 +35,15 @@ def test_a_new_key_of_a_changed_cache_that_shares_an_old_keys_value_shares_it_af
     fill = "%%step fill\ncache['fitted'] = cache['mu']"
     hit_like_plain(lab, [make, fill], ["cache['fitted'] is cache['mu']"])
 
+
+def test_a_value_holding_scipys_distribution_hashes_as_after_a_plain_run_once_restored(lab):
+    """``summary_frame()`` calls ``scipy.stats.t.ppf``, which builds and fills the distribution's
+    vectorized methods on first use. After a hit nothing called it: hashed with those callables,
+    the restored prediction differed from a plain run's, though it is the very same object."""
+    make = (
+        "%%step fit\nimport numpy as np, statsmodels.api as sm\n"
+        "x = np.linspace(0, 1, 20)\npred = sm.OLS(np.sin(x), sm.add_constant(x)).fit().get_prediction()\n"
+        "frame = pred.summary_frame()"
+    )
+    look = "from wfnb.cache.hashing import hash_value"
+    hit_like_plain(lab, [make, look], ["hash_value(pred)"])

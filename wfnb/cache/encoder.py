@@ -22,7 +22,8 @@ from typing import Any, Callable, Iterator
 
 import xxhash
 
-from wfnb.cache import codehash, setorder
+from wfnb.cache import codehash, libraryobjects, setorder
+from wfnb.cache.codeorigin import library_version
 from wfnb.errors import UnhashableValue
 
 HASH_VERSION = b"wfnb-hash-2\0"  # fed first; bump on any change of the encoding (tests pin digests)
@@ -324,6 +325,20 @@ def _atom_once(enc: Encoder, obj: object) -> Iterator[object]:
 # ---- anything else: the pickle protocol ----------------------------------------------------
 
 
+def _enc_library_object(enc: Encoder, obj: object, named: tuple[str, str]) -> Iterator[object]:
+    """A library's module-level object (``scipy.stats.t``), as a restore gives it back: by name
+    (``wfnb.cache.libraryobjects``), with the library's version and the data it holds (a random
+    generator, settings). Its callable attributes are the library's code, which the version
+    stands for: the lazily built ones (scipy's vectorized methods fill caches on a first call)
+    would make the object hash otherwise after a hit than after a plain run that called it."""
+    enc.write(b"~o")
+    enc.write_str(named[0])
+    enc.write_str(named[1])
+    enc.write_str(library_version(named[0]) or "")
+    attributes = getattr(obj, "__dict__", None)
+    yield {key: value for key, value in attributes.items() if not callable(value)} if type(attributes) is dict else None
+
+
 def _container_reduce(obj: object) -> tuple[Any, ...] | None:
     """What ``__reduce_ex__(4)`` gives for a dict or list subclass on Python 3.11+, made without
     asking the object: on 3.10 its ``__getattr__`` is asked for ``__getstate__`` (an attribute-style
@@ -351,6 +366,10 @@ def _enc_reduced(enc: Encoder, obj: object) -> Iterator[object]:
         yield "h5py.File"
         yield ""
         yield ""
+        return
+    named = libraryobjects.reference(obj)
+    if named is not None:
+        yield from _enc_library_object(enc, obj, named)
         return
     if callable(obj):
         token = codehash.global_token(obj)
