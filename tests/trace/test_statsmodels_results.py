@@ -47,3 +47,18 @@ def test_a_value_holding_scipys_distribution_hashes_as_after_a_plain_run_once_re
     )
     look = "from wfnb.cache.hashing import hash_value"
     hit_like_plain(lab, [make, look], ["hash_value(pred)"])
+
+
+def test_a_model_whose_setstate_resets_a_flag_is_left_as_its_fit_left_it(lab):
+    """statsmodels' ``NegativeBinomial.__setstate__`` calls ``_initialize()``, which sets
+    ``_transparams`` back to True where ``fit`` had left it False. The run replaced the step's model
+    by that restored copy (so that the kernel held what a restore gives): another model than a
+    plain run's, whose later predictions would transform the parameters again."""
+    make = (
+        "%%step fit\nimport numpy as np, statsmodels.api as sm\n"
+        "rng = np.random.default_rng(0)\nx = rng.normal(size=200)\ny = rng.poisson(np.exp(0.5 + 0.3 * x))\n"
+        "model = sm.NegativeBinomial(y, sm.add_constant(x))\nresult = model.fit(disp=False)"
+    )
+    hit_like_plain(lab, [make], ["model._transparams", "result.model is model"])
+    ran = lab.run([make.replace("%%step fit", "%%step fit --force")])
+    assert ran.value("model._transparams") == "False"

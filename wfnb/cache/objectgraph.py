@@ -22,6 +22,7 @@ A changed input is not replaced on a hit but brought *in place* to its new state
 
 from __future__ import annotations
 
+import copyreg
 import io
 import itertools
 import os
@@ -35,7 +36,7 @@ from typing import Any, Callable
 
 from wfnb.cache import libraryobjects, setorder
 from wfnb.cache.encoder import _closed_h5py_file
-from wfnb.store.codecs import _Pickler
+from wfnb.store.codecs import _Pickler, _set_attributes
 
 Path = tuple[Any, ...]  # (name, (kind, key), ...): kind "i" index, "k" dict key, "a" attribute, "x" a frame's axis
 GRAPH_FORMAT = 1  # bump when the graph's pickle changes meaning
@@ -136,7 +137,11 @@ def _is_leaf_type(value: Any) -> bool:
 
 def _is_library_data(value: Any) -> bool:
     """Objects whose attributes are internal caches rather than the user's structure (figures, frames)."""
-    module = type(value).__module__  # not always a string: a descriptor on some Cython types (Cython 3.1.0)
+    return _is_library_data_type(type(value))
+
+
+def _is_library_data_type(kind: type) -> bool:
+    module = kind.__module__  # not always a string: a descriptor on some Cython types (Cython 3.1.0)
     return isinstance(module, str) and module.partition(".")[0] in ("matplotlib", "pandas", "numpy", "pyarrow")
 
 
@@ -179,11 +184,18 @@ class Packed:
     leaves: dict[str, Any]
 
 
-def pack(graph: dict[str, Any], live: LiveIndex, digest_of: Callable[[Any], str], namespace: dict[str, Any] | None = None) -> Packed:
+def pack(
+    graph: dict[str, Any], live: LiveIndex, digest_of: Callable[[Any], str], namespace: dict[str, Any] | None = None,
+    *, by_attributes: bool = False,
+) -> Packed:
     """Pickle ``graph`` with live references and leaves (see the module docstring).
 
     With ``namespace``, the notebook's classes and functions that were already there
     before the step (and still are) are stored by name, and restored as themselves.
+    With ``by_attributes``, objects whose class writes its own ``__setstate__`` are stored
+    as their attributes and restored without it: for a class whose ``__setstate__`` does
+    not give back what its ``__getstate__`` took (statsmodels' ``NegativeBinomial`` sets
+    ``_transparams`` back to True, which its ``fit`` had left False).
     """
     leaves: dict[str, Any] = {}
     ordinals: dict[tuple[str, int], int] = {}
@@ -192,6 +204,7 @@ def pack(graph: dict[str, Any], live: LiveIndex, digest_of: Callable[[Any], str]
     pickler = _GraphPickler(buffer, live, leaves, ordinals, digest_of, arrays, shares_containers)
     pickler.watch_sets(ordered_sets)
     pickler._namespace = namespace
+    pickler._by_attributes = by_attributes
     pickler.dump((GRAPH_FORMAT, graph))
     return Packed(buffer.getvalue(), leaves)
 
@@ -240,6 +253,7 @@ class _GraphPickler(_Pickler):
         return None
 
     _namespace: dict[str, Any] | None = None
+    _by_attributes = False
 
     def reducer_override(self, obj: Any) -> Any:
         path = self._live.path_of(obj, self._namespace)
@@ -260,6 +274,8 @@ class _GraphPickler(_Pickler):
         named = libraryobjects.reference(obj)
         if named is not None:
             return libraryobjects.library_object, named
+        if self._by_attributes and _sets_its_own_state(type(obj)) and type(getattr(obj, "__dict__", None)) is dict:
+            return copyreg.__newobj__, (type(obj),), dict(vars(obj)), None, None, _set_attributes
         return super().reducer_override(obj)
 
     def _reduce_array(self, np: Any, arr: Any) -> Any:
@@ -287,6 +303,17 @@ class _GraphPickler(_Pickler):
         self._leaves[digest] = obj
         ordinal = self._ordinals.setdefault((digest, id(obj)), sum(1 for d, _ in self._ordinals if d == digest))
         return LeafRef(digest, ordinal, layout)
+
+
+def _sets_its_own_state(kind: type) -> bool:
+    """A class of plain attributes (no slots, not a container) with a ``__setstate__`` written in Python."""
+    if not isinstance(getattr(kind, "__setstate__", None), types.FunctionType) or issubclass(kind, (dict, list, set, tuple)):
+        return False
+    if kind.__reduce_ex__ is not object.__reduce_ex__ or kind.__reduce__ is not object.__reduce__:
+        return False
+    if _is_library_data_type(kind):
+        return False
+    return not any(vars(klass).get("__slots__") for klass in kind.__mro__[:-1])
 
 
 def _scan(graph: dict[str, Any], live: LiveIndex) -> tuple[set[int], bool, dict[int, Any]]:

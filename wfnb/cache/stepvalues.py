@@ -55,10 +55,13 @@ class Written:
     new: int
 
 
-def pack(values: StepValues, live: LiveIndex, namespace: dict[str, Any], known: Mapping[str, str] = {}) -> objectgraph.Packed:
+def pack(
+    values: StepValues, live: LiveIndex, namespace: dict[str, Any], known: Mapping[str, str] = {}, *, by_attributes: bool = False
+) -> objectgraph.Packed:
     """The values as one graph (large arrays and frames as leaves). Raises UnstorableValue.
 
     ``known`` gives the outputs' digests already computed: a large output is not hashed twice.
+    ``by_attributes``: see ``objectgraph.pack``.
     """
     by_id = {id(values.outputs[name]): digest for name, digest in known.items() if name in values.outputs}
 
@@ -66,7 +69,7 @@ def pack(values: StepValues, live: LiveIndex, namespace: dict[str, Any], known: 
         return by_id.get(id(value)) or hash_value(value)
 
     try:
-        return objectgraph.pack(values.graph(), live, digest_of, namespace)
+        return objectgraph.pack(values.graph(), live, digest_of, namespace, by_attributes=by_attributes)
     except (pickle.PicklingError, TypeError, AttributeError, ValueError, RecursionError) as error:
         raise UnstorableValue(str(error)) from error
 
