@@ -62,3 +62,13 @@ def test_a_model_whose_setstate_resets_a_flag_is_left_as_its_fit_left_it(lab):
     hit_like_plain(lab, [make], ["model._transparams", "result.model is model"])
     ran = lab.run([make.replace("%%step fit", "%%step fit --force")])
     assert ran.value("model._transparams") == "False"
+
+
+def test_numpys_global_generator_hashes_as_after_a_plain_run_once_a_hit_restored_its_state(lab):
+    """statsmodels' prediction holds scipy's ``t``, which holds numpy's global ``RandomState``. A hit
+    of the seeding step restores the generator's state, not the seed sequence ``np.random.seed`` clears:
+    the same draws, yet the generator (and the prediction) hashed otherwise than after a plain run. A
+    ``RandomState`` is its state; the global one's state is followed where steps draw from it."""
+    seed = "%%step seed\nimport numpy as np\nnp.random.seed(9876789)\ne = np.random.normal(size=3)\nown = np.random.RandomState(1)"
+    look = "from wfnb.cache.hashing import hash_value"
+    hit_like_plain(lab, [seed, look], ["hash_value(np.random.mtrand._rand)", "hash_value(own)", "np.random.normal()"])

@@ -18,12 +18,13 @@ import dis
 import functools
 import io
 import struct
+import types
 from typing import Any, Callable, Iterator
 
 import xxhash
 
 from wfnb.cache import codehash, libraryobjects, setorder
-from wfnb.cache.codeorigin import library_version
+from wfnb.cache.codeorigin import is_user_file, library_version
 from wfnb.errors import UnhashableValue
 
 HASH_VERSION = b"wfnb-hash-2\0"  # fed first; bump on any change of the encoding (tests pin digests)
@@ -335,8 +336,13 @@ def _enc_library_object(enc: Encoder, obj: object, named: tuple[str, str]) -> It
     enc.write_str(named[0])
     enc.write_str(named[1])
     enc.write_str(library_version(named[0]) or "")
-    attributes = getattr(obj, "__dict__", None)
-    yield {key: value for key, value in attributes.items() if not callable(value)} if type(attributes) is dict else None
+    yield {key: value for key, value in vars(obj).items() if not callable(value) or _is_user_function(value)}
+
+
+def _is_user_function(value: object) -> bool:
+    """A function of the notebook's (a callback set on the library's object): hashed by its code."""
+    code = getattr(value, "__code__", None)
+    return isinstance(code, types.CodeType) and is_user_file(code.co_filename)
 
 
 def _container_reduce(obj: object) -> tuple[Any, ...] | None:
@@ -367,8 +373,8 @@ def _enc_reduced(enc: Encoder, obj: object) -> Iterator[object]:
         yield ""
         yield ""
         return
-    named = libraryobjects.reference(obj)
-    if named is not None:
+    named = libraryobjects.reference(obj) if type(getattr(obj, "__dict__", None)) is dict else None
+    if named is not None:  # one whose state lives in C (numpy's global RandomState) is hashed by it, below
         yield from _enc_library_object(enc, obj, named)
         return
     if callable(obj):
