@@ -309,11 +309,8 @@ def _sets_its_own_state(kind: type) -> bool:
     """A class of plain attributes (no slots, not a container) with a ``__setstate__`` written in Python."""
     if not isinstance(getattr(kind, "__setstate__", None), types.FunctionType) or issubclass(kind, (dict, list, set, tuple)):
         return False
-    if kind.__reduce_ex__ is not object.__reduce_ex__ or kind.__reduce__ is not object.__reduce__:
-        return False
-    if _is_library_data_type(kind):
-        return False
-    return not any(vars(klass).get("__slots__") for klass in kind.__mro__[:-1])
+    own_reduce = kind.__reduce_ex__ is not object.__reduce_ex__ or kind.__reduce__ is not object.__reduce__
+    return not (own_reduce or _is_library_data_type(kind) or any(vars(klass).get("__slots__") for klass in kind.__mro__[:-1]))
 
 
 def _scan(graph: dict[str, Any], live: LiveIndex) -> tuple[set[int], bool, dict[int, Any]]:
