@@ -34,6 +34,8 @@ def handler_for(kind: type) -> tuple[Handler, bool] | None:
         if issubclass(kind, (np.generic, np.dtype)):
             _ATOMS[kind] = _w_numpy_scalar if issubclass(kind, np.generic) else _w_dtype
             return _atom_once, False
+        if kind is getattr(sys.modules.get("numpy.random.mtrand"), "RandomState", None):  # not imported for this
+            return _enc_random_state, True
     pd = sys.modules.get("pandas")
     if pd is not None:
         if issubclass(kind, pd.DataFrame):
@@ -85,6 +87,20 @@ def _enc_transform(enc: Encoder, node: Any) -> Iterator[object]:
     enc.write(b"~t")
     yield type(node)
     yield {key: value for key, value in vars(node).items() if key not in _TRANSFORM_BOOKKEEPING}
+
+
+def _enc_random_state(enc: Encoder, generator: Any) -> Iterator[object]:
+    """A legacy ``RandomState`` is the state its draws come from, not how its bit generator was seeded:
+    numpy's global one restored by a hit (``set_state``) keeps the seed sequence its kernel started
+    with, where a plain run's ``np.random.seed(...)`` left none, and both draw the same numbers."""
+    if generator is getattr(sys.modules.get("numpy.random.mtrand"), "_rand", None):
+        # numpy's global generator (held by scipy's distributions, so by statsmodels' results): its state
+        # is a dependency of the steps that draw from it (wfnb.cache.randomness), not part of every value
+        # holding it; hashed with it, such a value hashed otherwise in each fresh, unseeded kernel
+        enc.write(b"~R")
+        return
+    enc.write(b"~r")
+    yield generator.get_state(legacy=False)
 
 
 def _enc_callbacks(enc: Encoder, registry: Any) -> Iterator[object]:

@@ -18,12 +18,14 @@ import dis
 import functools
 import io
 import struct
+import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import xxhash
 
-from wfnb.cache import codehash, setorder
+from wfnb.cache import codehash, libraryobjects, setorder
+from wfnb.cache.codeorigin import is_user_file, library_version
 from wfnb.errors import UnhashableValue
 
 HASH_VERSION = b"wfnb-hash-2\0"  # fed first; bump on any change of the encoding (tests pin digests)
@@ -326,6 +328,25 @@ def _atom_once(enc: Encoder, obj: object) -> Iterator[object]:
 # ---- anything else: the pickle protocol ----------------------------------------------------
 
 
+def _enc_library_object(enc: Encoder, obj: object, named: tuple[str, str]) -> Iterator[object]:
+    """A library's module-level object (``scipy.stats.t``), as a restore gives it back: by name
+    (``wfnb.cache.libraryobjects``), with the library's version and the data it holds (a random
+    generator, settings). Its callable attributes are the library's code, which the version
+    stands for: the lazily built ones (scipy's vectorized methods fill caches on a first call)
+    would make the object hash otherwise after a hit than after a plain run that called it."""
+    enc.write(b"~o")
+    enc.write_str(named[0])
+    enc.write_str(named[1])
+    enc.write_str(library_version(named[0]) or "")
+    yield {key: value for key, value in vars(obj).items() if not callable(value) or _is_user_function(value)}
+
+
+def _is_user_function(value: object) -> bool:
+    """A function of the notebook's (a callback set on the library's object): hashed by its code."""
+    code = getattr(value, "__code__", None)
+    return isinstance(code, types.CodeType) and is_user_file(code.co_filename)
+
+
 def _container_reduce(obj: object) -> tuple[Any, ...] | None:
     """What ``__reduce_ex__(4)`` gives for a dict or list subclass on Python 3.11+, made without
     asking the object: on 3.10 its ``__getattr__`` is asked for ``__getstate__`` (an attribute-style
@@ -353,6 +374,10 @@ def _enc_reduced(enc: Encoder, obj: object) -> Iterator[object]:
         yield "h5py.File"
         yield ""
         yield ""
+        return
+    named = libraryobjects.reference(obj) if type(getattr(obj, "__dict__", None)) is dict else None
+    if named is not None:  # one whose state lives in C (numpy's global RandomState) is hashed by it, below
+        yield from _enc_library_object(enc, obj, named)
         return
     if callable(obj):
         token = codehash.global_token(obj)

@@ -8,18 +8,23 @@ item (subclasses included), objects attribute by attribute (``__dict__`` and ``_
 and objects whose state lives in C (random generators) through their own state protocol.
 
 ``Sync`` remembers which stored object was poured into which live one, so that an output that
-*is* a changed input (``b = a; b.append(1)``), or a view of one, is bound to the live object.
+*is* a changed input (``b = a; b.append(1)``), or a view of one, is bound to the live object,
+and so that an output or a new part of a changed input that *holds* one holds the live object
+too (``relink``): statsmodels' ``infl = results.get_influence()`` fills ``results``' caches and
+keeps ``results``, and a fitted result's cache holds one array under two keys.
 """
 
 from __future__ import annotations
 
 import sys
+import types
 from typing import Any
 
 from wfnb.cache import setorder
 from wfnb.cache.hashing import hash_value
 
 _ATOMS = frozenset({type(None), bool, int, float, complex, str, bytes})
+_RELINK_BUDGET = 100_000  # objects looked into per hit, at most, for parts poured into live objects
 _ATTRIBUTE_SKIP = frozenset({"__dict__", "__weakref__", "__module__", "__qualname__", "__doc__"})
 
 
@@ -73,6 +78,38 @@ class Sync:
                 if type(stored) is np.ndarray and _within(np, value, stored):
                     return _same_view(np, value, stored, live)
         return value
+
+    def relink(self, value: Any) -> Any:
+        """``value`` (an output, or a changed input once poured), with every stored object it holds that
+        was poured into a live one replaced by that live one: the run left one object there, not two."""
+        value = self.adopt(value)
+        if not self._poured:
+            return value
+        seen: set[int] = set()
+        pending = [value]
+        while pending and len(seen) < _RELINK_BUDGET:
+            obj = pending.pop()
+            if id(obj) in seen or type(obj) in _ATOMS or _not_looked_into(obj):
+                continue
+            seen.add(id(obj))
+            if isinstance(obj, list):
+                for i, item in enumerate(list.__iter__(obj)):
+                    self._relink_item(obj, i, item, list.__setitem__, pending)
+            if isinstance(obj, dict):
+                for key, item in list(dict.items(obj)):
+                    self._relink_item(obj, key, item, dict.__setitem__, pending)
+            attributes = getattr(obj, "__dict__", None)
+            if type(attributes) is dict and attributes is not obj:
+                for key, item in list(attributes.items()):
+                    self._relink_item(attributes, key, item, dict.__setitem__, pending)
+        return value
+
+    def _relink_item(self, holder: Any, key: Any, item: Any, put: Any, pending: list[Any]) -> None:
+        poured = self._poured.get(id(item))
+        if poured is not None and poured[0] is item:
+            put(holder, key, poured[1])
+        else:
+            pending.append(item)
 
     # -- by kind --------------------------------------------------------------------------------
 
@@ -191,6 +228,14 @@ def class_state(cls: type) -> dict[str, Any]:
 
 def apply_class_state(cls: type, state: dict[str, Any]) -> None:
     Sync()._attributes(cls, state)
+
+
+def _not_looked_into(obj: Any) -> bool:
+    """Code, modules, and data whose parts are no notebook object (arrays, frames, figures)."""
+    if isinstance(obj, (type, types.FunctionType, types.ModuleType, types.MethodType, tuple, str, bytes)):
+        return True
+    module = type(obj).__module__
+    return isinstance(module, str) and module.partition(".")[0] in ("numpy", "pandas", "pyarrow", "matplotlib")
 
 
 def _replaced_whole(obj: Any) -> bool:

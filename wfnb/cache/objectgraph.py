@@ -12,7 +12,9 @@ pickled once, as one graph, in which:
 - a large array or frame is stored as its own content-addressed object (a *leaf*, written
   once however many steps produce it, restored without a copy), with its layout (memory
   order, writeable flag) kept per reference, since equal content is stored once;
-- a view of another array in the graph (or of an input) is stored as a view of it.
+- a view of another array in the graph (or of an input) is stored as a view of it;
+- a library's own module-level object (``scipy.stats.norm``) is stored by name and restored
+  as the library's object (``wfnb.cache.libraryobjects``).
 
 A changed input is not replaced on a hit but brought *in place* to its new state
 (``sync``), so that the objects the rest of the notebook holds see the change.
@@ -20,6 +22,7 @@ A changed input is not replaced on a hit but brought *in place* to its new state
 
 from __future__ import annotations
 
+import copyreg
 import io
 import itertools
 import os
@@ -32,9 +35,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from wfnb.cache import setorder
+from wfnb.cache import libraryobjects, setorder
 from wfnb.cache.encoder import _closed_h5py_file
-from wfnb.store.codecs import _Pickler
+from wfnb.store.codecs import _Pickler, _set_attributes
 
 Path = tuple[Any, ...]  # (name, (kind, key), ...): kind "i" index, "k" dict key, "a" attribute, "x" a frame's axis
 GRAPH_FORMAT = 1  # bump when the graph's pickle changes meaning
@@ -135,7 +138,11 @@ def _is_leaf_type(value: Any) -> bool:
 
 def _is_library_data(value: Any) -> bool:
     """Objects whose attributes are internal caches rather than the user's structure (figures, frames)."""
-    module = type(value).__module__  # not always a string: a descriptor on some Cython types (Cython 3.1.0)
+    return _is_library_data_type(type(value))
+
+
+def _is_library_data_type(kind: type) -> bool:
+    module = kind.__module__  # not always a string: a descriptor on some Cython types (Cython 3.1.0)
     return isinstance(module, str) and module.partition(".")[0] in ("matplotlib", "pandas", "numpy", "pyarrow")
 
 
@@ -178,11 +185,18 @@ class Packed:
     leaves: dict[str, Any]
 
 
-def pack(graph: dict[str, Any], live: LiveIndex, digest_of: Callable[[Any], str], namespace: dict[str, Any] | None = None) -> Packed:
+def pack(
+    graph: dict[str, Any], live: LiveIndex, digest_of: Callable[[Any], str], namespace: dict[str, Any] | None = None,
+    *, by_attributes: bool = False,
+) -> Packed:
     """Pickle ``graph`` with live references and leaves (see the module docstring).
 
     With ``namespace``, the notebook's classes and functions that were already there
     before the step (and still are) are stored by name, and restored as themselves.
+    With ``by_attributes``, objects whose class writes its own ``__setstate__`` are stored
+    as their attributes and restored without it: for a class whose ``__setstate__`` does
+    not give back what its ``__getstate__`` took (statsmodels' ``NegativeBinomial`` sets
+    ``_transparams`` back to True, which its ``fit`` had left False).
     """
     leaves: dict[str, Any] = {}
     ordinals: dict[tuple[str, int], int] = {}
@@ -191,6 +205,7 @@ def pack(graph: dict[str, Any], live: LiveIndex, digest_of: Callable[[Any], str]
     pickler = _GraphPickler(buffer, live, leaves, ordinals, digest_of, arrays, shares_containers)
     pickler.watch_sets(ordered_sets)
     pickler._namespace = namespace
+    pickler._by_attributes = by_attributes
     pickler.dump((GRAPH_FORMAT, graph))
     return Packed(buffer.getvalue(), leaves)
 
@@ -239,6 +254,7 @@ class _GraphPickler(_Pickler):
         return None
 
     _namespace: dict[str, Any] | None = None
+    _by_attributes = False
 
     def reducer_override(self, obj: Any) -> Any:
         path = self._live.path_of(obj, self._namespace)
@@ -256,6 +272,11 @@ class _GraphPickler(_Pickler):
             return _closed_file, _file_description(obj)
         if _closed_h5py_file(obj):
             return _closed_h5py, ()
+        named = libraryobjects.reference(obj)
+        if named is not None:
+            return libraryobjects.library_object, named
+        if self._by_attributes and _sets_its_own_state(type(obj)) and type(getattr(obj, "__dict__", None)) is dict:
+            return copyreg.__newobj__, (type(obj),), dict(vars(obj)), None, None, _set_attributes
         return super().reducer_override(obj)
 
     def _reduce_array(self, np: Any, arr: Any) -> Any:
@@ -283,6 +304,14 @@ class _GraphPickler(_Pickler):
         self._leaves[digest] = obj
         ordinal = self._ordinals.setdefault((digest, id(obj)), sum(1 for d, _ in self._ordinals if d == digest))
         return LeafRef(digest, ordinal, layout)
+
+
+def _sets_its_own_state(kind: type) -> bool:
+    """A class of plain attributes (no slots, not a container) with a ``__setstate__`` written in Python."""
+    if not isinstance(getattr(kind, "__setstate__", None), types.FunctionType) or issubclass(kind, (dict, list, set, tuple)):
+        return False
+    own_reduce = kind.__reduce_ex__ is not object.__reduce_ex__ or kind.__reduce__ is not object.__reduce__
+    return not (own_reduce or _is_library_data_type(kind) or any(vars(klass).get("__slots__") for klass in kind.__mro__[:-1]))
 
 
 def _scan(graph: dict[str, Any], live: LiveIndex) -> tuple[set[int], bool, dict[int, Any]]:

@@ -377,8 +377,9 @@ class StepRunner:
         written, digests, problems = None, {}, {}
         try:
             digests = {name: hash_value(value) for name, value in values.outputs.items()}
-            packed = stepvalues.pack(values, live.restricted_to(unchanged), namespace, digests)
-            digests = self._digests_as_restored(values, packed, digests)
+            kept_live = live.restricted_to(unchanged)
+            packed = stepvalues.pack(values, kept_live, namespace, digests)
+            packed, digests = self._digests_as_restored(values, packed, digests, kept_live)
             written = stepvalues.write(store, packed)
         except (UnstorableValue, UnhashableValue):
             problems = stepvalues.unstorable_names(values)
@@ -458,23 +459,32 @@ class StepRunner:
         previous = {k: v for k, v in earlier.items() if k != "alternatives"}
         return [self.store.put_json(previous), *earlier.get("alternatives", [])][:_ALTERNATIVES]
 
-    def _digests_as_restored(self, values: StepValues, packed: Any, digests: dict[str, str]) -> dict[str, str]:
-        """The hash of each output as a restore will give it back.
+    def _digests_as_restored(self, values: StepValues, packed: Any, digests: dict[str, str], live: LiveIndex) -> tuple[Any, dict[str, str]]:
+        """The graph to store, and the hash of each output as a restore will give it back.
 
         A few types lose state in a pickle round trip (scikit-learn's ``Bunch``
-        forgets its attributes). Their restored copy hashes differently, and
+        forgets its attributes, statsmodels' ``NegativeBinomial`` resets a flag in
+        its ``__setstate__``). Their restored copy hashes differently, and
         the steps that read it would never be hits after a restart. For outputs
         of types not known to round-trip exactly, the restored copy is made now
-        (from the graph just packed) and, if it differs, it becomes the step's
-        output here too: this kernel then holds what any later restore gives.
+        (from the graph just packed). If it differs, the graph is packed again with
+        such objects stored as their attributes; if that still differs, the restored
+        copy becomes the step's output here too: this kernel then holds what any
+        later restore gives.
         """
         doubtful = [name for name, value in values.outputs.items() if not _round_trips_exactly(value)]
         if not doubtful or len(packed.data) > _ROUND_TRIP_LIMIT:
-            return digests
+            return packed, digests
         try:
             restored = stepvalues.round_trip(packed, self.host.namespace).outputs
         except Exception as error:  # a value that cannot be loaded back must not be stored
             raise UnstorableValue(f"it cannot be loaded back once stored ({type(error).__name__}: {error})") from error
+        if any(hash_value(restored[name]) != digests[name] for name in doubtful):
+            try:
+                again = stepvalues.pack(values, live, self.host.namespace, digests, by_attributes=True)
+                packed, restored = again, stepvalues.round_trip(again, self.host.namespace).outputs
+            except Exception:  # noqa: BLE001 - stored as attributes, it does not load back: the first graph stays
+                pass
         for name in doubtful:
             again = hash_value(restored[name])
             if again != digests[name]:
@@ -482,7 +492,7 @@ class StepRunner:
                 copy = rebind(restored[name], self.host.namespace, adopt_globals=self.host.fresh)
                 self.host.namespace[name] = values.outputs[name] = copy
                 digests[name] = hash_value(copy)
-        return digests
+        return packed, digests
 
     # -- around the step ----------------------------------------------------
 

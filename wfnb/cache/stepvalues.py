@@ -55,10 +55,13 @@ class Written:
     new: int
 
 
-def pack(values: StepValues, live: LiveIndex, namespace: dict[str, Any], known: Mapping[str, str] = {}) -> objectgraph.Packed:
+def pack(
+    values: StepValues, live: LiveIndex, namespace: dict[str, Any], known: Mapping[str, str] = {}, *, by_attributes: bool = False
+) -> objectgraph.Packed:
     """The values as one graph (large arrays and frames as leaves). Raises UnstorableValue.
 
     ``known`` gives the outputs' digests already computed: a large output is not hashed twice.
+    ``by_attributes``: see ``objectgraph.pack``.
     """
     by_id = {id(values.outputs[name]): digest for name, digest in known.items() if name in values.outputs}
 
@@ -66,7 +69,7 @@ def pack(values: StepValues, live: LiveIndex, namespace: dict[str, Any], known: 
         return by_id.get(id(value)) or hash_value(value)
 
     try:
-        return objectgraph.pack(values.graph(), live, digest_of, namespace)
+        return objectgraph.pack(values.graph(), live, digest_of, namespace, by_attributes=by_attributes)
     except (pickle.PicklingError, TypeError, AttributeError, ValueError, RecursionError) as error:
         raise UnstorableValue(str(error)) from error
 
@@ -251,8 +254,10 @@ def apply(namespace: dict[str, Any], record: Mapping[str, Any], values: StepValu
     for name, state in values.changed.items():  # first: an output may be one of them, or a view of one
         in_place.keep_axes(state, values.kept_axes.get(name, ()))
         namespace[name] = in_place.sync(namespace[name], state) if name in namespace else state
+    for name in values.changed:  # a new part of one may hold what was poured into another (or into itself)
+        namespace[name] = in_place.relink(namespace[name])
     for name, value in values.outputs.items():
-        namespace[name] = rebind(in_place.adopt(value), namespace, adopt_globals=adopt_globals)
+        namespace[name] = rebind(in_place.relink(value), namespace, adopt_globals=adopt_globals)
     for name, source in record.get("aliases", {}).items():  # records of earlier versions
         if source in namespace:
             namespace[name] = namespace[source]

@@ -4,7 +4,8 @@ The only honest test of a cache is to run the same notebook with and without it
 and compare what a user would see. On a scratch copy of the notebook's folder
 (the user's folder and store are never touched), each run in a fresh kernel:
 
-1. two plain runs (no wfnb): the baseline, and which cells are nondeterministic;
+1. two plain runs (no wfnb): the baseline, and which cells are nondeterministic (the second with
+   memory filled as it is handed out, so that values holding memory nobody wrote show as such);
 2. a cached run that fills a scratch store, then one with nothing changed, in
    which every step should be restored (a re-run is reported with wfnb's reason);
 3. automatic edits (``wfnb.frontends.check.edits``), each followed by a cached
@@ -30,6 +31,11 @@ from wfnb.frontends.check.unsteady import downstream
 
 _NOT_COPIED = (".wfnb", ".git", ".ipynb_checkpoints", "__pycache__", ".venv", "node_modules")
 _WHY_LINES = 3
+# The second plain run has glibc fill memory as it is handed out and given back: a value holding memory
+# nobody wrote (statsmodels' GLM keeps an ``np.empty_like`` scratch array) then differs between the two
+# plain runs, as it may between any two runs. Without it, two fresh kernels often find the same left-over
+# bytes, and the cached run, whose allocations differ, other ones: a difference of memory, not of the cache.
+_FILLED_MEMORY = {"MALLOC_PERTURB_": "165"}
 _ATTEMPTS = 3  # literals tried, at most, for a literal edit that the plain run survives
 
 
@@ -114,7 +120,7 @@ class _Check:
         if first.failure:
             self.report.plain_failure = f"the notebook fails without wfnb too: {first.failure}"
             return
-        second = self._plain(self.model, "plain run 2")
+        second = self._plain(self.model, "plain run 2", env=_FILLED_MEMORY)
         for difference in differences(first, second):
             if difference.cell is None:
                 self.unsteady_names.add(difference.what.removeprefix("value "))
@@ -179,10 +185,10 @@ class _Check:
 
         nbformat.write(model.to_notebook(self.original), str(self.target))
 
-    def _plain(self, model: CheckedNotebook, label: str, order: list[int] | None = None) -> Run:
+    def _plain(self, model: CheckedNotebook, label: str, order: list[int] | None = None, env: dict[str, str] | None = None) -> Run:
         self.progress(f"{self.report.notebook}: {label}")
         return run_cells(model.plain_cells(order), self.folder, self.root / "kernels", label=label, timeout=self.timeout,
-                         env={"WFNB_STORE": str(self.root / "unused-store")}, on_past_errors=self.on_past_errors)
+                         env={"WFNB_STORE": str(self.root / "unused-store"), **(env or {})}, on_past_errors=self.on_past_errors)
 
     def _cached(self, model: CheckedNotebook, label: str, order: list[int] | None = None) -> Run:
         self.progress(f"{self.report.notebook}: {label}")
