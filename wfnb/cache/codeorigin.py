@@ -8,6 +8,7 @@ the code lives on disk; wfnb's own modules always count as library code.
 
 from __future__ import annotations
 
+import csv
 import functools
 import importlib.metadata
 import os
@@ -170,7 +171,7 @@ def _top_level_version(top: str) -> str | None:
     direct = _direct_version(top)
     if direct is not None:
         return direct
-    dists = sorted(set(_packages_distributions().get(top, ())))
+    dists = _distributions_providing(top)
     versions = []
     for dist in dists:
         try:
@@ -209,20 +210,45 @@ def _direct_version(top: str) -> str | None:
     return None
 
 
-@functools.cache
 def _packages_distributions() -> dict[str, list[str]]:
-    if sys.version_info >= (3, 11):
-        return dict(importlib.metadata.packages_distributions())
-    # Python 3.10 reads only top_level.txt, which wheels built without setuptools lack (scikit-learn's):
-    # infer the top-level names from the files a distribution installed, as 3.11 does.
-    found: dict[str, list[str]] = {}
+    """Top-level module name -> the names of the distributions that provide it (``packages_distributions``).
+
+    Python's own ``packages_distributions`` parses every installed distribution's metadata
+    and makes a path object of every file it installed (~30,000 in a data-science venv):
+    most of a second on the first hit of a step that calls scikit-learn, whose distribution
+    is not named like its module. The same answer comes from ``top_level.txt`` or the raw
+    lines of ``RECORD``, parsing the metadata of the few distributions asked about only.
+    """
+    return {top: sorted({dist.metadata["Name"] for dist in dists}) for top, dists in _providers().items()}
+
+
+def _distributions_providing(top: str) -> list[str]:
+    return sorted({dist.metadata["Name"] for dist in _providers().get(top, ())})
+
+
+@functools.cache
+def _providers() -> dict[str, list[importlib.metadata.Distribution]]:
+    found: dict[str, list[importlib.metadata.Distribution]] = {}
     for dist in importlib.metadata.distributions():
-        names = (dist.read_text("top_level.txt") or "").split()
-        if not names:
-            names = sorted({f.parts[0] if len(f.parts) > 1 else f.name.removesuffix(".py") for f in dist.files or () if f.suffix == ".py"})
-        for name in names:
-            found.setdefault(name, []).append(dist.metadata["Name"])
+        for name in (dist.read_text("top_level.txt") or "").split() or _inferred_top_levels(dist):
+            found.setdefault(name, []).append(dist)
     return found
+
+
+def _inferred_top_levels(dist: importlib.metadata.Distribution) -> set[str]:
+    """The top-level names of the ``.py`` files a distribution installed, as Python 3.11 infers them."""
+    record = dist.read_text("RECORD")
+    if record is None:  # an egg or a legacy install: its file list comes from elsewhere
+        return {f.parts[0] if len(f.parts) > 1 else f.with_suffix("").name for f in dist.files or () if f.suffix == ".py"}
+    names = set()
+    for row in csv.reader(record.splitlines()):
+        if row and row[0].endswith(".py"):
+            parts = [part for part in row[0].split("/") if part not in ("", ".")]  # as PurePosixPath splits it
+            if row[0].startswith("/"):
+                parts.insert(0, "/")
+            if parts:
+                names.add(parts[0] if len(parts) > 1 else parts[0][:-3])
+    return names
 
 
 def library_version(module_name: str) -> str | None:
