@@ -43,3 +43,9 @@ def test_a_version_lookup_parses_the_metadata_of_the_distribution_asked_about_on
     installed = sum(1 for _ in importlib.metadata.distributions())
     assert installed > 20  # a venv with the test extras: a full scan would read each one's METADATA
     assert int(reads) <= 3, f"{reads} METADATA files read to find sklearn's version"
+
+
+def test_the_files_read_from_record_are_the_files_python_lists() -> None:
+    for dist in importlib.metadata.distributions():
+        assert codeorigin._installed_paths(dist) == [path.parts for path in dist.files or ()], dist.metadata["Name"]
+    assert codeorigin._direct_version("pandas") == importlib.metadata.version("pandas")  # no top_level.txt in its wheel

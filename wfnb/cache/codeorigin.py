@@ -204,7 +204,7 @@ def _direct_version(top: str) -> str | None:
             continue
         provided = set((dist.read_text("top_level.txt") or "").split())
         if not provided:
-            provided = {f.parts[0].removesuffix(".py") for f in dist.files or () if f.parts}
+            provided = {parts[0].removesuffix(".py") for parts in _installed_paths(dist) if parts}
         if top in provided:
             return dist.version
     return None
@@ -237,18 +237,24 @@ def _providers() -> dict[str, list[importlib.metadata.Distribution]]:
 
 def _inferred_top_levels(dist: importlib.metadata.Distribution) -> set[str]:
     """The top-level names of the ``.py`` files a distribution installed, as Python 3.11 infers them."""
+    return {parts[0] if len(parts) > 1 else parts[0][:-3] for parts in _installed_paths(dist) if parts and parts[-1].endswith(".py")}
+
+
+def _installed_paths(dist: importlib.metadata.Distribution) -> list[tuple[str, ...]]:
+    """The parts of each path a distribution installed, as ``dist.files`` gives them, read from RECORD directly.
+
+    ``dist.files`` makes a path object of each of them: a quarter of a second for pandas'
+    4,000 files, paid on the first hit in every fresh kernel.
+    """
     record = dist.read_text("RECORD")
     if record is None:  # an egg or a legacy install: its file list comes from elsewhere
-        return {f.parts[0] if len(f.parts) > 1 else f.with_suffix("").name for f in dist.files or () if f.suffix == ".py"}
-    names = set()
+        return [f.parts for f in dist.files or ()]
+    found = []
     for row in csv.reader(record.splitlines()):
-        if row and row[0].endswith(".py"):
+        if row:
             parts = [part for part in row[0].split("/") if part not in ("", ".")]  # as PurePosixPath splits it
-            if row[0].startswith("/"):
-                parts.insert(0, "/")
-            if parts:
-                names.add(parts[0] if len(parts) > 1 else parts[0][:-3])
-    return names
+            found.append(("/", *parts) if row[0].startswith("/") else tuple(parts))
+    return found
 
 
 def library_version(module_name: str) -> str | None:
