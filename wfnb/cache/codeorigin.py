@@ -13,6 +13,7 @@ import functools
 import importlib.metadata
 import os
 import platform
+import re
 import site
 import sys
 import sysconfig
@@ -175,7 +176,7 @@ def _top_level_version(top: str) -> str | None:
     versions = []
     for dist in dists:
         try:
-            versions.append((dist, importlib.metadata.version(dist)))
+            versions.append((dist, _metadata_field(importlib.metadata.distribution(dist), "Version")))
         except importlib.metadata.PackageNotFoundError:
             continue
     if len(versions) == 1:
@@ -203,41 +204,65 @@ def _direct_version(top: str) -> str | None:
         except (importlib.metadata.PackageNotFoundError, ValueError):
             continue
         provided = set((dist.read_text("top_level.txt") or "").split())
+        if not provided and _record_starts_with(dist, top):
+            return _metadata_field(dist, "Version")
         if not provided:
             provided = {parts[0].removesuffix(".py") for parts in _installed_paths(dist) if parts}
         if top in provided:
-            return dist.version
+            return _metadata_field(dist, "Version")
     return None
 
 
-def _packages_distributions() -> dict[str, list[str]]:
-    """Top-level module name -> the names of the distributions that provide it (``packages_distributions``).
+@functools.cache
+def _distributions_providing(top: str) -> list[str]:
+    """The names of the distributions that provide module ``top``, as ``packages_distributions`` says.
 
     Python's own ``packages_distributions`` parses every installed distribution's metadata
-    and makes a path object of every file it installed (~30,000 in a data-science venv):
-    most of a second on the first hit of a step that calls scikit-learn, whose distribution
-    is not named like its module. The same answer comes from ``top_level.txt`` or the raw
-    lines of ``RECORD``, parsing the metadata of the few distributions asked about only.
+    and makes a path object of every file each installed (~30,000 in a data-science venv):
+    most of a second on the first hit of a step calling scikit-learn, whose distribution is
+    not named like its module. This reads ``top_level.txt`` or searches the text of
+    ``RECORD`` instead, and parses the metadata of the distributions found only.
     """
-    return {top: sorted({dist.metadata["Name"] for dist in dists}) for top, dists in _providers().items()}
+    return sorted({_metadata_field(dist, "Name") for dist in importlib.metadata.distributions() if _provides(dist, top)})
 
 
-def _distributions_providing(top: str) -> list[str]:
-    return sorted({dist.metadata["Name"] for dist in _providers().get(top, ())})
+def _metadata_field(dist: importlib.metadata.Distribution, field: str) -> str:
+    """One field of a distribution's metadata, read from its header lines without the email parser (5 ms each)."""
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    prefix = f"{field}:"
+    for line in text.splitlines():
+        if not line:  # the headers end here; what follows is the description
+            break
+        if line.startswith(prefix):
+            return line[len(prefix) :].strip()
+    return dist.metadata[field]
 
 
-@functools.cache
-def _providers() -> dict[str, list[importlib.metadata.Distribution]]:
-    found: dict[str, list[importlib.metadata.Distribution]] = {}
-    for dist in importlib.metadata.distributions():
-        for name in (dist.read_text("top_level.txt") or "").split() or _inferred_top_levels(dist):
-            found.setdefault(name, []).append(dist)
-    return found
+def _provides(dist: importlib.metadata.Distribution, top: str) -> bool:
+    declared = (dist.read_text("top_level.txt") or "").split()
+    if declared:
+        return top in declared
+    record = dist.read_text("RECORD")
+    if record is not None:
+        if top not in record:  # every name inferred from it is written in it
+            return False
+        if re.search(rf"^{re.escape(top)}/[^\n,\"]*\.py,", record, re.M):  # a .py file inside package ``top``
+            return True
+    return top in _inferred_top_levels(dist)
 
 
 def _inferred_top_levels(dist: importlib.metadata.Distribution) -> set[str]:
     """The top-level names of the ``.py`` files a distribution installed, as Python 3.11 infers them."""
     return {parts[0] if len(parts) > 1 else parts[0][:-3] for parts in _installed_paths(dist) if parts and parts[-1].endswith(".py")}
+
+
+def _record_starts_with(dist: importlib.metadata.Distribution, top: str) -> bool:
+    """True if a line of the distribution's RECORD is a file in package ``top`` or the module ``top.py``.
+
+    A plain text search that settles the common case at once (False only means "look closer").
+    """
+    record = "\n" + (dist.read_text("RECORD") or "")
+    return f"\n{top}/" in record or f"\n{top}.py," in record
 
 
 def _installed_paths(dist: importlib.metadata.Distribution) -> list[tuple[str, ...]]:
