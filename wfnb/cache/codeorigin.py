@@ -13,7 +13,6 @@ import functools
 import importlib.metadata
 import os
 import platform
-import re
 import site
 import sys
 import sysconfig
@@ -213,17 +212,25 @@ def _direct_version(top: str) -> str | None:
     return None
 
 
-@functools.cache
 def _distributions_providing(top: str) -> list[str]:
     """The names of the distributions that provide module ``top``, as ``packages_distributions`` says.
 
     Python's own ``packages_distributions`` parses every installed distribution's metadata
     and makes a path object of every file each installed (~30,000 in a data-science venv):
     most of a second on the first hit of a step calling scikit-learn, whose distribution is
-    not named like its module. This reads ``top_level.txt`` or searches the text of
-    ``RECORD`` instead, and parses the metadata of the distributions found only.
+    not named like its module. ``_providers`` reads ``top_level.txt`` or searches the text of
+    ``RECORD`` instead, once, and the metadata of the distributions asked about is read only.
     """
-    return sorted({_metadata_field(dist, "Name") for dist in importlib.metadata.distributions() if _provides(dist, top)})
+    return sorted({_metadata_field(dist, "Name") for dist in _providers().get(top, ())})
+
+
+@functools.cache
+def _providers() -> dict[str, list[importlib.metadata.Distribution]]:
+    found: dict[str, list[importlib.metadata.Distribution]] = {}
+    for dist in importlib.metadata.distributions():
+        for name in (dist.read_text("top_level.txt") or "").split() or _inferred_top_levels(dist):
+            found.setdefault(name, []).append(dist)
+    return found
 
 
 def _metadata_field(dist: importlib.metadata.Distribution, field: str) -> str:
@@ -238,22 +245,23 @@ def _metadata_field(dist: importlib.metadata.Distribution, field: str) -> str:
     return dist.metadata[field]
 
 
-def _provides(dist: importlib.metadata.Distribution, top: str) -> bool:
-    declared = (dist.read_text("top_level.txt") or "").split()
-    if declared:
-        return top in declared
-    record = dist.read_text("RECORD")
-    if record is not None:
-        if top not in record:  # every name inferred from it is written in it
-            return False
-        if re.search(rf"^{re.escape(top)}/[^\n,\"]*\.py,", record, re.M):  # a .py file inside package ``top``
-            return True
-    return top in _inferred_top_levels(dist)
-
-
 def _inferred_top_levels(dist: importlib.metadata.Distribution) -> set[str]:
     """The top-level names of the ``.py`` files a distribution installed, as Python 3.11 infers them."""
+    record = dist.read_text("RECORD")
+    if record is not None and not _unusual(record):  # plain relative paths: split as text
+        names = set()
+        for line in record.splitlines():
+            path = line.partition(",")[0]
+            if path.endswith(".py"):
+                first, slash, _ = path.partition("/")
+                names.add(first if slash else path[:-3])
+        return names
     return {parts[0] if len(parts) > 1 else parts[0][:-3] for parts in _installed_paths(dist) if parts and parts[-1].endswith(".py")}
+
+
+def _unusual(record: str) -> bool:
+    """Quoted, absolute, ``./`` or doubled-slash paths: those are split as paths are, not as text."""
+    return '"' in record or "//" in record or "/./" in record or record.startswith(("/", "./")) or "\n/" in record or "\n./" in record
 
 
 def _record_starts_with(dist: importlib.metadata.Distribution, top: str) -> bool:
