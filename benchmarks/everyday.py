@@ -116,7 +116,7 @@ def _readme_blocks(section: str) -> list[str]:
 
 def _slow_notebook(smoke: bool) -> Notebook:
     """A scikit-learn notebook whose steps take several seconds (a fraction of one in a smoke run)."""
-    rows, trees = (500, 4) if smoke else (20_000, 40)
+    rows, trees = (500, 4) if smoke else (20_000, 70)  # about 7 s of steps on two quiet cores
     cells = (
         "%load_ext wfnb\nimport numpy as np\nfrom sklearn.datasets import make_classification\n"
         "from sklearn.ensemble import RandomForestClassifier",
