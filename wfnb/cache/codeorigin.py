@@ -8,15 +8,17 @@ the code lives on disk; wfnb's own modules always count as library code.
 
 from __future__ import annotations
 
-import csv
 import functools
-import importlib.metadata
 import os
 import platform
 import site
 import sys
 import sysconfig
 from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import importlib.metadata
 
 # Code compiled from notebook cells: IPython's names and the name replays give a step's code.
 _CELL_PREFIXES = ("<ipython-input-", "<wfnb step ")
@@ -168,6 +170,8 @@ _VERSIONS: dict[str, str] = {}
 
 
 def _top_level_version(top: str) -> str | None:
+    import importlib.metadata  # here, not at the top: it costs %load_ext ~30 ms
+
     direct = _direct_version(top)
     if direct is not None:
         return direct
@@ -197,6 +201,8 @@ def _direct_version(top: str) -> str | None:
     takes a millisecond, where looking through every installed distribution for
     the module (the general fallback) reads two files of each.
     """
+    import importlib.metadata
+
     for name in dict.fromkeys((top, top.replace("_", "-"))):
         try:
             dist = importlib.metadata.distribution(name)
@@ -226,6 +232,8 @@ def _distributions_providing(top: str) -> list[str]:
 
 @functools.cache
 def _providers() -> dict[str, list[importlib.metadata.Distribution]]:
+    import importlib.metadata
+
     found: dict[str, list[importlib.metadata.Distribution]] = {}
     for dist in importlib.metadata.distributions():
         for name in (dist.read_text("top_level.txt") or "").split() or _inferred_top_levels(dist):
@@ -279,6 +287,8 @@ def _installed_paths(dist: importlib.metadata.Distribution) -> list[tuple[str, .
     ``dist.files`` makes a path object of each of them: a quarter of a second for pandas'
     4,000 files, paid on the first hit in every fresh kernel.
     """
+    import csv
+
     record = dist.read_text("RECORD")
     if record is None:  # an egg or a legacy install: its file list comes from elsewhere
         return [f.parts for f in dist.files or ()]
