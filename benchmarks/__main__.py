@@ -14,7 +14,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks import browser, fingerprints, hits, listing, memory, monitoring, storage, sweeps, tracing
+from benchmarks import browser, everyday, fingerprints, hits, listing, memory, monitoring, storage, sweeps, tracing
 from benchmarks.harness import FULL, SMOKE, Context, load_average, machine, versions
 from benchmarks.report import render
 
@@ -26,6 +26,7 @@ FAMILIES = {
     "listing": listing.run,
     "tracing": tracing.run,
     "sweeps": sweeps.run,
+    "everyday": everyday.run,
 }
 PACKAGES = ["wfnb", "numpy", "pandas", "pyarrow", "joblib", "marimo", "xxhash", "blake3", "ipython", "cloudpickle"]
 

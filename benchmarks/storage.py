@@ -161,11 +161,11 @@ def _array(ctx: Context) -> None:
         "wfnb makes passes over memory that np.save does not: the content hash that names the "
         "object (for float data with a NaN check per chunk, so that every NaN hashes alike) and the "
         "payload checksum in its header (each about as long as `arr.sum()`, see the fingerprint "
-        "table). Hashing each 8 MiB chunk just before writing it was measured "
-        "and saves nothing (the write is bound by the same memory bandwidth), so what would close "
-        "it is the second core: computing the payload checksum on another thread while the content "
-        "hash runs (both release the GIL). That needs the runner to hand the value to the store "
-        "before naming it (wfnb/cache/runner.py, wfnb/store/objects.py).",
+        "table). The checksum runs on a second thread while the payload is written (the header is "
+        "filled in before the file is renamed into place), so it costs nothing when a second core "
+        "is free; on a loaded machine it falls back on the writer's core (see the load average). "
+        "The content hash must come first: it is the object's name, and an object already stored "
+        "is not written again.",
     )
     shutil.rmtree(store.root, ignore_errors=True)
     shutil.rmtree(sync_store.root, ignore_errors=True)

@@ -27,6 +27,7 @@ WORKLOADS = [
     "Listing",
     "Sweep: 8 points of a model step, 2 loky workers",
     "Background replay (the browser's Replay, in a worker process)",
+    "Everyday loop: restart and run all",
 ]
 PEERS = ["joblib.hash", "hash_pandas_object", "np.save", "np.load", "joblib.dump", "joblib.load", "pickle.dump",
          "pickle.load", "Feather", "run_cell", "joblib.Memory", "marimo", "arr.sum()", "blake3", "joblib.Parallel"]
@@ -39,7 +40,7 @@ def test_the_smoke_run_writes_a_well_formed_report(tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,  # the everyday loop starts six real kernels
         check=False,
     )
     assert done.returncode == 0, done.stderr[-4000:]

@@ -276,7 +276,7 @@ class _GraphPickler(_Pickler):
         if named is not None:
             return libraryobjects.library_object, named
         if self._by_attributes and _sets_its_own_state(type(obj)) and type(getattr(obj, "__dict__", None)) is dict:
-            return copyreg.__newobj__, (type(obj),), dict(vars(obj)), None, None, _set_attributes
+            return copyreg.__newobj__, (type(obj),), dict(vars(obj)), None, None, _set_attributes  # type: ignore[attr-defined]  # copyreg's, untyped in typeshed
         return super().reducer_override(obj)
 
     def _reduce_array(self, np: Any, arr: Any) -> Any:

@@ -486,8 +486,7 @@ class StepRunner:
             except Exception:  # noqa: BLE001 - stored as attributes, it does not load back: the first graph stays
                 pass
         for name in doubtful:
-            again = hash_value(restored[name])
-            if again != digests[name]:
+            if hash_value(restored[name]) != digests[name]:
                 # as a hit would bind it: functions and classes of the notebook read its globals
                 copy = rebind(restored[name], self.host.namespace, adopt_globals=self.host.fresh)
                 self.host.namespace[name] = values.outputs[name] = copy

@@ -188,14 +188,18 @@ class LocalFiles:
         except OSError as err:
             raise self.error(err, "create the store's directories in") from err
 
-    def write(self, rel: str, chunks: Iterable[object], *, durable: bool = False) -> int:
+    def write(
+        self, rel: str, chunks: Iterable[object], *, durable: bool = False, head: Callable[[], bytes] | None = None
+    ) -> int:
         """Write ``chunks`` (buffers) to a new file at ``rel`` atomically; return bytes written.
 
         The data goes to ``tmp/`` first and is renamed over ``rel`` only when
         complete, so a reader never sees a partial file. With ``durable``, one
         filesystem sync runs just before the rename: it makes this file and every
         earlier write durable, which is what a commit point needs. On any error or
-        interrupt the temporary file is removed.
+        interrupt the temporary file is removed. ``head``, if given, is called once
+        every chunk is written: its bytes go over the start of the file (a blob's
+        header, finished while its payload was written; see ``frame_concurrently``).
         """
         self._refuse_writes(rel)
         tmp = self.root / TMP / self._tmp_name()
@@ -206,6 +210,9 @@ class LocalFiles:
             with open(tmp, "xb") as f:
                 for chunk in chunks:
                     written += f.write(chunk)  # type: ignore[arg-type]  # bytes-like chunks (bytes, memoryview)
+                if head is not None:
+                    f.seek(0)
+                    f.write(head())
             if durable:
                 self.sync()
             self._replace(tmp, final)
