@@ -222,3 +222,14 @@ def test_ranking_agrees_with_pandas_and_opening_the_plots_tab_imports_no_pandas(
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_an_axis_dragged_on_keeps_the_scale_it_was_dragged_on(sweep):
+    """lr 0.001 … 0.3 reads as a log axis; the range 0.01 … 0.1 left after the drag would read as linear
+    by itself, which would move the drawn range away from where the user dragged it."""
+    assert sweep.axis_is_log("param:lr")
+    sweep.brush({"param:lr": [0.0085, 0.12]})
+    assert {row.params["lr"] for row in sweep.plot_rows()[0]} == {0.01, 0.03, 0.1}
+    assert sweep.axis_is_log("param:lr")
+    sweep.toggle_axis_log("param:lr")  # a click on its label still switches it
+    assert not sweep.axis_is_log("param:lr")

@@ -130,7 +130,12 @@ class Plotting(HasTraits):
         terms = [self._brush_text(known[key], wanted) for key, wanted in brushes.items()]
         text = " and ".join(term for term in terms if term)
         self._brush_query = text
+        # An axis dragged on keeps the scale it was dragged on: chosen from the rows it showed then, not from
+        # the fewer the range leaves (0.01 … 0.1 alone would read as linear, and the drawn range would jump).
+        dragged_log = [key for key, wanted in brushes.items() if isinstance(wanted, list) and key not in self.brushes
+                       and key not in self.log_axes and key not in self.linear_axes and self.axis_is_log(key)]
         with self.hold_trait_notifications():
+            self.log_axes = [*self.log_axes, *dragged_log]
             self.brushes = brushes
             self.query = f"{typed} and {text}" if typed and text else typed or text
 
