@@ -50,6 +50,22 @@ def isolated_env(home: Path, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
+def lab_notebook(root: Path, name: str, cells: list[str], store: Path) -> Iterator[tuple[str, Path]]:
+    """JupyterLab over ``store`` serving one notebook ``name`` of these code cells (in ``root/notebooks``);
+    yields the notebook's URL and that folder. Settings put under ``root/home`` beforehand (a theme) apply."""
+    import nbformat
+
+    env = isolated_env(root / "home", WFNB_STORE=str(store))
+    notebooks = root / "notebooks"
+    notebooks.mkdir(exist_ok=True)
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell) for cell in cells])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nbformat.write(notebook, notebooks / name)
+    with jupyterlab(root, notebooks, env) as url:
+        yield url.format(name=name), notebooks
+
+
+@contextmanager
 def jupyterlab(root: Path, notebooks: Path, env: dict[str, str]) -> Iterator[str]:
     """JupyterLab serving ``notebooks``; yields ``http://127.0.0.1:PORT/lab/tree/{name}?token=…`` with
     ``{name}`` left for the notebook's file name."""

@@ -20,10 +20,9 @@ import re
 import shutil
 from pathlib import Path
 
-import nbformat
 import pytest
 
-from .servers import CHROMIUM, CHROMIUM_ARGS, JUPYTER_LAB, isolated_env, jupyterlab
+from .servers import CHROMIUM, CHROMIUM_ARGS, JUPYTER_LAB, lab_notebook
 from .test_e2e_browser import ARTIFACTS, need, sync_api
 
 
@@ -34,18 +33,13 @@ def lab_url(demo_template: Path, tmp_path_factory: pytest.TempPathFactory):
     need(sync_api is not None and JUPYTER_LAB.exists(), "jupyterlab or playwright is missing: pip install -e '.[test]'")
     root = tmp_path_factory.mktemp("jupyterlab")
     shutil.copytree(demo_template, root / "store")
-    env = isolated_env(root / "home", WFNB_STORE=str(root / "store"))
-    notebooks = root / "notebooks"
-    notebooks.mkdir()
-    notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell('import wfnb\nwfnb.browse("demo")'),
-        nbformat.v4.new_code_cell('made = wfnb.replay("v1", window=9)'),  # history changing under an open browser
-        nbformat.v4.new_code_cell('wfnb.browse("demo")'),  # a second browser on the page
-    ])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-    nbformat.write(notebook, notebooks / "browse.ipynb")
-    with jupyterlab(root, notebooks, env) as url:
-        yield url.format(name="browse.ipynb")
+    cells = [
+        'import wfnb\nwfnb.browse("demo")',
+        'made = wfnb.replay("v1", window=9)',  # history changing under an open browser
+        'wfnb.browse("demo")',  # a second browser on the page
+    ]
+    with lab_notebook(root, "browse.ipynb", cells, root / "store") as (url, _):
+        yield url
 
 
 def test_the_browser_in_jupyterlab_light_and_dark(lab_url: str, tmp_path: Path) -> None:

@@ -18,12 +18,11 @@ import os
 import re
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from wfnb.store import open_store
 
-from .servers import CHROMIUM, CHROMIUM_ARGS, JUPYTER_LAB, isolated_env, jupyterlab
+from .servers import CHROMIUM, CHROMIUM_ARGS, JUPYTER_LAB, lab_notebook
 from .sweep_data import record_sweep
 from .test_e2e_browser import ARTIFACTS, need, sync_api
 from .test_e2e_jupyterlab import run_cell
@@ -48,14 +47,8 @@ def sweep_lab(tmp_path_factory: pytest.TempPathFactory):
     theme = root / "home" / "lab-settings" / "@jupyterlab" / "apputils-extension"
     theme.mkdir(parents=True)
     (theme / "themes.jupyterlab-settings").write_text(json.dumps({"theme": "JupyterLab Dark"}))
-    env = isolated_env(root / "home", WFNB_STORE=str(root / "store"))
-    notebooks = root / "notebooks"
-    notebooks.mkdir()
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('import wfnb\nwfnb.browse("sweep")')])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-    nbformat.write(notebook, notebooks / "sweep.ipynb")
-    with jupyterlab(root, notebooks, env) as url:
-        yield url.format(name="sweep.ipynb")
+    with lab_notebook(root, "sweep.ipynb", ['import wfnb\nwfnb.browse("sweep")'], root / "store") as (url, _):
+        yield url
 
 
 def test_drag_a_range_follow_curves_and_unfold_a_step_in_jupyterlab_dark(sweep_lab: str, tmp_path: Path) -> None:

@@ -11,10 +11,9 @@ import os
 import shutil
 from pathlib import Path
 
-import nbformat
 import pytest
 
-from .servers import CHROMIUM, CHROMIUM_ARGS, JUPYTER_LAB, isolated_env, jupyterlab
+from .servers import CHROMIUM, CHROMIUM_ARGS, JUPYTER_LAB, lab_notebook
 from .test_e2e_browser import ARTIFACTS, need, sync_api
 from .test_e2e_jupyterlab import run_cell
 
@@ -26,17 +25,12 @@ def lab(demo_template: Path, tmp_path_factory: pytest.TempPathFactory):
     need(sync_api is not None and JUPYTER_LAB.exists(), "jupyterlab or playwright is missing: pip install -e '.[test]'")
     root = tmp_path_factory.mktemp("restore-lab")
     shutil.copytree(demo_template, root / "store")
-    env = isolated_env(root / "home", WFNB_STORE=str(root / "store"))
-    notebooks = root / "notebooks"
-    notebooks.mkdir()
-    notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell('%load_ext wfnb\n%wfnb workflow demo\nimport wfnb\nwfnb.browse("demo")'),
-        nbformat.v4.new_code_cell('try:\n    wfnb.replay("v1", window=-1)\nexcept Exception as error:\n    print(type(error).__name__)'),
-    ])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-    nbformat.write(notebook, notebooks / "restore.ipynb")
-    with jupyterlab(root, notebooks, env) as url:
-        yield url.format(name="restore.ipynb"), notebooks
+    cells = [
+        '%load_ext wfnb\n%wfnb workflow demo\nimport wfnb\nwfnb.browse("demo")',
+        'try:\n    wfnb.replay("v1", window=-1)\nexcept Exception as error:\n    print(type(error).__name__)',
+    ]
+    with lab_notebook(root, "restore.ipynb", cells, root / "store") as served:
+        yield served
 
 
 def test_metrics_on_screen_and_restore_writes_the_variants_cells_opened_in_jupyterlab(lab, tmp_path: Path) -> None:
