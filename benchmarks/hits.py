@@ -130,12 +130,11 @@ def _trivial(ctx: Context, ip: Any) -> None:
     why = (
         f"Of the hit's {ms(step.median)}, about one plain `run_cell` is IPython's handling of the outer cell "
         "(its transforms tokenize a magic cell, which a plain one skips); the rest is wfnb's: the key "
-        "(hashing the inputs, checking the trace's library settings), reading the record's graph object "
-        "from its file and unpickling it, and publishing the status line. The run-log entry is already "
-        "written off the hot path. What would close the gap: serving small restored graphs from an "
-        "in-memory copy of their verified bytes instead of opening the object file (a hit would then "
-        "no longer notice an object damaged on disk since it was read), and a cheaper check of "
-        "unchanged library settings."
+        "(hashing the inputs, checking the trace's library settings), unpickling the record's graph "
+        "object (its verified bytes are kept in memory after the first read), and publishing the status "
+        "line. The run-log entry is already written off the hot path. What would close the gap: a "
+        "cheaper check of unchanged library settings and a key that skips re-hashing inputs no cell "
+        "has touched since the last hit."
     )
     ctx.target(
         "Trivial hit ≤ 3× a plain `run_cell`",
