@@ -57,8 +57,10 @@ def run_ui(args: argparse.Namespace) -> int:
 
 def page_store_location(store: str | None) -> str:
     """The store as the page's kernel will open it: an absolute path (it runs in another folder) or a URL."""
+    from wfnb.store.backend import LOCAL, scheme_of
+
     location = store or os.environ.get("WFNB_STORE") or ".wfnb"
-    return location if "://" in location else str(Path(location).expanduser().absolute())
+    return location if scheme_of(location) != LOCAL else str(Path(location).expanduser().absolute())
 
 
 def write_page(folder: Path, location: str, workflow: str | None, *, allow_runs: bool) -> Path:
