@@ -269,10 +269,14 @@ def _first_hit(run: Run, packages: set[str]) -> tuple[float, dict[str, float]] |
     return None
 
 
+def _run_all_times(item: Measured) -> tuple[float, float]:
+    """Median time of all the notebook's cells: plain, cached."""
+    return _median([sum(run.cells) for run in item.plain]), _median([sum(run.cells) for run in item.cached])
+
+
 def _targets(ctx: Context, measured: list[Measured]) -> None:
     for item in measured:
-        plain = _median([sum(run.cells) for run in item.plain])
-        cached = _median([sum(run.cells) for run in item.cached])
+        plain, cached = _run_all_times(item)
         ctx.target(
             f"Restart and run all, {item.notebook.label}: cached ≤ plain + 0.2 s",
             f"wfnb {ms(cached)}, plain {ms(plain)}",
@@ -283,8 +287,7 @@ def _targets(ctx: Context, measured: list[Measured]) -> None:
         )
     slow = [item for item in measured if _median([_code_time(run) for run in item.plain]) > SLOW_STEPS_S]
     for item in slow:
-        plain = _median([sum(run.cells) for run in item.plain])
-        cached = _median([sum(run.cells) for run in item.cached])
+        plain, cached = _run_all_times(item)
         ctx.target(
             f"Restart and run all, {item.notebook.label} (steps > 5 s): cached ≤ 0.2× plain",
             f"wfnb {ms(cached)}, plain {ms(plain)}",

@@ -50,11 +50,8 @@ def table_html(rows: Sequence[table.Row], columns: Sequence[table.Column], view:
     body = "".join(_row(row, columns, view, starts) for row in rows)
     if not rows:
         body = f'<tr><td class="wfnb-empty-row" colspan="{len(columns) + 1}">{escape(view.empty)}</td></tr>'
-    return (
-        f'<div class="wfnb-table-scroll" {bridge.on_click_attribute()}><table class="wfnb-table">'
-        f'<thead>{groups}<tr><th class="wfnb-tick wfnb-pin0" title="tick to compare side by side">☐</th>{headers}</tr></thead>'
-        f"<tbody>{body}</tbody></table></div>"
-    )
+    tick = '<th class="wfnb-tick wfnb-pin0" title="tick to compare side by side">☐</th>'
+    return _scrolling_table("wfnb-table", f"{groups}<tr>{tick}{headers}</tr>", body)
 
 
 def _group_row(columns: Sequence[table.Column]) -> str:
@@ -188,9 +185,14 @@ def groups_html(groups: Sequence[grouping.Group], by: Sequence[str], metrics: Se
     body = "".join(_group_row_html(group, by, metrics, view) for group in groups)
     if not groups:
         body = f'<tr><td class="wfnb-empty-row" colspan="{len(by) + len(metrics) + 2}">{escape(view.empty)}</td></tr>'
+    return _scrolling_table("wfnb-table wfnb-grouped", f'{head}<tr>{"".join(cells)}</tr>', body)
+
+
+def _scrolling_table(classes: str, head: str, body: str) -> str:
+    """A table that scrolls sideways in its own box, whose clicks go through the bridge."""
     return (
-        f'<div class="wfnb-table-scroll" {bridge.on_click_attribute()}><table class="wfnb-table wfnb-grouped">'
-        f'<thead>{head}<tr>{"".join(cells)}</tr></thead><tbody>{body}</tbody></table></div>'
+        f'<div class="wfnb-table-scroll" {bridge.on_click_attribute()}><table class="{classes}">'
+        f"<thead>{head}</thead><tbody>{body}</tbody></table></div>"
     )
 
 
